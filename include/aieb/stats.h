@@ -1,0 +1,28 @@
+/* stats.h - summary statistics of a sample (latencies, power). */
+#ifndef AIEB_STATS_H
+#define AIEB_STATS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct aieb_stats {
+    size_t n;
+    double mean, median, std; /* std: sample standard deviation (n-1), 0 when n < 2 */
+    double min, max;
+    double p90, p95, p99; /* linear interpolation between closest ranks (numpy's default) */
+} aieb_stats;
+
+/* Computes statistics of vals[0..n). NaN values are skipped. vals is reordered
+ * (sorted in place). With no values every field is 0 and n is 0. Can't fail. */
+void aieb_stats_compute(double *vals, size_t n, aieb_stats *out);
+
+/* The q-th percentile (0..100) of sorted[0..n), numpy's linear method; 0 when n == 0. */
+double aieb_percentile_sorted(const double *sorted, size_t n, double q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,61 @@
+/* log.c - leveled logging to stderr. */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "aieb/err.h"
+#include "aieb/log.h"
+
+/* Process-wide by design: see log.h. Atomic so the sampler thread may read it. */
+static _Atomic int log_level = AIEB_LOG_INFO;
+
+void aieb_log_set_level(aieb_log_level level)
+{
+    atomic_store(&log_level, (int)level);
+}
+
+aieb_log_level aieb_log_get_level(void)
+{
+    return (aieb_log_level)atomic_load(&log_level);
+}
+
+int aieb_log_parse_level(const char *s, aieb_log_level *out)
+{
+    static const struct {
+        const char *name;
+        aieb_log_level level;
+    } names[] = {
+        {"DEBUG", AIEB_LOG_DEBUG},     {"INFO", AIEB_LOG_INFO},   {"WARNING", AIEB_LOG_WARNING},
+        {"WARN", AIEB_LOG_WARNING},    {"ERROR", AIEB_LOG_ERROR}, {"SILENT", AIEB_LOG_SILENT},
+    };
+    if (!s)
+        return AIEB_EINVAL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            *out = names[i].level;
+            return 0;
+        }
+    }
+    return AIEB_EINVAL;
+}
+
+void aieb_log(aieb_log_level level, const char *fmt, ...)
+{
+    static const char *const tags[] = {"debug", "info", "warning", "error", ""};
+    if ((int)level < atomic_load(&log_level) || level >= AIEB_LOG_SILENT)
+        return;
+    char line[2048];
+    int n = snprintf(line, sizeof line, "aieb: %s: ", tags[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}

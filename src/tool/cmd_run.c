@@ -1,0 +1,15 @@
+/* cmd_run.c - 'aieb run' (placeholder until the module behind it lands). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+int cmd_run(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("Usage: aieb run ...\n\nNot available in this build yet.\n");
+        return 0;
+    }
+    fprintf(stderr, "aieb: error: 'run' is not available in this build yet\n");
+    return EXIT_RUN_FAILED;
+}

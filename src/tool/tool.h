@@ -1,0 +1,30 @@
+/* tool.h - the aieb command's subcommands and shared helpers.
+ *
+ * The tool is thin (curl's src/ over lib/): each cmd_*.c parses its arguments
+ * with getopt_long and calls libaieb. Each returns the process exit status:
+ * 0 ok, 1 run failed, 2 usage or config error, 3 environment not usable,
+ * 130 interrupted (see aieb_exit_status()).
+ */
+#ifndef AIEB_TOOL_H
+#define AIEB_TOOL_H
+
+#include "aieb/err.h"
+
+#define EXIT_RUN_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+#define EXIT_INTERRUPTED 130
+
+/* Subcommands: argv[0] is the subcommand's name; -v/-q were already removed. */
+int cmd_run(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* Prints "aieb: error: <msg>" to stderr and returns the exit status for code. */
+int tool_fail(int code, const aieb_err *err);
+
+/* Prints "aieb <sub>: <msg>\nTry 'aieb <sub> --help'." and returns EXIT_USAGE. */
+int tool_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,162 @@
+/* test_util.c - buf, stats, fileio, err, log level parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aieb/buf.h"
+#include "aieb/clock.h"
+#include "aieb/err.h"
+#include "aieb/fileio.h"
+#include "aieb/log.h"
+#include "aieb/stats.h"
+#include "util/embedded.h"
+
+static void buf_grows_and_caps(void **state)
+{
+    aieb_buf b;
+    aieb_buf_init(&b, 10);
+    assert_int_equal(aieb_buf_puts(&b, "hello"), 0);
+    assert_int_equal(aieb_buf_printf(&b, "%d", 1234), 0);
+    assert_string_equal(b.data, "hello1234");
+    /* 9 + 1 = 10 is the cap exactly; one more byte is too big and changes nothing */
+    assert_int_equal(aieb_buf_puts(&b, "x"), 0);
+    assert_int_equal(aieb_buf_puts(&b, "y"), AIEB_ETOOBIG);
+    assert_int_equal(aieb_buf_printf(&b, "%s", "zz"), AIEB_ETOOBIG);
+    assert_string_equal(b.data, "hello1234x");
+    aieb_buf_consume(&b, 5);
+    assert_string_equal(b.data, "1234x");
+    aieb_buf_consume(&b, 100);
+    assert_int_equal(b.len, 0);
+    char *s = aieb_buf_steal(&b);
+    assert_string_equal(s, "");
+    free(s);
+    aieb_buf_free(&b);
+}
+
+static void stats_match_numpy(void **state)
+{
+    /* numpy: mean 5.5, median 5.5, std(ddof=1) 3.0276503540974917,
+     * percentile 90 -> 9.1, 95 -> 9.55, 99 -> 9.91 */
+    double v[] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5, NAN};
+    aieb_stats s;
+    aieb_stats_compute(v, 11, &s);
+    assert_int_equal(s.n, 10);
+    assert_float_equal(s.mean, 5.5, 1e-12);
+    assert_float_equal(s.median, 5.5, 1e-12);
+    assert_float_equal(s.std, 3.0276503540974917, 1e-12);
+    assert_float_equal(s.p90, 9.1, 1e-12);
+    assert_float_equal(s.p95, 9.55, 1e-12);
+    assert_float_equal(s.p99, 9.91, 1e-12);
+    assert_float_equal(s.min, 1, 0);
+    assert_float_equal(s.max, 10, 0);
+
+    aieb_stats e;
+    aieb_stats_compute(v, 0, &e);
+    assert_int_equal(e.n, 0);
+    assert_float_equal(e.mean, 0, 0);
+    double one = 3.5;
+    aieb_stats_compute(&one, 1, &e);
+    assert_float_equal(e.p99, 3.5, 0);
+    assert_float_equal(e.std, 0, 0);
+}
+
+static void fileio_roundtrip_and_errors(void **state)
+{
+    char dir[] = "/tmp/aieb-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512], sub[512];
+    snprintf(sub, sizeof sub, "%s/a/b/c", dir);
+    aieb_err err = {0};
+    assert_int_equal(aieb_mkdir_p(sub, &err), 0);
+    assert_int_equal(aieb_mkdir_p(sub, &err), 0); /* existing is fine */
+    snprintf(path, sizeof path, "%s/f.txt", sub);
+    assert_int_equal(aieb_write_file_atomic(path, "abc", 3, &err), 0);
+    assert_int_equal(aieb_append_file(path, "de", 2, &err), 0);
+    char *data;
+    size_t len;
+    assert_int_equal(aieb_read_file(path, 100, &data, &len, &err), 0);
+    assert_int_equal(len, 5);
+    assert_string_equal(data, "abcde");
+    free(data);
+
+    assert_int_equal(aieb_read_file(path, 4, &data, &len, &err), AIEB_ETOOBIG);
+    assert_non_null(strstr(err.msg, "limit"));
+    assert_int_equal(aieb_read_file(sub, 100, &data, &len, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "directory"));
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(aieb_read_file(path, 100, &data, &len, &err), AIEB_ENOTFOUND);
+    assert_non_null(strstr(err.msg, path));
+    /* a file where a directory is wanted */
+    snprintf(path, sizeof path, "%s/f.txt/x", sub);
+    assert_int_not_equal(aieb_mkdir_p(path, &err), 0);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void err_and_exit_status(void **state)
+{
+    aieb_err err = {0};
+    assert_int_equal(aieb_errf(&err, AIEB_EIO, "read %s", "x"), AIEB_EIO);
+    aieb_err_prefix(&err, "rapl");
+    assert_string_equal(err.msg, "rapl: read x");
+    assert_int_equal(err.code, AIEB_EIO);
+    assert_int_equal(aieb_exit_status(0), 0);
+    assert_int_equal(aieb_exit_status(AIEB_EINVAL), 2);
+    assert_int_equal(aieb_exit_status(AIEB_EENV), 3);
+    assert_int_equal(aieb_exit_status(AIEB_EINTR), 130);
+    assert_int_equal(aieb_exit_status(AIEB_EFAIL), 1);
+    assert_int_equal(aieb_errf(NULL, AIEB_EIO, "ignored"), AIEB_EIO);
+}
+
+static void log_levels_parse(void **state)
+{
+    aieb_log_level lv = AIEB_LOG_INFO;
+    assert_int_equal(aieb_log_parse_level("debug", &lv), 0);
+    assert_int_equal(lv, AIEB_LOG_DEBUG);
+    assert_int_equal(aieb_log_parse_level("WARNING", &lv), 0);
+    assert_int_equal(lv, AIEB_LOG_WARNING);
+    assert_int_equal(aieb_log_parse_level("loud", &lv), AIEB_EINVAL);
+    assert_int_equal(lv, AIEB_LOG_WARNING);
+}
+
+static void clock_is_monotonic(void **state)
+{
+    int64_t a = aieb_now_ns();
+    assert_int_equal(aieb_sleep_ns(2 * AIEB_NS_PER_MS, NULL), 0);
+    int64_t b = aieb_now_ns();
+    assert_true(b - a >= 2 * AIEB_NS_PER_MS);
+    volatile int stop = 1;
+    assert_int_equal(aieb_sleep_ns(AIEB_NS_PER_S, &stop), AIEB_EINTR);
+    char buf[32];
+    assert_string_equal(aieb_format_utc(0, 1, buf), "19700101T000000Z");
+    assert_string_equal(aieb_format_utc(86400LL * AIEB_NS_PER_S, 0, buf), "1970-01-02T00:00:00");
+}
+
+static void embedded_table_ends(void **state)
+{
+    assert_null(aieb_embedded_find("no-such-file"));
+    for (const aieb_embedded_file *f = aieb_embedded_files; f->name; f++)
+        assert_int_equal(f->data[f->len], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(buf_grows_and_caps),   cmocka_unit_test(stats_match_numpy),
+        cmocka_unit_test(fileio_roundtrip_and_errors), cmocka_unit_test(err_and_exit_status),
+        cmocka_unit_test(log_levels_parse),     cmocka_unit_test(clock_is_monotonic),
+        cmocka_unit_test(embedded_table_ends),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
