@@ -1,0 +1,14 @@
+/* source.c - helpers shared by every energy source. */
+#include <math.h>
+
+#include "meter/source.h"
+
+void aieb_reading_clear(aieb_channel_reading *r)
+{
+    r->energy_j = NAN;
+    r->power_w = NAN;
+    r->mem_used_mb = NAN;
+    r->util_pct = NAN;
+    r->temp_c = NAN;
+    r->sm_clock_mhz = NAN;
+}
