@@ -16,6 +16,7 @@ static const struct {
     {"measure", cmd_measure, "measure the energy of any command"},
     {"probe", cmd_probe, "show what this machine can measure"},
     {"config", cmd_config, "check or show a configuration"},
+    {"generate", cmd_generate, "generate text with the embedded engine"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -82,4 +82,35 @@ struct aieb_source {
 /* Sets every field of r to NAN. Can't fail. */
 void aieb_reading_clear(aieb_channel_reading *r);
 
+
+
+/* ---- source constructors ---------------------------------------------------
+ * Each returns 0 with *out set, or an AIEB_E* code with err saying what is
+ * missing and what to do; the meter treats a failed source as "not available
+ * here", logs the message once, and goes on with the others. */
+
+/* NVIDIA GPUs through NVML loaded with dlopen (nvml.c). library: path, or NULL
+ * for $AIEB_NVML_LIBRARY, else "libnvidia-ml.so.1". gpu_ids: comma-separated
+ * NVML indices or UUIDs, or NULL for all (CUDA_VISIBLE_DEVICES is honoured when
+ * gpu_ids is NULL). Returns AIEB_EENV when the library cannot be loaded. */
+int aieb_nvml_source_open(aieb_source **out, const char *library, const char *gpu_ids,
+                          aieb_err *err);
+
+/* CPU packages and DRAM through Linux powercap (rapl.c). root: directory, or NULL
+ * for $AIEB_POWERCAP_ROOT, else "/sys/class/powercap". Channels: "cpu" (sum of
+ * packages), and "dram" when dram sub-zones exist. Returns AIEB_ENOTFOUND with
+ * no RAPL zones, AIEB_EIO when energy_uj cannot be read (the message names the
+ * file and the fix). */
+int aieb_rapl_source_open(aieb_source **out, const char *root, aieb_err *err);
+
+/* CPU power estimate P = TDP x (0.1 + 0.9 x load^3) (estimate.c). tdp_w <= 0
+ * means 4 W per hardware thread. proc_root: NULL for "/proc". One channel "cpu". */
+int aieb_cpu_estimate_source_open(aieb_source **out, double tdp_w, const char *proc_root,
+                                  aieb_err *err);
+
+/* RAM power estimate from the DIMM model (estimate.c). total_gb <= 0: read
+ * MemTotal from /proc/meminfo. arm: 1 ARM, 0 x86, -1 detect. informational: the
+ * channel stands beside measured DRAM and must not enter totals. One channel "ram". */
+int aieb_ram_estimate_source_open(aieb_source **out, double total_gb, int arm, int informational,
+                                  aieb_err *err);
 #endif

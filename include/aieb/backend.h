@@ -1,0 +1,112 @@
+/* backend.h - what every backend (openai, native, pytorch) does: run requests
+ * and record, per request, monotonic timestamps and token counts.
+ *
+ * Backends never touch energy code (DESIGN.md): they only stamp times with
+ * aieb_now_ns(); attribution joins those stamps to the meter's timeline later.
+ */
+#ifndef AIEB_BACKEND_H
+#define AIEB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "aieb/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sampling and length settings, from scenario.generate_kwargs. A field left at
+ * its "unset" value is not sent (servers apply their own default). */
+typedef struct aieb_gen_params {
+    int max_new_tokens;   /* > 0 */
+    int min_new_tokens;   /* 0 = unset */
+    double temperature;   /* < 0 = unset */
+    double top_p;         /* <= 0 = unset */
+    int top_k;            /* <= 0 = unset */
+    int do_sample;        /* 0: greedy (temperature 0 is sent); 1: sample; -1 unset */
+    long long seed;       /* < 0 = unset */
+    int ignore_eos;       /* 1: ask the engine to ignore EOS; 0: don't; -1: auto
+                             (on when min_new_tokens == max_new_tokens) */
+} aieb_gen_params;
+
+/* One request to send. The backend does not own the strings. */
+typedef struct aieb_request {
+    size_t index;              /* position in the workload (0-based, warmup excluded) */
+    const char *prompt;        /* prompt text after reasoning formatting */
+    const char *system_prompt; /* NULL for none */
+    json_t *extra_params;      /* extra body fields from the formatter, or NULL */
+    int64_t arrival_ns;        /* earliest send time (CLOCK_MONOTONIC); 0 = at once */
+} aieb_request;
+
+/* Why a request failed, for counting errors by kind. */
+typedef enum {
+    AIEB_REQ_OK = 0,
+    AIEB_REQ_CONNECT,     /* could not connect / connection reset before any byte */
+    AIEB_REQ_HTTP,        /* HTTP status >= 400 */
+    AIEB_REQ_TIMEOUT,     /* connect, first byte, idle or total timeout */
+    AIEB_REQ_STREAM,      /* malformed SSE, stream ended without [DONE], mid-stream error */
+    AIEB_REQ_ENGINE,      /* in-process engine or worker error */
+    AIEB_REQ_CANCELLED,   /* stopped by SIGINT/SIGTERM or fail-fast */
+    AIEB_REQ_KIND_COUNT
+} aieb_req_error_kind;
+
+/* What happened to one request. Times are CLOCK_MONOTONIC ns, 0 when the event
+ * did not happen. */
+typedef struct aieb_result {
+    size_t index;
+    int64_t queued_ns;        /* became eligible to send (arrival time reached) */
+    int64_t sent_ns;          /* request handed to the transport / engine */
+    int64_t first_token_ns;   /* first output token of any kind (reasoning or content) */
+    int64_t first_content_ns; /* first content (non-reasoning) token */
+    int64_t prefill_end_ns;   /* engines that know it (native); else = first_token_ns */
+    int64_t done_ns;          /* last byte / last token */
+    int64_t *chunk_ns;        /* time of every token-bearing chunk, n_chunks entries */
+    size_t n_chunks;
+    long prompt_tokens;       /* -1 when unknown */
+    long completion_tokens;   /* -1 when unknown */
+    long reasoning_tokens;    /* -1 when unknown */
+    int tokens_estimated;     /* counts estimated from chunks (no usage reported) */
+    size_t prompt_chars;
+    int http_status;          /* 0 for in-process backends */
+    aieb_req_error_kind error_kind;
+    char *error;              /* NULL on success; else a message (malloc'd) */
+} aieb_result;
+
+/* Frees the arrays and strings inside r (not r itself). */
+void aieb_result_clear(aieb_result *r);
+
+/* Called once per finished request (success or failure), from the thread that
+ * called run(); the callback may keep nothing of r after it returns (copy what
+ * it needs). Returning non-zero asks the backend to stop (fail-fast). */
+typedef int (*aieb_result_cb)(void *user, const aieb_result *r);
+
+typedef struct aieb_backend aieb_backend;
+
+typedef struct aieb_backend_ops {
+    /* Waits until the backend can serve (server health, model listed); returns
+     * AIEB_EENV with what was found otherwise. */
+    int (*health)(aieb_backend *b, const volatile int *stop, aieb_err *err);
+    /* Runs reqs[0..n) with at most max_concurrency in flight, honouring each
+     * arrival_ns, calling cb as each finishes. Returns when all finished, when cb
+     * returned non-zero, or when *stop became non-zero (in-flight requests get
+     * grace_ms to finish, then are cancelled and reported as CANCELLED). */
+    int (*run)(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency,
+               int grace_ms, aieb_result_cb cb, void *user, const volatile int *stop,
+               aieb_err *err);
+    /* Describes the backend for summary.json's backend_info (new object). */
+    json_t *(*info)(aieb_backend *b);
+    void (*close)(aieb_backend *b);
+} aieb_backend_ops;
+
+struct aieb_backend {
+    const aieb_backend_ops *ops;
+    void *ctx;
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif
