@@ -21,15 +21,15 @@ extern "C" {
 /* Sampling and length settings, from scenario.generate_kwargs. A field left at
  * its "unset" value is not sent (servers apply their own default). */
 typedef struct aieb_gen_params {
-    int max_new_tokens;   /* > 0 */
-    int min_new_tokens;   /* 0 = unset */
-    double temperature;   /* < 0 = unset */
-    double top_p;         /* <= 0 = unset */
-    int top_k;            /* <= 0 = unset */
-    int do_sample;        /* 0: greedy (temperature 0 is sent); 1: sample; -1 unset */
-    long long seed;       /* < 0 = unset */
-    int ignore_eos;       /* 1: ask the engine to ignore EOS; 0: don't; -1: auto
-                             (on when min_new_tokens == max_new_tokens) */
+    int max_new_tokens; /* > 0 */
+    int min_new_tokens; /* 0 = unset */
+    double temperature; /* < 0 = unset */
+    double top_p;       /* <= 0 = unset */
+    int top_k;          /* <= 0 = unset */
+    int do_sample;      /* 0: greedy (temperature 0 is sent); 1: sample; -1 unset */
+    long long seed;     /* < 0 = unset */
+    int ignore_eos;     /* 1: ask the engine to ignore EOS; 0: don't; -1: auto
+                           (on when min_new_tokens == max_new_tokens) */
 } aieb_gen_params;
 
 /* One request to send. The backend does not own the strings. */
@@ -44,12 +44,12 @@ typedef struct aieb_request {
 /* Why a request failed, for counting errors by kind. */
 typedef enum {
     AIEB_REQ_OK = 0,
-    AIEB_REQ_CONNECT,     /* could not connect / connection reset before any byte */
-    AIEB_REQ_HTTP,        /* HTTP status >= 400 */
-    AIEB_REQ_TIMEOUT,     /* connect, first byte, idle or total timeout */
-    AIEB_REQ_STREAM,      /* malformed SSE, stream ended without [DONE], mid-stream error */
-    AIEB_REQ_ENGINE,      /* in-process engine or worker error */
-    AIEB_REQ_CANCELLED,   /* stopped by SIGINT/SIGTERM or fail-fast */
+    AIEB_REQ_CONNECT,   /* could not connect / connection reset before any byte */
+    AIEB_REQ_HTTP,      /* HTTP status >= 400 */
+    AIEB_REQ_TIMEOUT,   /* connect, first byte, idle or total timeout */
+    AIEB_REQ_STREAM,    /* malformed SSE, stream ended without [DONE], mid-stream error */
+    AIEB_REQ_ENGINE,    /* in-process engine or worker error */
+    AIEB_REQ_CANCELLED, /* stopped by SIGINT/SIGTERM or fail-fast */
     AIEB_REQ_KIND_COUNT
 } aieb_req_error_kind;
 
@@ -65,14 +65,14 @@ typedef struct aieb_result {
     int64_t done_ns;          /* last byte / last token */
     int64_t *chunk_ns;        /* time of every token-bearing chunk, n_chunks entries */
     size_t n_chunks;
-    long prompt_tokens;       /* -1 when unknown */
-    long completion_tokens;   /* -1 when unknown */
-    long reasoning_tokens;    /* -1 when unknown */
-    int tokens_estimated;     /* counts estimated from chunks (no usage reported) */
+    long prompt_tokens;     /* -1 when unknown */
+    long completion_tokens; /* -1 when unknown */
+    long reasoning_tokens;  /* -1 when unknown */
+    int tokens_estimated;   /* counts estimated from chunks (no usage reported) */
     size_t prompt_chars;
-    int http_status;          /* 0 for in-process backends */
+    int http_status; /* 0 for in-process backends */
     aieb_req_error_kind error_kind;
-    char *error;              /* NULL on success; else a message (malloc'd) */
+    char *error; /* NULL on success; else a message (malloc'd) */
 } aieb_result;
 
 /* Frees the arrays and strings inside r (not r itself). */

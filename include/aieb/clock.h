@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define AIEB_NS_PER_S 1000000000LL
+#define AIEB_NS_PER_S  1000000000LL
 #define AIEB_NS_PER_MS 1000000LL
 
 /* CLOCK_MONOTONIC now, in ns. This function can't fail. */

@@ -17,16 +17,16 @@ extern "C" {
 
 enum {
     AIEB_OK = 0,
-    AIEB_EINVAL = -1,      /* bad input or configuration (usage error) */
-    AIEB_ENOMEM = -2,      /* allocation failed */
-    AIEB_EIO = -3,         /* file or device I/O failed */
-    AIEB_ENOTFOUND = -4,   /* a file, key, model or symbol does not exist */
+    AIEB_EINVAL = -1,       /* bad input or configuration (usage error) */
+    AIEB_ENOMEM = -2,       /* allocation failed */
+    AIEB_EIO = -3,          /* file or device I/O failed */
+    AIEB_ENOTFOUND = -4,    /* a file, key, model or symbol does not exist */
     AIEB_EUNSUPPORTED = -5, /* valid but not supported by this build or device */
-    AIEB_ETOOBIG = -6,     /* outside input exceeded a documented cap */
-    AIEB_EENV = -7,        /* environment not usable: server down, library missing */
-    AIEB_ETIMEOUT = -8,    /* a deadline passed */
-    AIEB_EINTR = -9,       /* interrupted by a signal or a stop request */
-    AIEB_EFAIL = -10,      /* the work itself failed (requests failed, run aborted) */
+    AIEB_ETOOBIG = -6,      /* outside input exceeded a documented cap */
+    AIEB_EENV = -7,         /* environment not usable: server down, library missing */
+    AIEB_ETIMEOUT = -8,     /* a deadline passed */
+    AIEB_EINTR = -9,        /* interrupted by a signal or a stop request */
+    AIEB_EFAIL = -10,       /* the work itself failed (requests failed, run aborted) */
 };
 
 #define AIEB_ERR_MSG_MAX 1024
@@ -39,8 +39,7 @@ typedef struct aieb_err {
 /* Records code and a printf-style message in err (err may be NULL) and returns
  * code, so that `return aieb_errf(err, AIEB_EIO, "...")` reads naturally.
  * Messages longer than AIEB_ERR_MSG_MAX-1 are truncated. This function can't fail. */
-int aieb_errf(aieb_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int aieb_errf(aieb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to err's message, keeping its code; returns the code.
  * Used to add context as an error travels up. This function can't fail. */

@@ -32,8 +32,8 @@ int aieb_log_parse_level(const char *s, aieb_log_level *out);
 void aieb_log(aieb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define AIEB_DEBUG(...) aieb_log(AIEB_LOG_DEBUG, __VA_ARGS__)
-#define AIEB_INFO(...) aieb_log(AIEB_LOG_INFO, __VA_ARGS__)
-#define AIEB_WARN(...) aieb_log(AIEB_LOG_WARNING, __VA_ARGS__)
+#define AIEB_INFO(...)  aieb_log(AIEB_LOG_INFO, __VA_ARGS__)
+#define AIEB_WARN(...)  aieb_log(AIEB_LOG_WARNING, __VA_ARGS__)
 #define AIEB_ERROR(...) aieb_log(AIEB_LOG_ERROR, __VA_ARGS__)
 
 #ifdef __cplusplus

@@ -10,9 +10,9 @@
 
 #include "aieb/err.h"
 
-#define EXIT_RUN_FAILED 1
-#define EXIT_USAGE 2
-#define EXIT_ENV 3
+#define EXIT_RUN_FAILED  1
+#define EXIT_USAGE       2
+#define EXIT_ENV         3
 #define EXIT_INTERRUPTED 130
 
 /* Subcommands: argv[0] is the subcommand's name; -v/-q were already removed. */

@@ -153,9 +153,12 @@ static void embedded_table_ends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(buf_grows_and_caps),   cmocka_unit_test(stats_match_numpy),
-        cmocka_unit_test(fileio_roundtrip_and_errors), cmocka_unit_test(err_and_exit_status),
-        cmocka_unit_test(log_levels_parse),     cmocka_unit_test(clock_is_monotonic),
+        cmocka_unit_test(buf_grows_and_caps),
+        cmocka_unit_test(stats_match_numpy),
+        cmocka_unit_test(fileio_roundtrip_and_errors),
+        cmocka_unit_test(err_and_exit_status),
+        cmocka_unit_test(log_levels_parse),
+        cmocka_unit_test(clock_is_monotonic),
         cmocka_unit_test(embedded_table_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

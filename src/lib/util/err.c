@@ -43,31 +43,48 @@ void aieb_err_clear(aieb_err *err)
 const char *aieb_strerror(int code)
 {
     switch (code) {
-    case AIEB_OK: return "ok";
-    case AIEB_EINVAL: return "invalid input";
-    case AIEB_ENOMEM: return "out of memory";
-    case AIEB_EIO: return "I/O error";
-    case AIEB_ENOTFOUND: return "not found";
-    case AIEB_EUNSUPPORTED: return "not supported";
-    case AIEB_ETOOBIG: return "too big";
-    case AIEB_EENV: return "environment not usable";
-    case AIEB_ETIMEOUT: return "timed out";
-    case AIEB_EINTR: return "interrupted";
-    case AIEB_EFAIL: return "failed";
-    default: return "unknown error";
+    case AIEB_OK:
+        return "ok";
+    case AIEB_EINVAL:
+        return "invalid input";
+    case AIEB_ENOMEM:
+        return "out of memory";
+    case AIEB_EIO:
+        return "I/O error";
+    case AIEB_ENOTFOUND:
+        return "not found";
+    case AIEB_EUNSUPPORTED:
+        return "not supported";
+    case AIEB_ETOOBIG:
+        return "too big";
+    case AIEB_EENV:
+        return "environment not usable";
+    case AIEB_ETIMEOUT:
+        return "timed out";
+    case AIEB_EINTR:
+        return "interrupted";
+    case AIEB_EFAIL:
+        return "failed";
+    default:
+        return "unknown error";
     }
 }
 
 int aieb_exit_status(int code)
 {
     switch (code) {
-    case AIEB_OK: return 0;
+    case AIEB_OK:
+        return 0;
     case AIEB_EINVAL:
     case AIEB_ETOOBIG:
     case AIEB_ENOTFOUND:
-    case AIEB_EUNSUPPORTED: return 2;
-    case AIEB_EENV: return 3;
-    case AIEB_EINTR: return 130;
-    default: return 1;
+    case AIEB_EUNSUPPORTED:
+        return 2;
+    case AIEB_EENV:
+        return 3;
+    case AIEB_EINTR:
+        return 130;
+    default:
+        return 1;
     }
 }

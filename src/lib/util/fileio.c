@@ -18,8 +18,7 @@ int aieb_read_file(const char *path, size_t max_len, char **data, size_t *len, a
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return aieb_errf(err, e == ENOENT ? AIEB_ENOTFOUND : AIEB_EIO, "%s: %s", path,
-                         strerror(e));
+        return aieb_errf(err, e == ENOENT ? AIEB_ENOTFOUND : AIEB_EIO, "%s: %s", path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -37,8 +36,8 @@ int aieb_read_file(const char *path, size_t max_len, char **data, size_t *len, a
     }
     if ((unsigned long long)st.st_size > max_len) {
         close(fd);
-        return aieb_errf(err, AIEB_ETOOBIG, "%s: %lld bytes, larger than the %zu-byte limit",
-                         path, (long long)st.st_size, max_len);
+        return aieb_errf(err, AIEB_ETOOBIG, "%s: %lld bytes, larger than the %zu-byte limit", path,
+                         (long long)st.st_size, max_len);
     }
     size_t n = (size_t)st.st_size;
     char *buf = malloc(n + 1);

@@ -27,8 +27,8 @@ int aieb_log_parse_level(const char *s, aieb_log_level *out)
         const char *name;
         aieb_log_level level;
     } names[] = {
-        {"DEBUG", AIEB_LOG_DEBUG},     {"INFO", AIEB_LOG_INFO},   {"WARNING", AIEB_LOG_WARNING},
-        {"WARN", AIEB_LOG_WARNING},    {"ERROR", AIEB_LOG_ERROR}, {"SILENT", AIEB_LOG_SILENT},
+        {"DEBUG", AIEB_LOG_DEBUG},  {"INFO", AIEB_LOG_INFO},   {"WARNING", AIEB_LOG_WARNING},
+        {"WARN", AIEB_LOG_WARNING}, {"ERROR", AIEB_LOG_ERROR}, {"SILENT", AIEB_LOG_SILENT},
     };
     if (!s)
         return AIEB_EINVAL;
