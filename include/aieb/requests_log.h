@@ -1,0 +1,50 @@
+/* requests_log.h - requests.jsonl: one JSON object per request.
+ *
+ * During a run each finished request is appended as one line (O_APPEND, one
+ * write), so a crash loses nothing already done. After attribution the runner
+ * rewrites the file atomically with each request's energy share added.
+ */
+#ifndef AIEB_REQUESTS_LOG_H
+#define AIEB_REQUESTS_LOG_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "aieb/backend.h"
+#include "aieb/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Energy attributed to one request, per domain, in J (NAN = not measured). */
+typedef struct aieb_request_energy {
+    double gpu_j, cpu_j, dram_j, ram_j;
+    int short_window; /* the request was shorter than a counter's update period */
+} aieb_request_energy;
+
+/* Name of an error kind for results files ("connect", "http", ...; "" for ok). */
+const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
+
+/* Builds the JSON object for one request: index, prompt_chars, prompt_tokens,
+ * completion_tokens, tokens_estimated, queued_s/sent_s/first_token_s/
+ * first_content_s/prefill_end_s/done_s (seconds since t0_ns, null when the
+ * event did not happen), ttft_ms, tpot_ms, itl_ms (list), latency_s, success,
+ * error_kind, error, and energy_j {gpu, cpu, dram, ram} when energy is not NULL.
+ * Returns a new reference, or NULL when out of memory. */
+json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns,
+                             const aieb_request_energy *energy);
+
+/* Appends one request as a line to path (see above). */
+int aieb_requests_log_append(const char *path, const aieb_result *r, int64_t t0_ns, aieb_err *err);
+
+/* Writes every request (with energy where given; energies may be NULL) to path
+ * atomically, one line each. */
+int aieb_requests_log_write(const char *path, const aieb_result *rs, size_t n, int64_t t0_ns,
+                            const aieb_request_energy *energies, aieb_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
