@@ -86,6 +86,10 @@ typedef int (*aieb_result_cb)(void *user, const aieb_result *r);
 typedef struct aieb_backend aieb_backend;
 
 typedef struct aieb_backend_ops {
+    /* Loads the model where the backend holds one (native, pytorch); the runner
+     * times it and measures its energy apart from the workload. NULL for servers.
+     * Returns 0, or an AIEB_E* code with err saying what failed. */
+    int (*load)(aieb_backend *b, aieb_err *err);
     /* Waits until the backend can serve (server health, model listed); returns
      * AIEB_EENV with what was found otherwise. */
     int (*health)(aieb_backend *b, const volatile int *stop, aieb_err *err);
