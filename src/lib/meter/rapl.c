@@ -345,7 +345,8 @@ static int scan_root(const char *root, scan *s, aieb_err *err)
     int rc = list_zones(s, root, 1, err);
     if (rc)
         return rc;
-    qsort(s->z, (size_t)s->n, sizeof *s->z, zone_cmp);
+    if (s->n > 1)
+        qsort(s->z, (size_t)s->n, sizeof *s->z, zone_cmp);
     classify(s);
     int n_cpu = 0;
     const zone *denied = NULL, *broken = NULL;
