@@ -144,7 +144,7 @@ static int each_row(const char *csv, size_t len, row_fn fn, void *arg, aieb_err 
             seen_header = 1;
             continue;
         }
-        row r;
+        row r = {0};
         const char *why = NULL;
         if (split(line, n, &r, &why) != 0 || check_row(&r, &why) != 0)
             return aieb_errf(err, AIEB_EINVAL, "carbon table line %d: %s", line_no, why);
