@@ -1,15 +1,274 @@
-/* cmd_probe.c - 'aieb probe' (placeholder until the module behind it lands). */
+/* cmd_probe.c - 'aieb probe': what this machine can measure, and how.
+ *
+ * Opens a meter (starting nothing) and shows what each source found: GPUs and
+ * their readings, RAPL zones (readable, or why not), the estimates that stand
+ * in where nothing is measured, and the carbon intensity in force. Exit 0 even
+ * when nothing is measurable: that is an answer, not a failure.
+ */
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "aieb/carbon.h"
+#include "aieb/log.h"
+#include "aieb/meter.h"
+#include "meter/rapl.h"
 #include "tool.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: aieb probe [--json] [--gpus LIST] [--country ISO3] [--region R]\n"
+                 "                  [--carbon-intensity G]\n\n"
+                 "Shows what this machine can measure: each NVIDIA GPU (name, UUID, memory,\n"
+                 "power limit, energy counter yes/no, instant power yes/no), each RAPL zone\n"
+                 "(readable, or why not), the estimates used where nothing is measured, and\n"
+                 "the carbon intensity in force.\n\n"
+                 "Options:\n"
+                 "  --json                  print JSON instead of text\n"
+                 "  --gpus LIST             GPUs a run would measure (NVML indices or UUIDs)\n"
+                 "  --country ISO3          country for the carbon intensity (e.g. FRA, USA)\n"
+                 "  --region R              region of that country (US state or eGRID subregion)\n"
+                 "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
+                 "  -h, --help              this help\n\n"
+                 "Environment: AIEB_NVML_LIBRARY (NVML library path), AIEB_POWERCAP_ROOT\n"
+                 "(powercap directory), CUDA_VISIBLE_DEVICES (GPUs chosen when --gpus is absent).\n"
+                 "Exit status: 0, also when nothing is measurable; 2 usage error.\n");
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *yes_no(const json_t *o, const char *key)
+{
+    return json_is_true(json_object_get(o, key)) ? "yes" : "no";
+}
+
+/* The source of the meter's description named name (and channel, if given). */
+static json_t *find_source(json_t *desc, const char *name, const char *channel)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(desc, "sources"), i, s)
+    {
+        if (strcmp(jstr(s, "source"), name) == 0 &&
+            (!channel || strcmp(jstr(s, "channel"), channel) == 0))
+            return s;
+    }
+    return NULL;
+}
+
+/* The note of the meter that starts with prefix, or NULL. */
+static const char *find_note(json_t *desc, const char *prefix)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(desc, "notes"), i, n)
+    {
+        const char *s = json_string_value(n);
+        if (s && strstr(s, prefix))
+            return s;
+    }
+    return NULL;
+}
+
+static void print_gpus(json_t *desc)
+{
+    json_t *nv = find_source(desc, "nvml", NULL);
+    if (!nv) {
+        const char *why = find_note(desc, "nvml");
+        printf("GPUs: none measurable\n  %s\n", why ? why : "(GPU metering turned off)");
+        return;
+    }
+    printf("GPUs (NVML from %s; chosen: %s):\n", jstr(nv, "library"), jstr(nv, "selection"));
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(nv, "devices"), i, d)
+    {
+        const char *arch = jstr(d, "architecture");
+        printf("  gpu%-3d %s  %s%s\n", (int)jnum(d, "index"), jstr(d, "name"), jstr(d, "uuid"),
+               json_is_true(json_object_get(d, "selected")) ? "" : "  (not chosen)");
+        printf("         memory %.0f MiB, power limit %.0f W%s%s\n", jnum(d, "memory_total_mb"),
+               jnum(d, "power_limit_w"), *arch ? ", " : "", arch);
+        printf("         energy counter: %s, instant power: %s, power usage: %s -> %s\n",
+               yes_no(d, "energy_counter"), yes_no(d, "instant_power"), yes_no(d, "power_usage"),
+               jstr(d, "method"));
+    }
+}
+
+static void print_rapl(json_t *rapl)
+{
+    printf("CPU and DRAM (RAPL under %s): %s\n", jstr(rapl, "root"),
+           json_is_true(json_object_get(rapl, "usable")) ? "usable" : "not usable");
+    const char *why = jstr(rapl, "error");
+    if (*why)
+        printf("  %s\n", why);
+    size_t i;
+    json_t *z;
+    json_array_foreach(json_object_get(rapl, "zones"), i, z)
+    {
+        int readable = json_is_true(json_object_get(z, "readable"));
+        printf("  %-22s %-10s %-4s %-12s %s%s%s\n", jstr(z, "zone"), jstr(z, "name"),
+               jstr(z, "interface"), readable ? "readable" : "not readable", jstr(z, "role"),
+               readable ? "" : ": ", readable ? "" : jstr(z, "why"));
+    }
+}
+
+static void print_estimates(json_t *desc)
+{
+    json_t *cpu = find_source(desc, "estimate", "cpu"), *ram = find_source(desc, "estimate", "ram");
+    printf("Estimates:\n");
+    if (cpu)
+        printf("  cpu: estimate_tdp_load, %s, TDP %.0f W (%s, %d hardware threads)\n",
+               jstr(cpu, "model"), jnum(cpu, "tdp_w"), jstr(cpu, "tdp_from"),
+               (int)jnum(cpu, "hardware_threads"));
+    else if (find_source(desc, "rapl", NULL))
+        printf("  cpu: none needed (RAPL measures the packages)\n");
+    else
+        printf("  cpu: none (CPU metering turned off or unavailable)\n");
+    if (ram)
+        printf("  ram: estimate_dimm, %.1f GiB in %d DIMMs -> %.1f W%s\n", jnum(ram, "total_gib"),
+               (int)jnum(ram, "dimm_count"), jnum(ram, "power_w"),
+               json_is_true(json_object_get(ram, "informational"))
+                   ? " (beside measured DRAM, never in totals)"
+                   : "");
+    else
+        printf("  ram: none\n");
+}
+
+static json_t *carbon_json(const aieb_carbon *c)
+{
+    static const char *const basis[] = {"override", "region", "country", "world_average"};
+    return json_pack("{s:f, s:s, s:s, s:s, s:s, s:i, s:s, s:s?}", "g_per_kwh", c->g_per_kwh,
+                     "basis", basis[c->basis], "iso3", c->iso3, "country", c->country, "region",
+                     c->region, "year", c->year, "source", c->source, "note",
+                     c->note[0] ? c->note : NULL);
+}
 
 int cmd_probe(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("Usage: aieb probe ...\n\nNot available in this build yet.\n");
-        return 0;
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"gpus", required_argument, NULL, 'g'},
+        {"country", required_argument, NULL, 'c'},
+        {"region", required_argument, NULL, 'r'},
+        {"carbon-intensity", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int as_json = 0, opt;
+    const char *gpus = NULL, *country = NULL, *region = NULL;
+    double intensity = NAN;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'j':
+            as_json = 1;
+            break;
+        case 'g':
+            gpus = optarg;
+            break;
+        case 'c':
+            country = optarg;
+            break;
+        case 'r':
+            region = optarg;
+            break;
+        case 'i': {
+            char *end;
+            intensity = strtod(optarg, &end);
+            if (end == optarg || *end || !(intensity >= 0))
+                return tool_usage_error("probe", "--carbon-intensity: '%s' is not a number >= 0",
+                                        optarg);
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return tool_usage_error("probe", "unknown option '%s'", argv[optind - 1]);
+        }
     }
-    fprintf(stderr, "aieb: error: 'probe' is not available in this build yet\n");
-    return EXIT_RUN_FAILED;
+    if (optind < argc)
+        return tool_usage_error("probe", "unexpected argument '%s'", argv[optind]);
+
+    aieb_err err = {0};
+    aieb_meter_opts mo;
+    aieb_meter_opts_init(&mo);
+    mo.gpu_ids = gpus;
+    aieb_meter *m = NULL;
+    /* What the sources say once at open is probe's output here: not on stderr too. */
+    aieb_log_level level = aieb_log_get_level();
+    if (level > AIEB_LOG_DEBUG && level < AIEB_LOG_ERROR)
+        aieb_log_set_level(AIEB_LOG_ERROR);
+    int rc = aieb_meter_open(&m, &mo, &err);
+    aieb_log_set_level(level);
+    if (rc)
+        return tool_fail(rc, &err);
+    aieb_carbon carbon;
+    rc = aieb_carbon_lookup(country, region, intensity, &carbon, &err);
+    if (rc) {
+        aieb_meter_close(m);
+        return tool_fail(rc, &err);
+    }
+    json_t *desc = aieb_meter_describe(m);
+    json_t *rapl = aieb_rapl_probe(getenv("AIEB_POWERCAP_ROOT"));
+    json_t *cj = carbon_json(&carbon);
+    if (!desc || !rapl || !cj) {
+        json_decref(desc), json_decref(rapl), json_decref(cj);
+        aieb_meter_close(m);
+        aieb_errf(&err, AIEB_ENOMEM, "probe: out of memory");
+        return tool_fail(AIEB_ENOMEM, &err);
+    }
+    if (as_json) {
+        json_t *gpu = find_source(desc, "nvml", NULL);
+        const char *why = gpu ? NULL : find_note(desc, "nvml");
+        json_t *out = json_pack(
+            "{s:O?, s:s?, s:O, s:{s:O?, s:O?}, s:O, s:O, s:O, s:o}", "gpus", gpu, "gpus_why", why,
+            "rapl", rapl, "estimates", "cpu", find_source(desc, "estimate", "cpu"), "ram",
+            find_source(desc, "estimate", "ram"), "channels", json_object_get(desc, "channels"),
+            "notes", json_object_get(desc, "notes"), "sample_interval_ms",
+            json_object_get(desc, "sample_interval_ms"), "carbon", json_incref(cj));
+        if (out)
+            json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+        json_decref(out);
+    } else {
+        printf("aieb probe: what this machine can measure\n\n");
+        print_gpus(desc);
+        putchar('\n');
+        print_rapl(rapl);
+        putchar('\n');
+        print_estimates(desc);
+        putchar('\n');
+        printf("Carbon intensity: %.0f gCO2e/kWh (%s%s%s)\n", carbon.g_per_kwh, carbon.source,
+               carbon.note[0] ? "; " : "", carbon.note);
+        printf("Channels a run would record:");
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(desc, "channels"), i, c)
+        {
+            printf(" %s (%s%s)", jstr(c, "label"), jstr(c, "method"),
+                   json_is_true(json_object_get(c, "informational")) ? ", informational" : "");
+        }
+        if (json_array_size(json_object_get(desc, "channels")) == 0)
+            printf(" none: nothing is measurable here");
+        putchar('\n');
+    }
+    json_decref(desc);
+    json_decref(rapl);
+    json_decref(cj);
+    aieb_meter_close(m);
+    return 0;
 }

@@ -12,3 +12,18 @@ void aieb_reading_clear(aieb_channel_reading *r)
     r->temp_c = NAN;
     r->sm_clock_mhz = NAN;
 }
+
+const char *aieb_domain_name(aieb_domain d)
+{
+    switch (d) {
+    case AIEB_DOMAIN_GPU:
+        return "gpu";
+    case AIEB_DOMAIN_CPU:
+        return "cpu";
+    case AIEB_DOMAIN_DRAM:
+        return "dram";
+    case AIEB_DOMAIN_RAM:
+        return "ram";
+    }
+    return "?";
+}

@@ -15,45 +15,10 @@
 #include <jansson.h>
 
 #include "aieb/err.h"
+#include "aieb/meter.h"
 
-typedef enum {
-    AIEB_DOMAIN_GPU = 0,
-    AIEB_DOMAIN_CPU = 1,  /* CPU packages (RAPL package) or the TDP x load estimate */
-    AIEB_DOMAIN_DRAM = 2, /* measured DRAM (RAPL dram sub-zones) */
-    AIEB_DOMAIN_RAM = 3,  /* estimated RAM (CodeCarbon's DIMM model) */
-} aieb_domain;
-
-/* What a channel is, fixed at open. Strings are owned by the source. */
-typedef struct aieb_channel_info {
-    aieb_domain domain;
-    const char *label;  /* short and unique: "gpu0", "cpu", "dram", "ram" */
-    const char *method; /* "nvml_counter", "nvml_power", "rapl", "estimate_tdp_load",
-                           "estimate_dimm" */
-    int has_counter;    /* readings carry a cumulative energy counter */
-    int has_power;      /* readings carry instantaneous power */
-    /* Counter update period in ns as the source knows it (NVML ~100 ms), 0 if
-     * unknown; the sampler also measures it. */
-    int64_t counter_period_ns;
-    /* GPU only (else index -1, strings NULL, numbers 0). */
-    int gpu_index;      /* NVML index */
-    const char *name;   /* "NVIDIA H100 80GB HBM3" */
-    const char *uuid;   /* "GPU-..." */
-    double mem_total_mb;
-    double power_limit_w; /* enforced power limit, 0 if unknown */
-    /* Set when this channel is an estimate that stands beside a measured one and
-     * must not enter totals (RAM estimate when RAPL DRAM exists). */
-    int informational;
-} aieb_channel_info;
-
-/* One channel at one instant. Fields a channel does not have are NAN. */
-typedef struct aieb_channel_reading {
-    double energy_j;     /* cumulative since open; wrap-arounds already unfolded */
-    double power_w;      /* instantaneous power */
-    double mem_used_mb;  /* GPU */
-    double util_pct;     /* GPU, for display only: never evidence of use */
-    double temp_c;       /* GPU */
-    double sm_clock_mhz; /* GPU */
-} aieb_channel_reading;
+/* aieb_domain, aieb_channel_info and aieb_channel_reading are public (the
+ * runner and reports walk the timeline): they are declared in aieb/meter.h. */
 
 typedef struct aieb_source aieb_source;
 struct aieb_source {
@@ -81,8 +46,6 @@ struct aieb_source {
 
 /* Sets every field of r to NAN. Can't fail. */
 void aieb_reading_clear(aieb_channel_reading *r);
-
-
 
 /* ---- source constructors ---------------------------------------------------
  * Each returns 0 with *out set, or an AIEB_E* code with err saying what is
@@ -113,4 +76,27 @@ int aieb_cpu_estimate_source_open(aieb_source **out, double tdp_w, const char *p
  * channel stands beside measured DRAM and must not enter totals. One channel "ram". */
 int aieb_ram_estimate_source_open(aieb_source **out, double total_gb, int arm, int informational,
                                   aieb_err *err);
+
+/* ---- meter internals for tests and benchmarks (meter.c) -------------------
+ * A meter over sources the caller opened (scripted sources in unit tests, the
+ * fake NVML in the benchmark). The meter owns sources[0..n) from the call on,
+ * also when it fails; the array itself stays the caller's. opts may be NULL. */
+int aieb_meter_open_with(aieb_meter **out, const aieb_meter_opts *opts, aieb_source **sources,
+                         int n_sources, aieb_err *err);
+
+/* Adds a note ("nvml: ...") to the meter's list and logs it once at level
+ * (an aieb_log_level). Can't fail (notes past AIEB_METER_MAX_NOTES are logged
+ * only). */
+void aieb_meter_add_note(aieb_meter *m, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Manual clock, no sampler thread: the run is driven by explicit timestamps so
+ * tests can compare windows with hand-computed values. start_at takes the start
+ * reading at t_ns; tick_at one sample (after stop_at: a tail sample used to pin
+ * slow counters down); stop_at the stop reading; finish computes the totals.
+ * Timestamps must increase. Fail with AIEB_EINVAL when called out of order. */
+int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err);
+int aieb_meter_tick_at(aieb_meter *m, int64_t t_ns, aieb_err *err);
+int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err);
+int aieb_meter_finish(aieb_meter *m, aieb_err *err);
 #endif

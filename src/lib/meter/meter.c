@@ -1,0 +1,611 @@
+/* meter.c - the sampler thread and its timeline.
+ *
+ * One thread per meter reads every source at the sampling interval, stamps the
+ * readings with CLOCK_MONOTONIC and appends them to a timeline kept in chunks.
+ * At every reading it also keeps running figures per channel (the integral of
+ * power, counter changes), so whole-run totals never depend on what the
+ * timeline kept. Windows over the timeline live in window.c.
+ *
+ * Slow counters (NVML's energy counter moves in ~100 ms steps) are pinned down
+ * at both ends of the run: after start the sampler reads every 2 ms until each
+ * such counter has moved once, and stop does the same after its reading. The
+ * step instants found this way let the run's energy be taken between two known
+ * counter values, with integrated power covering only the few ms before the
+ * first step and after the last (docs/methodology.md, "Counter edges").
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aieb/clock.h"
+#include "aieb/log.h"
+#include "meter/meter_internal.h"
+
+#define FINE_INTERVAL_NS (2 * AIEB_NS_PER_MS)
+#define SLOW_COUNTER_NS  (20 * AIEB_NS_PER_MS)
+#define MIN_ROWS         16
+
+void aieb_meter_opts_init(aieb_meter_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+}
+
+void aieb_meter_add_note(aieb_meter *m, int level, const char *fmt, ...)
+{
+    char msg[AIEB_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    aieb_log((aieb_log_level)level, "%s", msg);
+    if (m->n_notes < AIEB_METER_MAX_NOTES) {
+        char *copy = strdup(msg);
+        if (copy)
+            m->notes[m->n_notes++] = copy;
+    }
+}
+
+/* ==== Opening and closing ================================================== */
+
+static int check_opts(const aieb_meter_opts *o, aieb_err *err)
+{
+    if (o->sample_interval_ms != 0 && (o->sample_interval_ms < AIEB_METER_MIN_INTERVAL_MS ||
+                                       o->sample_interval_ms > AIEB_METER_MAX_INTERVAL_MS))
+        return aieb_errf(
+            err, AIEB_EINVAL, "meter: sample interval %d ms is out of range (%d..%d ms)",
+            o->sample_interval_ms, AIEB_METER_MIN_INTERVAL_MS, AIEB_METER_MAX_INTERVAL_MS);
+    return 0;
+}
+
+static int init_channels(aieb_meter *m, aieb_err *err)
+{
+    for (int i = 0; i < m->n_src; i++)
+        m->n_ch += m->src[i]->n_channels;
+    m->src_base = calloc((size_t)m->n_src + 1, sizeof *m->src_base);
+    m->src_err_count = calloc((size_t)m->n_src + 1, sizeof *m->src_err_count);
+    m->ch = calloc((size_t)m->n_ch + 1, sizeof *m->ch);
+    m->scratch = calloc((size_t)m->n_ch + 1, sizeof *m->scratch);
+    if (!m->src_base || !m->src_err_count || !m->ch || !m->scratch)
+        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
+    int c = 0;
+    for (int i = 0; i < m->n_src; i++) {
+        aieb_source *s = m->src[i];
+        m->src_base[i] = c;
+        if (s->max_read_interval_ns > 0 && s->max_read_interval_ns < m->interval_ns) {
+            AIEB_DEBUG("meter: %s must be read every %.3f s; sampling that often", s->name,
+                       aieb_ns_to_s(s->max_read_interval_ns));
+            m->interval_ns = s->max_read_interval_ns;
+        }
+        for (int j = 0; j < s->n_channels; j++, c++) {
+            chan *ch = &m->ch[c];
+            ch->info = &s->channels[j];
+            ch->slow = ch->info->has_counter && ch->info->has_power &&
+                       ch->info->counter_period_ns >= SLOW_COUNTER_NS;
+            if (ch->slow) {
+                m->n_slow++;
+                if (ch->info->counter_period_ns > m->max_slow_period_ns)
+                    m->max_slow_period_ns = ch->info->counter_period_ns;
+            }
+        }
+    }
+    m->interval_ms = (int)((m->interval_ns + AIEB_NS_PER_MS - 1) / AIEB_NS_PER_MS);
+    m->fine_ns = FINE_INTERVAL_NS < m->interval_ns ? FINE_INTERVAL_NS : m->interval_ns;
+    m->row_size = sizeof(row) + (size_t)m->n_ch * sizeof(slot);
+    m->max_rows = m->opts.timeline_max_rows;
+    if (m->max_rows == 0)
+        m->max_rows = (size_t)AIEB_METER_DEFAULT_TIMELINE_MB * 1024 * 1024 / m->row_size;
+    if (m->max_rows < MIN_ROWS)
+        m->max_rows = MIN_ROWS;
+    m->stride = 1;
+    return 0;
+}
+
+int aieb_meter_open_with(aieb_meter **out, const aieb_meter_opts *opts, aieb_source **sources,
+                         int n_sources, aieb_err *err)
+{
+    *out = NULL;
+    aieb_meter_opts dflt;
+    aieb_meter_opts_init(&dflt);
+    if (!opts)
+        opts = &dflt;
+    int rc = check_opts(opts, err);
+    aieb_meter *m = rc ? NULL : calloc(1, sizeof *m);
+    if (!m || (m->src = calloc((size_t)n_sources + 1, sizeof *m->src)) == NULL) {
+        for (int i = 0; i < n_sources; i++)
+            if (sources[i])
+                sources[i]->close(sources[i]);
+        free(m);
+        return rc ? rc : aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
+    }
+    for (int i = 0; i < n_sources; i++)
+        if (sources[i])
+            m->src[m->n_src++] = sources[i];
+    m->opts = *opts;
+    m->opts.gpu_ids = m->opts.nvml_library = m->opts.powercap_root = m->opts.proc_root = NULL;
+    if (m->opts.pue <= 0)
+        m->opts.pue = 1.0;
+    m->interval_ms =
+        opts->sample_interval_ms ? opts->sample_interval_ms : AIEB_METER_DEFAULT_INTERVAL_MS;
+    m->interval_ns = m->interval_ms * AIEB_NS_PER_MS;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = init_channels(m, err);
+    if (rc) {
+        aieb_meter_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+static void stop_thread(aieb_meter *m)
+{
+    if (!m->thread_started)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->stop_req = 1;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->thread, NULL);
+    m->thread_started = 0;
+}
+
+void aieb_meter_close(aieb_meter *m)
+{
+    if (!m)
+        return;
+    stop_thread(m);
+    for (int i = 0; i < m->n_src; i++)
+        m->src[i]->close(m->src[i]);
+    for (size_t i = 0; i < m->n_chunks; i++)
+        free(m->chunks[i]);
+    for (int i = 0; i < m->n_notes; i++)
+        free(m->notes[i]);
+    free(m->chunks);
+    free(m->src);
+    free(m->src_base);
+    free(m->src_err_count);
+    free(m->ch);
+    free(m->scratch);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* ==== Reading and recording ================================================ */
+
+/* Reads every source into m->scratch. Not under the lock: sources may be slow. */
+static void read_all(aieb_meter *m, int64_t t_ns)
+{
+    for (int i = 0; i < m->n_src; i++) {
+        aieb_source *s = m->src[i];
+        aieb_channel_reading *out = &m->scratch[m->src_base[i]];
+        for (int j = 0; j < s->n_channels; j++)
+            aieb_reading_clear(&out[j]);
+        aieb_err e;
+        aieb_err_clear(&e);
+        if (s->read(s, t_ns, out, &e) != 0 && m->src_err_count[i]++ == 0)
+            AIEB_WARN("meter: %s read failed: %s (further failures are counted, not logged)",
+                      s->name, e.msg[0] ? e.msg : "unknown error");
+    }
+}
+
+/* Makes room for one more row. Under the lock. Returns 0, or -1 when memory
+ * ran out (the sample is dropped; totals go on). */
+static int grow_rows(aieb_meter *m)
+{
+    if (m->n_rows < m->n_chunks * ROWS_PER_CHUNK)
+        return 0;
+    if (m->n_chunks == m->chunks_cap) {
+        size_t cap = m->chunks_cap ? m->chunks_cap * 2 : 16;
+        unsigned char **p = realloc(m->chunks, cap * sizeof *p);
+        if (!p)
+            return -1;
+        m->chunks = p;
+        m->chunks_cap = cap;
+    }
+    unsigned char *chunk = malloc(ROWS_PER_CHUNK * m->row_size);
+    if (!chunk)
+        return -1;
+    m->chunks[m->n_chunks++] = chunk;
+    return 0;
+}
+
+/* The timeline is full: keep every other row (the start row stays) and from
+ * now on store one running sample in twice as many. */
+static void decimate(aieb_meter *m)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < m->n_rows; i += 2)
+        memcpy(meter_row(m, kept++), meter_row(m, i), m->row_size);
+    m->n_rows = kept;
+    size_t need = (kept + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
+    while (m->n_chunks > need + 1)
+        free(m->chunks[--m->n_chunks]);
+    m->stride *= 2;
+    AIEB_INFO("meter: timeline reached %zu samples; keeping one in %d from now on "
+              "(totals stay exact; windows coarsen)",
+              m->max_rows, m->stride);
+}
+
+/* Updates channel c's running figures with reading r at t. Under the lock. */
+static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r, int64_t t,
+                           int phase, slot *out)
+{
+    const aieb_channel_info *in = c->info;
+    double w_before = c->w, dt = c->have_prev ? (double)(t - c->prev_t) / 1e9 : 0;
+    double p_store = r->power_w;
+
+    if (in->has_power) {
+        double p = r->power_w;
+        if (!isnan(c->prev_p) && c->have_prev)
+            c->w += isnan(p) ? c->prev_p * dt : (c->prev_p + p) / 2 * dt; /* hold over gaps */
+        if (!isnan(p))
+            c->prev_p = p;
+    }
+    double e = r->energy_j;
+    if (in->has_counter && !isnan(e)) {
+        if (phase == PH_START)
+            c->e0 = e;
+        else if (isnan(c->e0) && !in->has_power)
+            c->e0 = e; /* counter-only: count from the first readable value */
+        if (!in->has_power) {
+            if (!isnan(c->e_last) && t > c->e_last_t)
+                p_store = (e - c->e_last) / ((double)(t - c->e_last_t) / 1e9);
+            c->w = e - c->e0;
+        }
+        if (!isnan(c->e_last) && e != c->e_last) {
+            int64_t tm = c->e_last_t + (t - c->e_last_t) / 2;
+            if (c->n_changes++ == 0)
+                c->first_change_t = tm;
+            c->last_change_t = tm;
+            double f =
+                t > c->prev_t && tm > c->prev_t ? (double)(tm - c->prev_t) / (t - c->prev_t) : 0;
+            double w_mid = w_before + (c->w - w_before) * f;
+            edge *ed = NULL;
+            if ((phase == PH_RUN || phase == PH_STOP) && !c->start_edge.found)
+                ed = &c->start_edge;
+            else if (phase == PH_TAIL && !c->stop_edge.found)
+                ed = &c->stop_edge;
+            if (ed)
+                *ed = (edge){.found = 1, .t_ns = tm, .e_j = e, .w_j = w_mid};
+        }
+        c->e_last = e;
+        c->e_last_t = t;
+    }
+    if (phase == PH_STOP) {
+        c->w_stop = c->w;
+        c->e_stop = in->has_counter ? e : NAN;
+    }
+    c->have_prev = 1;
+    c->prev_t = t;
+    if (out) {
+        out->energy_j = e;
+        out->w_j = c->w;
+        out->power_w = (float)p_store;
+        out->mem_used_mb = (float)r->mem_used_mb;
+        out->util_pct = (float)r->util_pct;
+        out->temp_c = (float)r->temp_c;
+        out->sm_clock_mhz = (float)r->sm_clock_mhz;
+    }
+}
+
+/* Folds m->scratch (read at t) into the channels and the timeline. Under the lock. */
+static void record(aieb_meter *m, int64_t t, int phase)
+{
+    row *r = NULL;
+    int store = phase != PH_RUN || ++m->since_store >= m->stride;
+    if (store) {
+        if (phase == PH_RUN && m->n_rows >= m->max_rows)
+            decimate(m);
+        if (grow_rows(m) == 0) {
+            r = meter_row(m, m->n_rows++);
+            r->t_ns = t;
+        } else if (!m->dropped_logged++) {
+            AIEB_WARN("meter: out of memory for the timeline; samples are dropped (totals go "
+                      "on)");
+        }
+        m->since_store = 0;
+    }
+    for (int c = 0; c < m->n_ch; c++)
+        update_channel(m, &m->ch[c], &m->scratch[c], t, phase, r ? &r->s[c] : NULL);
+    if (phase == PH_STOP && r)
+        m->stop_row = m->n_rows - 1;
+}
+
+/* Every slow counter has been seen to move since the reference (start or stop). */
+static int edges_found(const aieb_meter *m, int at_stop)
+{
+    for (int c = 0; c < m->n_ch; c++) {
+        const chan *ch = &m->ch[c];
+        if (ch->slow && !(at_stop ? ch->stop_edge.found : ch->start_edge.found))
+            return 0;
+    }
+    return 1;
+}
+
+static int64_t edge_wait_ns(const aieb_meter *m)
+{
+    return m->max_slow_period_ns * 5 / 2 + 20 * AIEB_NS_PER_MS;
+}
+
+/* ==== The sampler thread =================================================== */
+
+static void *sampler_main(void *arg)
+{
+    aieb_meter *m = arg;
+    int fine = m->n_slow > 0 && m->fine_ns < m->interval_ns;
+    int64_t next = m->t_start;
+    pthread_mutex_lock(&m->mu);
+    while (!m->stop_req) {
+        int64_t now = aieb_now_ns();
+        next += fine ? m->fine_ns : m->interval_ns;
+        if (next < now)
+            next = now; /* fell behind (slow reads): no burst of catch-up samples */
+        struct timespec ts = {.tv_sec = next / AIEB_NS_PER_S, .tv_nsec = next % AIEB_NS_PER_S};
+        while (!m->stop_req && pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT) {
+        }
+        if (m->stop_req)
+            break;
+        pthread_mutex_unlock(&m->mu);
+        int64_t t = aieb_now_ns();
+        read_all(m, t);
+        pthread_mutex_lock(&m->mu);
+        record(m, t, PH_RUN);
+        if (fine && (edges_found(m, 0) || t - m->t_start > edge_wait_ns(m)))
+            fine = 0;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ==== Start, stop, baseline ================================================ */
+
+int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
+{
+    if (m->state != ST_OPEN)
+        return aieb_errf(err, AIEB_EINVAL, "meter: already started");
+    for (int c = 0; c < m->n_ch; c++) {
+        chan *ch = &m->ch[c];
+        ch->prev_p = ch->e0 = ch->e_last = ch->w_stop = ch->e_stop = NAN;
+        ch->idle_power_w = NAN;
+        ch->k = 1;
+    }
+    read_all(m, t_ns);
+    pthread_mutex_lock(&m->mu);
+    record(m, t_ns, PH_START);
+    m->t_start = t_ns;
+    m->state = ST_RUNNING;
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int aieb_meter_start(aieb_meter *m, aieb_err *err)
+{
+    int rc = aieb_meter_start_at(m, aieb_now_ns(), err);
+    if (rc)
+        return rc;
+    m->stop_req = 0;
+    rc = pthread_create(&m->thread, NULL, sampler_main, m);
+    if (rc != 0) {
+        m->state = ST_OPEN;
+        return aieb_errf(err, rc == EAGAIN ? AIEB_ENOMEM : AIEB_EIO,
+                         "meter: cannot start the sampler thread: %s", strerror(rc));
+    }
+    m->thread_started = 1;
+    return 0;
+}
+
+int aieb_meter_tick_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
+{
+    int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
+    if ((m->state != ST_RUNNING && m->state != ST_STOPPED) || m->thread_started || t_ns <= last)
+        return aieb_errf(err, AIEB_EINVAL, "meter: tick out of order");
+    read_all(m, t_ns);
+    pthread_mutex_lock(&m->mu);
+    record(m, t_ns, m->state == ST_RUNNING ? PH_RUN : PH_TAIL);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
+{
+    if (m->state != ST_RUNNING)
+        return aieb_errf(err, AIEB_EINVAL, "meter: not running");
+    stop_thread(m);
+    int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
+    if (t_ns <= last)
+        t_ns = last + 1;
+    read_all(m, t_ns);
+    pthread_mutex_lock(&m->mu);
+    record(m, t_ns, PH_STOP);
+    m->t_stop = t_ns;
+    m->state = ST_STOPPED;
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int aieb_meter_stop(aieb_meter *m, aieb_err *err)
+{
+    int rc = aieb_meter_stop_at(m, aieb_now_ns(), err);
+    if (rc)
+        return rc;
+    /* Tail: read until every slow counter has moved once more. */
+    while (m->n_slow > 0 && !edges_found(m, 1)) {
+        aieb_sleep_ns(m->fine_ns, NULL);
+        int64_t t = aieb_now_ns();
+        read_all(m, t);
+        pthread_mutex_lock(&m->mu);
+        record(m, t, PH_TAIL);
+        pthread_mutex_unlock(&m->mu);
+        if (t - m->t_stop > edge_wait_ns(m))
+            break;
+    }
+    return aieb_meter_finish(m, err);
+}
+
+int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *stop, aieb_err *err)
+{
+    if (m->state != ST_RUNNING)
+        return aieb_errf(err, AIEB_EINVAL, "meter: idle baseline needs a running meter");
+    if (!(seconds > 0) || seconds > 86400)
+        return aieb_errf(err, AIEB_EINVAL, "meter: idle baseline of %g s (want 0 < s <= 86400)",
+                         seconds);
+    int64_t b0 = aieb_now_ns();
+    if (aieb_sleep_ns((int64_t)(seconds * 1e9), stop) != 0)
+        return aieb_errf(err, AIEB_EINTR, "meter: idle baseline interrupted");
+    m->b0 = b0;
+    m->b1 = aieb_now_ns();
+    m->has_baseline = 1;
+    return 0;
+}
+
+/* ==== Totals =============================================================== */
+
+/* The calibration factor of a channel with both a counter and power readings:
+ * counter energy over integrated power between the two located counter steps
+ * (both known to the fine sampling interval), so that the calibrated power
+ * integrated over [t_start, t_stop] is the run's energy. Without located steps,
+ * the raw counter delta over the integrated power (+- one update period). */
+static double calibration(aieb_meter *m, chan *c)
+{
+    double raw = c->e_stop - c->e0;
+    if (c->slow && c->start_edge.found && c->stop_edge.found) {
+        double dw = c->stop_edge.w_j - c->start_edge.w_j;
+        double de = c->stop_edge.e_j - c->start_edge.e_j;
+        if (dw > 0)
+            return de / dw;
+    }
+    if (c->slow && !c->start_edge.found && raw == 0)
+        return 1; /* the run fit between two counter steps: only power can tell */
+    if (c->slow)
+        aieb_meter_add_note(m, AIEB_LOG_INFO,
+                            "meter: %s: the energy counter's steps could not be located; the run's "
+                            "energy is the raw counter delta (+- one update period)",
+                            c->info->label);
+    return c->w_stop > 0 ? raw / c->w_stop : NAN;
+}
+
+int aieb_meter_finish(aieb_meter *m, aieb_err *err)
+{
+    if (m->state != ST_STOPPED)
+        return aieb_errf(err, AIEB_EINVAL, "meter: not stopped");
+    for (int i = 0; i < m->n_ch; i++) {
+        chan *c = &m->ch[i];
+        const aieb_channel_info *in = c->info;
+        c->mode = MODE_W;
+        c->k = 1;
+        c->total_j = c->w_stop;
+        if (in->has_counter && in->has_power) {
+            if (isnan(c->e0) || isnan(c->e_stop)) {
+                aieb_meter_add_note(m, AIEB_LOG_WARNING,
+                                    "meter: %s: energy counter unreadable at start or stop; "
+                                    "energy from integrated power",
+                                    in->label);
+            } else if (c->w_stop > 0) {
+                c->k = calibration(m, c);
+                c->total_j = c->k * c->w_stop;
+            } else {
+                c->mode = MODE_COUNTER; /* power read zero: interpolate the counter */
+                c->total_j = c->e_stop - c->e0;
+            }
+        }
+        int64_t observed =
+            c->n_changes >= 2 ? (c->last_change_t - c->first_change_t) / (c->n_changes - 1) : 0;
+        c->period_ns = in->has_counter
+                           ? (observed > in->counter_period_ns ? observed : in->counter_period_ns)
+                           : m->interval_ns;
+        if (c->period_ns <= 0)
+            c->period_ns = m->interval_ns;
+    }
+    for (int i = 0; i < m->n_src; i++)
+        if (m->src_err_count[i] > 1)
+            AIEB_WARN("meter: %s: %d reads failed in this run", m->src[i]->name,
+                      m->src_err_count[i]);
+    pthread_mutex_lock(&m->mu);
+    m->state = ST_FINISHED;
+    pthread_mutex_unlock(&m->mu);
+    if (m->has_baseline)
+        return aieb_meter_set_baseline(m, m->b0, m->b1, err);
+    return 0;
+}
+
+/* ==== Accessors ============================================================ */
+
+int aieb_meter_n_channels(const aieb_meter *m)
+{
+    return m->n_ch;
+}
+
+const aieb_channel_info *aieb_meter_channel(const aieb_meter *m, int i)
+{
+    return i >= 0 && i < m->n_ch ? m->ch[i].info : NULL;
+}
+
+int aieb_meter_interval_ms(const aieb_meter *m)
+{
+    return m->interval_ms;
+}
+
+int aieb_meter_n_notes(const aieb_meter *m)
+{
+    return m->n_notes;
+}
+
+const char *aieb_meter_note(const aieb_meter *m, int i)
+{
+    return i >= 0 && i < m->n_notes ? m->notes[i] : NULL;
+}
+
+int64_t aieb_meter_start_ns(const aieb_meter *m)
+{
+    return m->t_start;
+}
+
+int64_t aieb_meter_stop_ns(const aieb_meter *m)
+{
+    return m->t_stop;
+}
+
+size_t aieb_meter_n_samples(const aieb_meter *m)
+{
+    aieb_meter *mm = (aieb_meter *)m; /* the lock is not part of the meter's value */
+    pthread_mutex_lock(&mm->mu);
+    size_t n = m->state >= ST_STOPPED ? m->stop_row + 1 : m->n_rows;
+    pthread_mutex_unlock(&mm->mu);
+    return n;
+}
+
+int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns, aieb_channel_reading *out,
+                      aieb_err *err)
+{
+    aieb_meter *mm = (aieb_meter *)m;
+    pthread_mutex_lock(&mm->mu);
+    size_t n = m->state >= ST_STOPPED ? m->stop_row + 1 : m->n_rows;
+    if (i >= n) {
+        pthread_mutex_unlock(&mm->mu);
+        return aieb_errf(err, AIEB_EINVAL, "meter: sample %zu of %zu", i, n);
+    }
+    const row *r = meter_row(m, i);
+    if (t_ns)
+        *t_ns = r->t_ns;
+    for (int c = 0; out && c < m->n_ch; c++) {
+        const slot *s = &r->s[c];
+        out[c] = (aieb_channel_reading){.energy_j = s->energy_j,
+                                        .power_w = s->power_w,
+                                        .mem_used_mb = s->mem_used_mb,
+                                        .util_pct = s->util_pct,
+                                        .temp_c = s->temp_c,
+                                        .sm_clock_mhz = s->sm_clock_mhz};
+    }
+    pthread_mutex_unlock(&mm->mu);
+    return 0;
+}

@@ -1,0 +1,502 @@
+/* window.c - energy of any interval of a finished run, summaries, and the
+ * meter's outputs (JSON summary, probe description, timeline CSV).
+ *
+ * A channel's cumulative energy E(t) is read off the timeline: for channels
+ * with power readings, the trapezoid integral of power kept at every sample
+ * (W), interpolated inside a sampling interval assuming power varies linearly,
+ * times the channel's calibration factor k (so the run adds up to the counter);
+ * for counter-only channels the counter itself, linearly interpolated. A
+ * window's energy is E(t1) - E(t0). Formulas: docs/methodology.md.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aieb/clock.h"
+#include "meter/meter_internal.h"
+
+#define J_PER_WH           3600.0
+#define USED_MEM_GROWTH_MB 64.0
+
+size_t meter_upper_row(const aieb_meter *m, int64_t t_ns)
+{
+    size_t lo = 0, hi = m->stop_row + 1; /* answer in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (meter_row(m, mid)->t_ns <= t_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The counter (minus its start value) at t, linear between the nearest rows
+ * that read it. */
+static double counter_at(const aieb_meter *m, int c, size_t j, int64_t t)
+{
+    const chan *ch = &m->ch[c];
+    double ea = NAN, eb = NAN;
+    int64_t ta = 0, tb = 0;
+    for (size_t i = j; i-- > 0;) {
+        const row *r = meter_row(m, i);
+        if (!isnan(r->s[c].energy_j)) {
+            ea = r->s[c].energy_j;
+            ta = r->t_ns;
+            break;
+        }
+    }
+    for (size_t i = j; i <= m->stop_row; i++) {
+        const row *r = meter_row(m, i);
+        if (!isnan(r->s[c].energy_j)) {
+            eb = r->s[c].energy_j;
+            tb = r->t_ns;
+            break;
+        }
+    }
+    if (isnan(ea))
+        return isnan(eb) ? 0 : eb - ch->e0;
+    if (isnan(eb) || tb <= ta)
+        return ea - ch->e0;
+    return ea + (eb - ea) * (double)(t - ta) / (double)(tb - ta) - ch->e0;
+}
+
+double meter_energy_at(const aieb_meter *m, int c, int64_t t)
+{
+    const chan *ch = &m->ch[c];
+    size_t j = meter_upper_row(m, t); /* rows [0, j) are at or before t */
+    if (ch->mode == MODE_COUNTER)
+        return counter_at(m, c, j, t);
+    if (j == 0)
+        return 0;
+    const row *a = meter_row(m, j - 1);
+    if (a->t_ns == t || j > m->stop_row)
+        return ch->k * a->s[c].w_j;
+    const row *b = meter_row(m, j);
+    double wa = a->s[c].w_j, wb = b->s[c].w_j;
+    double span = (double)(b->t_ns - a->t_ns), tau = (double)(t - a->t_ns);
+    double f = tau / span;
+    double pa = a->s[c].power_w, pb = b->s[c].power_w;
+    if (ch->info->has_power && isfinite(pa) && isfinite(pb) && pa + pb > 0)
+        f = (pa * tau + (pb - pa) * tau * tau / (2 * span)) / ((pa + pb) * span / 2);
+    return ch->k * (wa + (wb - wa) * f);
+}
+
+/* ==== Windows ============================================================== */
+
+static int check_window(const aieb_meter *m, int64_t t0, int64_t t1, aieb_err *err)
+{
+    if (m->state != ST_FINISHED)
+        return aieb_errf(err, AIEB_EINVAL, "meter: windows need a stopped meter");
+    if (t1 < t0 || t0 < m->t_start || t1 > m->t_stop)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "meter: window [%.6f, %.6f] s is not inside the run [%.6f, %.6f] s "
+                         "(CLOCK_MONOTONIC)",
+                         aieb_ns_to_s(t0), aieb_ns_to_s(t1), aieb_ns_to_s(m->t_start),
+                         aieb_ns_to_s(m->t_stop));
+    return 0;
+}
+
+int aieb_meter_window(const aieb_meter *m, int64_t t0, int64_t t1, aieb_window *out,
+                      aieb_window_channel *chans, aieb_err *err)
+{
+    int rc = check_window(m, t0, t1, err);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->t0_ns = t0;
+    out->t1_ns = t1;
+    out->duration_s = aieb_ns_to_s(t1 - t0);
+    for (int d = 0; d < AIEB_N_DOMAINS; d++)
+        out->net_energy_j[d] = m->has_baseline ? 0 : NAN;
+    out->net_total_j = m->has_baseline ? 0 : NAN;
+    for (int c = 0; c < m->n_ch; c++) {
+        const chan *ch = &m->ch[c];
+        double e = t1 == t0 ? 0 : meter_energy_at(m, c, t1) - meter_energy_at(m, c, t0);
+        double net = m->has_baseline ? e - ch->idle_power_w * out->duration_s : NAN;
+        int short_w = t1 - t0 < ch->period_ns;
+        if (chans)
+            chans[c] = (aieb_window_channel){e, net, short_w};
+        if (aieb_ns_to_s(ch->period_ns) > out->max_period_s)
+            out->max_period_s = aieb_ns_to_s(ch->period_ns);
+        if (ch->info->informational)
+            continue;
+        out->short_window |= short_w;
+        out->energy_j[ch->info->domain] += e;
+        out->total_j += e;
+        if (m->has_baseline) {
+            out->net_energy_j[ch->info->domain] += net;
+            out->net_total_j += net;
+        }
+    }
+    return 0;
+}
+
+int aieb_meter_set_baseline(aieb_meter *m, int64_t t0, int64_t t1, aieb_err *err)
+{
+    int rc = check_window(m, t0, t1, err);
+    if (rc)
+        return rc;
+    if (t1 <= t0)
+        return aieb_errf(err, AIEB_EINVAL, "meter: empty idle baseline");
+    double dur = aieb_ns_to_s(t1 - t0);
+    for (int c = 0; c < m->n_ch; c++)
+        m->ch[c].idle_power_w = (meter_energy_at(m, c, t1) - meter_energy_at(m, c, t0)) / dur;
+    m->b0 = t0;
+    m->b1 = t1;
+    m->has_baseline = 1;
+    return 0;
+}
+
+/* ==== Summaries ============================================================ */
+
+static void add_method(char *dst, size_t cap, const char *method)
+{
+    if (!method)
+        return;
+    size_t n = strlen(method);
+    for (const char *p = dst; (p = strstr(p, method)) != NULL; p += n)
+        if ((p == dst || p[-1] == '+') && (p[n] == '\0' || p[n] == '+'))
+            return;
+    size_t len = strlen(dst);
+    snprintf(dst + len, cap - len, "%s%s", len ? "+" : "", method);
+}
+
+/* Walks the rows inside [t0, t1] for peaks, memory and utilisation. */
+static void scan_rows(const aieb_meter *m, aieb_meter_summary *s, int64_t t0, int64_t t1)
+{
+    size_t first = meter_upper_row(m, t0);
+    if (first > 0 && meter_row(m, first - 1)->t_ns == t0)
+        first--;
+    double *util_sum = calloc((size_t)m->n_ch + 1, sizeof *util_sum);
+    int *util_n = calloc((size_t)m->n_ch + 1, sizeof *util_n);
+    for (size_t i = first; i <= m->stop_row && meter_row(m, i)->t_ns <= t1; i++) {
+        const row *r = meter_row(m, i);
+        double dom[AIEB_N_DOMAINS] = {0};
+        int dom_n[AIEB_N_DOMAINS] = {0};
+        s->n_samples++;
+        for (int c = 0; c < m->n_ch; c++) {
+            aieb_meter_channel_summary *cs = &s->channels[c];
+            const slot *sl = &r->s[c];
+            double p = sl->power_w, mem = sl->mem_used_mb, u = sl->util_pct, temp = sl->temp_c;
+            if (isfinite(p)) {
+                if (isnan(cs->peak_power_w) || p > cs->peak_power_w)
+                    cs->peak_power_w = p;
+                if (!cs->info->informational) {
+                    dom[cs->info->domain] += p;
+                    dom_n[cs->info->domain]++;
+                }
+            }
+            if (isfinite(mem)) {
+                if (isnan(cs->mem_min_mb) || mem < cs->mem_min_mb)
+                    cs->mem_min_mb = mem;
+                if (isnan(cs->mem_max_mb) || mem > cs->mem_max_mb)
+                    cs->mem_max_mb = mem;
+            }
+            if (isfinite(u) && util_sum) {
+                util_sum[c] += u;
+                util_n[c]++;
+                if (isnan(cs->util_max_pct) || u > cs->util_max_pct)
+                    cs->util_max_pct = u;
+            }
+            if (isfinite(temp) && (isnan(cs->temp_max_c) || temp > cs->temp_max_c))
+                cs->temp_max_c = temp;
+        }
+        for (int d = 0; d < AIEB_N_DOMAINS; d++)
+            if (dom_n[d] && (isnan(s->peak_power_w[d]) || dom[d] > s->peak_power_w[d]))
+                s->peak_power_w[d] = dom[d];
+    }
+    for (int c = 0; util_sum && util_n && c < m->n_ch; c++)
+        if (util_n[c])
+            s->channels[c].util_avg_pct = util_sum[c] / util_n[c];
+    free(util_sum);
+    free(util_n);
+}
+
+/* Memory used at the last row at or before t (NAN if none read it). */
+static double mem_at(const aieb_meter *m, int c, int64_t t)
+{
+    size_t j = meter_upper_row(m, t);
+    for (size_t i = j; i-- > 0;) {
+        float v = meter_row(m, i)->s[c].mem_used_mb;
+        if (isfinite(v))
+            return v;
+    }
+    return NAN;
+}
+
+int aieb_meter_summarize(const aieb_meter *m, int64_t t0, int64_t t1, aieb_meter_summary *s,
+                         aieb_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (m->state == ST_FINISHED && t0 == 0 && t1 == 0) {
+        t0 = m->t_start;
+        t1 = m->t_stop;
+    }
+    int rc = check_window(m, t0, t1, err);
+    if (rc)
+        return rc;
+    s->channels = calloc((size_t)m->n_ch + 1, sizeof *s->channels);
+    aieb_window_channel *wc = calloc((size_t)m->n_ch + 1, sizeof *wc);
+    if (!s->channels || !wc) {
+        free(wc);
+        aieb_meter_summary_free(s);
+        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
+    }
+    aieb_meter_window(m, t0, t1, &s->window, wc, err);
+    s->n_channels = m->n_ch;
+    s->has_baseline = m->has_baseline;
+    s->baseline_s = m->has_baseline ? aieb_ns_to_s(m->b1 - m->b0) : 0;
+    s->pue = m->opts.pue;
+    s->ram_estimate_j = NAN;
+    double dur = s->window.duration_s;
+    for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+        s->peak_power_w[d] = NAN;
+        s->avg_power_w[d] = dur > 0 ? s->window.energy_j[d] / dur : NAN;
+    }
+    for (int c = 0; c < m->n_ch; c++) {
+        const chan *ch = &m->ch[c];
+        aieb_meter_channel_summary *cs = &s->channels[c];
+        cs->info = ch->info;
+        cs->energy_j = wc[c].energy_j;
+        cs->net_energy_j = wc[c].net_energy_j;
+        cs->short_window = wc[c].short_window;
+        cs->avg_power_w = dur > 0 ? cs->energy_j / dur : NAN;
+        cs->idle_power_w = ch->idle_power_w;
+        cs->peak_power_w = cs->mem_min_mb = cs->mem_max_mb = NAN;
+        cs->util_avg_pct = cs->util_max_pct = cs->temp_max_c = NAN;
+        cs->calibration = ch->mode == MODE_COUNTER ? NAN : ch->k;
+        cs->period_s = aieb_ns_to_s(ch->period_ns);
+        cs->mem_start_mb = mem_at(m, c, m->has_baseline && m->b0 < t0 ? m->b0 : t0);
+        add_method(s->method[ch->info->domain], sizeof s->method[0], ch->info->method);
+        if (ch->info->informational) {
+            if (ch->info->domain == AIEB_DOMAIN_RAM)
+                s->ram_estimate_j =
+                    (isnan(s->ram_estimate_j) ? 0 : s->ram_estimate_j) + cs->energy_j;
+        } else {
+            s->has_domain[ch->info->domain] = 1;
+        }
+    }
+    free(wc);
+    scan_rows(m, s, t0, t1);
+    for (int c = 0; c < m->n_ch; c++) {
+        aieb_meter_channel_summary *cs = &s->channels[c];
+        cs->used = -1;
+        if (cs->info->domain != AIEB_DOMAIN_GPU)
+            continue;
+        int mem_grew = isfinite(cs->mem_start_mb) && isfinite(cs->mem_max_mb) &&
+                       cs->mem_max_mb - cs->mem_start_mb >= USED_MEM_GROWTH_MB;
+        double idle = cs->idle_power_w, margin = fmax(5.0, 0.1 * idle);
+        int power_rose = isfinite(idle) && cs->avg_power_w >= idle + margin;
+        cs->used = mem_grew || power_rose;
+    }
+    if (s->has_domain[AIEB_DOMAIN_RAM])
+        s->ram_estimate_j = s->window.energy_j[AIEB_DOMAIN_RAM];
+    return 0;
+}
+
+void aieb_meter_summary_free(aieb_meter_summary *s)
+{
+    if (!s)
+        return;
+    free(s->channels);
+    s->channels = NULL;
+    s->n_channels = 0;
+}
+
+/* ==== JSON ================================================================= */
+
+/* A number, or null for NAN/inf (JSON has no NaN). */
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
+{
+    const aieb_window *w = &s->window;
+    json_t *root = json_object(), *energy = json_object(), *methods = json_object();
+    json_t *power = json_object(), *net = s->has_baseline ? json_object() : json_null();
+    json_t *gpus = json_array(), *chans = json_array();
+    if (!root || !energy || !methods || !power || !net || !gpus || !chans) {
+        json_decref(root), json_decref(energy), json_decref(methods), json_decref(power);
+        json_decref(net), json_decref(gpus), json_decref(chans);
+        return NULL;
+    }
+    json_object_set_new(root, "duration_s", json_real(w->duration_s));
+    json_object_set_new(root, "t_start_ns", json_integer(w->t0_ns));
+    json_object_set_new(root, "t_end_ns", json_integer(w->t1_ns));
+    json_object_set_new(root, "n_samples", json_integer(s->n_samples));
+    for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+        const char *dn = aieb_domain_name((aieb_domain)d);
+        char key[32];
+        double e = w->energy_j[d];
+        if (d == AIEB_DOMAIN_RAM && !s->has_domain[d])
+            e = s->ram_estimate_j; /* the estimate beside measured DRAM */
+        int present = s->has_domain[d] || (d == AIEB_DOMAIN_RAM && isfinite(e));
+        snprintf(key, sizeof key, "%s_j", dn);
+        json_object_set_new(energy, key, present ? num(e) : json_null());
+        snprintf(key, sizeof key, "%s_wh", dn);
+        json_object_set_new(energy, key, present ? num(e / J_PER_WH) : json_null());
+        if (s->has_baseline) {
+            snprintf(key, sizeof key, "%s_j", dn);
+            json_object_set_new(net, key, s->has_domain[d] ? num(w->net_energy_j[d]) : json_null());
+        }
+        json_object_set_new(methods, dn, str_or_null(s->method[d]));
+        json_object_set_new(power, dn,
+                            s->has_domain[d]
+                                ? json_pack("{s:o, s:o}", "avg_w", num(s->avg_power_w[d]), "peak_w",
+                                            num(s->peak_power_w[d]))
+                                : json_null());
+    }
+    json_object_set_new(energy, "total_j", json_real(w->total_j));
+    json_object_set_new(energy, "total_wh", json_real(w->total_j / J_PER_WH));
+    json_object_set_new(energy, "ram_in_total", json_boolean(s->has_domain[AIEB_DOMAIN_RAM]));
+    json_object_set_new(energy, "facility_total_j", json_real(w->total_j * s->pue));
+    if (s->has_baseline) {
+        json_object_set_new(net, "total_j", num(w->net_total_j));
+        json_object_set_new(net, "total_wh", num(w->net_total_j / J_PER_WH));
+    }
+    json_object_set_new(energy, "net", net);
+    for (int c = 0; c < s->n_channels; c++) {
+        const aieb_meter_channel_summary *cs = &s->channels[c];
+        const aieb_channel_info *in = cs->info;
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:b, s:b}", "label", in->label,
+            "domain", aieb_domain_name(in->domain), "method", in->method, "energy_j",
+            num(cs->energy_j), "net_energy_j", num(cs->net_energy_j), "avg_power_w",
+            num(cs->avg_power_w), "peak_power_w", num(cs->peak_power_w), "idle_power_w",
+            num(cs->idle_power_w), "calibration", num(cs->calibration), "update_period_s",
+            cs->period_s, "short_window", cs->short_window, "informational", in->informational);
+        if (in->domain == AIEB_DOMAIN_GPU) {
+            json_t *g = json_pack(
+                "{s:i, s:s?, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:o, "
+                "s:o, s:b}",
+                "index", in->gpu_index, "name", in->name, "uuid", in->uuid, "method", in->method,
+                "energy_j", num(cs->energy_j), "net_energy_j", num(cs->net_energy_j), "avg_power_w",
+                num(cs->avg_power_w), "peak_power_w", num(cs->peak_power_w), "idle_power_w",
+                num(cs->idle_power_w), "mem_start_mb", num(cs->mem_start_mb), "mem_min_mb",
+                num(cs->mem_min_mb), "mem_max_mb", num(cs->mem_max_mb), "mem_total_mb",
+                in->mem_total_mb, "power_limit_w", in->power_limit_w, "util_avg_pct",
+                num(cs->util_avg_pct), "calibration", num(cs->calibration), "short_window",
+                cs->short_window);
+            if (g)
+                json_object_set_new(g, "used", cs->used < 0 ? json_null() : json_boolean(cs->used));
+            json_array_append_new(gpus, g);
+        }
+        json_array_append_new(chans, o);
+    }
+    json_object_set_new(root, "energy", energy);
+    json_object_set_new(root, "methods", methods);
+    json_object_set_new(root, "power", power);
+    json_object_set_new(root, "gpus", gpus);
+    json_object_set_new(root, "channels", chans);
+    json_object_set_new(root, "short_window", json_boolean(w->short_window));
+    json_object_set_new(root, "pue", json_real(s->pue));
+    json_object_set_new(root, "baseline",
+                        s->has_baseline ? json_pack("{s:f}", "duration_s", s->baseline_s)
+                                        : json_null());
+    return root;
+}
+
+json_t *aieb_meter_describe(const aieb_meter *m)
+{
+    json_t *srcs = json_array(), *chans = json_array(), *notes = json_array();
+    for (int i = 0; i < m->n_src; i++) {
+        aieb_source *s = m->src[i];
+        json_t *d = s->describe ? s->describe(s) : NULL;
+        json_array_append_new(srcs, d ? d : json_pack("{s:s}", "source", s->name));
+    }
+    for (int c = 0; c < m->n_ch; c++) {
+        const aieb_channel_info *in = m->ch[c].info;
+        json_array_append_new(chans, json_pack("{s:s, s:s, s:s, s:b, s:b, s:f, s:b}", "label",
+                                               in->label, "domain", aieb_domain_name(in->domain),
+                                               "method", in->method, "counter", in->has_counter,
+                                               "power", in->has_power, "counter_period_s",
+                                               aieb_ns_to_s(in->counter_period_ns), "informational",
+                                               in->informational));
+    }
+    for (int i = 0; i < m->n_notes; i++)
+        json_array_append_new(notes, json_string(m->notes[i]));
+    return json_pack("{s:o, s:o, s:o, s:i}", "sources", srcs, "channels", chans, "notes", notes,
+                     "sample_interval_ms", m->interval_ms);
+}
+
+/* ==== Timeline CSV ========================================================= */
+
+static void cell(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ",%.9g", v);
+    else
+        fputc(',', f);
+}
+
+int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_err *err)
+{
+    if (m->state != ST_FINISHED)
+        return aieb_errf(err, AIEB_EINVAL, "meter: the timeline needs a stopped meter");
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        return aieb_errf(err, AIEB_EIO, "%s: %s", path, strerror(e));
+    }
+    fputs("t_ns,t_s", f);
+    for (int c = 0; c < m->n_ch; c++) {
+        const char *l = m->ch[c].info->label;
+        fprintf(f, ",%s_energy_j,%s_power_w", l, l);
+        if (m->ch[c].info->domain == AIEB_DOMAIN_GPU)
+            fprintf(f, ",%s_mem_used_mb,%s_util_pct,%s_temp_c,%s_sm_clock_mhz", l, l, l, l);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i <= m->stop_row && i < m->n_rows; i++) {
+        const row *r = meter_row(m, i);
+        fprintf(f, "%lld,%.6f", (long long)r->t_ns, aieb_ns_to_s(r->t_ns - m->t_start));
+        for (int c = 0; c < m->n_ch; c++) {
+            const slot *s = &r->s[c];
+            cell(f, meter_energy_at(m, c, r->t_ns));
+            cell(f, s->power_w);
+            if (m->ch[c].info->domain == AIEB_DOMAIN_GPU) {
+                cell(f, s->mem_used_mb);
+                cell(f, s->util_pct);
+                cell(f, s->temp_c);
+                cell(f, s->sm_clock_mhz);
+            }
+        }
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int e = errno;
+    bad |= fclose(f) != 0;
+    if (!bad && rename(tmp, path) != 0) {
+        e = errno;
+        bad = 1;
+    }
+    if (bad) {
+        unlink(tmp);
+        free(tmp);
+        return aieb_errf(err, AIEB_EIO, "%s: %s", path, strerror(e ? e : EIO));
+    }
+    free(tmp);
+    return 0;
+}
