@@ -1,0 +1,43 @@
+/* openai_internal.h - state shared by the OpenAI-compatible backend's files:
+ * openai.c (open, info, close, request bodies), openai_health.c, openai_run.c. */
+#ifndef AIEB_BACKEND_OPENAI_INTERNAL_H
+#define AIEB_BACKEND_OPENAI_INTERNAL_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "aieb/backend.h"
+#include "aieb/buf.h"
+#include "aieb/openai.h"
+
+typedef struct oa_ctx {
+    aieb_openai_opts o; /* numbers as given (string fields not used after open) */
+    char *endpoint;     /* without a trailing '/' */
+    char *root;         /* endpoint without its trailing "/v1" */
+    char *url;          /* {endpoint}/chat/completions or /completions */
+    char *model;        /* NULL until known */
+    int chat;           /* api "chat" */
+    char *api_key;      /* NULL when none; wiped on close */
+    char *api_key_env;
+    struct curl_slist *headers; /* JSON, Authorization, no Expect */
+    char server[128];           /* the Server header seen, or "" */
+} oa_ctx;
+
+/* Replaces every occurrence of the API key in msg by "***". Can't fail. */
+void oa_scrub(const oa_ctx *c, char *msg);
+
+/* The JSON body for one request (malloc'd), or NULL when out of memory. */
+char *oa_request_body(const oa_ctx *c, const aieb_request *r);
+
+/* Applies the options every easy handle shares: timeouts, TLS, headers,
+ * no signals. Returns 0 or a CURLcode. */
+int oa_easy_setup(const oa_ctx *c, CURL *e);
+
+/* Records the Server header from one header line, if it is one. */
+void oa_note_server(oa_ctx *c, const char *line, size_t n);
+
+int oa_health(aieb_backend *b, const volatile int *stop, aieb_err *err);
+int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency, int grace_ms,
+           aieb_result_cb cb, void *user, const volatile int *stop, aieb_err *err);
+
+#endif
