@@ -1,0 +1,84 @@
+/* kernels.h - the arithmetic the forward pass spends its time in, per instruction set.
+ *
+ * One read-only table per instruction set (scalar, AVX2+FMA+F16C, AVX-512); the engine
+ * picks one at open from what the CPU reports (cpuid + xgetbv). The SIMD kernels are
+ * compiled with __attribute__((target(...))) so no global compiler flag is needed, and
+ * they compute the same sums as the scalar ones up to float reassociation.
+ */
+#ifndef AIEB_ENGINE_KERNELS_H
+#define AIEB_ENGINE_KERNELS_H
+
+#include <stdint.h>
+
+#include "aieb/engine.h"
+#include "engine/model.h"
+#include "engine/quant.h"
+
+/* Activations a matrix product reads: float rows for F32/F16/BF16 weights, int8 blocks
+ * (quantized from the same rows) for Q8_0/Q4_0 weights. */
+typedef struct act {
+    const float *f; /* (n_tok, ldf) */
+    int ldf;
+    act_q8 q; /* rows of n values, n = the weight's cols */
+} act;
+
+/* y[t*ldy + r] = dot(row r of w, activation row t), for r in [r0, r1), t < n_tok. */
+typedef void (*mm_fn)(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
+
+enum { KT_F32, KT_F16, KT_BF16, KT_Q8_0, KT_Q4_0, KT_COUNT };
+
+typedef struct kernels {
+    const char *name;
+    mm_fn mm[KT_COUNT];
+    /* quantizes n floats (multiple of 32) into int8 blocks (see quant.h act_q8) */
+    void (*quantize_act)(const float *x, int n, int8_t *q, float *d, float *s);
+    /* sum a[i]*b[i] */
+    float (*dot)(const float *a, const float *b, int n);
+    /* y[i] += a * x[i] */
+    void (*axpy)(float a, const float *x, float *y, int n);
+    /* converts one row of a weight type to float (for embeddings and tiles) */
+    void (*to_f32)(uint32_t type, const void *src, float *dst, int n);
+} kernels;
+
+/* Index of a weight type in kernels.mm, or -1 for types the forward pass lacks. */
+static inline int kt_index(uint32_t type)
+{
+    switch (type) {
+    case AIEB_GGML_F32:
+        return KT_F32;
+    case AIEB_GGML_F16:
+        return KT_F16;
+    case AIEB_GGML_BF16:
+        return KT_BF16;
+    case AIEB_GGML_Q8_0:
+        return KT_Q8_0;
+    case AIEB_GGML_Q4_0:
+        return KT_Q4_0;
+    default:
+        return -1;
+    }
+}
+
+static inline int type_is_quant(uint32_t type)
+{
+    return type == AIEB_GGML_Q8_0 || type == AIEB_GGML_Q4_0;
+}
+
+/* CPU features as cpuid/xgetbv report them (the OS must save the registers). */
+typedef struct cpu_features {
+    int avx2_fma_f16c;
+    int avx512; /* F + BW + VL + DQ */
+    int avx512_vnni;
+} cpu_features;
+
+void cpu_detect(cpu_features *f);
+
+extern const kernels kernels_scalar;
+extern const kernels kernels_avx2;
+extern const kernels kernels_avx512;
+extern const kernels kernels_avx512_vnni;
+
+/* The kernels to use for want on this CPU; AIEB_EUNSUPPORTED when the CPU lacks them. */
+int kernels_select(aieb_kernels want, const kernels **out, aieb_err *err);
+
+#endif

@@ -1,0 +1,289 @@
+/* kernels_avx2.c - AVX2 + FMA + F16C kernels (Haswell and later, Zen and later).
+ *
+ * Compiled per function with target attributes, so the rest of the build needs no
+ * -mavx2; kernels_select() only hands these out when cpuid says the CPU has them.
+ * Matrix products walk a block of rows that stays in cache for every token of a
+ * batch, and take four rows at a time so each activation load feeds four rows.
+ */
+#include <immintrin.h>
+
+#include "engine/kernels.h"
+#include "engine/kernels_simd.h"
+
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+TARGET static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* ==== float weights ======================================================= */
+
+TARGET static inline __m256 load_w(const uint8_t *p, int kind)
+{
+    if (kind == KT_F32)
+        return _mm256_loadu_ps((const float *)p);
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    if (kind == KT_F16)
+        return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); /* bf16 */
+}
+
+static inline float tail_w(const uint8_t *p, int i, int kind)
+{
+    uint16_t h;
+    if (kind == KT_F32) {
+        float f;
+        memcpy(&f, p + 4 * i, 4);
+        return f;
+    }
+    memcpy(&h, p + 2 * i, 2);
+    return kind == KT_F16 ? fp16_to_f32(h) : bf16_to_f32(h);
+}
+
+/* y[r..r+nr) = rows . x, nr <= 4 */
+TARGET static inline void dot_rows_f(const uint8_t *w0, size_t rb, int n, const float *x, float *y,
+                                     int nr, int kind)
+{
+    int es = kind == KT_F32 ? 4 : 2;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int i = 0;
+    if (nr == 4) {
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            acc[0] = _mm256_fmadd_ps(load_w(w0 + (size_t)i * es, kind), xv, acc[0]);
+            acc[1] = _mm256_fmadd_ps(load_w(w0 + rb + (size_t)i * es, kind), xv, acc[1]);
+            acc[2] = _mm256_fmadd_ps(load_w(w0 + 2 * rb + (size_t)i * es, kind), xv, acc[2]);
+            acc[3] = _mm256_fmadd_ps(load_w(w0 + 3 * rb + (size_t)i * es, kind), xv, acc[3]);
+        }
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            for (int r = 0; r < nr; r++)
+                acc[r] = _mm256_fmadd_ps(load_w(w0 + r * rb + (size_t)i * es, kind), xv, acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        float s = hsum8(acc[r]);
+        for (int k = i; k < n; k++)
+            s += tail_w(w0 + r * rb, k, kind) * x[k];
+        y[r] = s;
+    }
+}
+
+TARGET static void mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                            int ldy, int kind)
+{
+    int rbk = block_rows(w->row_bytes);
+    for (int b0 = r0; b0 < r1; b0 += rbk) {
+        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
+        for (int t = 0; t < n_tok; t++) {
+            const float *xv = x->f + (size_t)t * x->ldf;
+            float *yt = y + (size_t)t * ldy;
+            for (int r = b0; r < b1; r += 4) {
+                int nr = b1 - r < 4 ? b1 - r : 4;
+                dot_rows_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
+                           nr, kind);
+            }
+        }
+    }
+}
+
+TARGET static void mm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_F32);
+}
+
+TARGET static void mm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_F16);
+}
+
+TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                           int ldy)
+{
+    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_BF16);
+}
+
+/* ==== 8-bit blocks ======================================================== */
+
+/* sum over 32 pairs of (unsigned u) * (signed s), as 8 int32 lanes */
+TARGET static inline __m256i dot_us(__m256i u, __m256i s)
+{
+    __m256i p16 = _mm256_maddubs_epi16(u, s);
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+/* q8_0 x q8: |w| times x with w's sign, so the unsigned operand is |w| <= 128 and the
+ * signed one stays in -127..127 (activations never hold -128). */
+TARGET static inline __m256i dot_q8(__m256i w, __m256i xq)
+{
+    return dot_us(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w));
+}
+
+TARGET static void rows_q8_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
+                             const float *xd, float *y, int nr)
+{
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    for (int i = 0; i < nb; i++) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
+        for (int r = 0; r < nr; r++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(w0 + r * rb) + i;
+            __m256i wv = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d) * xd[i]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_q8(wv, xv)), d, acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        y[r] = hsum8(acc[r]);
+}
+
+TARGET static inline __m256i unpack_q4(const uint8_t *qs)
+{
+    __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    __m128i m = _mm_set1_epi8(0x0f);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm256_set_m128i(hi, lo); /* elements 0..15 low, 16..31 high */
+}
+
+TARGET static void rows_q4_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
+                             const float *xd, const float *xs, float *y, int nr)
+{
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    float corr[4] = {0, 0, 0, 0};
+    for (int i = 0; i < nb; i++) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
+        for (int r = 0; r < nr; r++) {
+            const blk_q4_0 *b = (const blk_q4_0 *)(w0 + r * rb) + i;
+            float dw = _cvtsh_ss(b->d);
+            __m256 d = _mm256_set1_ps(dw * xd[i]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_us(unpack_q4(b->qs), xv)), d, acc[r]);
+            corr[r] += dw * xs[i];
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        y[r] = hsum8(acc[r]) - 8.0f * corr[r];
+}
+
+TARGET static void mm_quant(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                            int ldy, int q4)
+{
+    int nb = w->cols / QK, rbk = block_rows(w->row_bytes);
+    for (int b0 = r0; b0 < r1; b0 += rbk) {
+        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
+        for (int t = 0; t < n_tok; t++) {
+            const int8_t *xq = x->q.q + (size_t)t * w->cols;
+            const float *xd = x->q.d + (size_t)t * nb, *xs = x->q.s + (size_t)t * nb;
+            float *yt = y + (size_t)t * ldy;
+            for (int r = b0; r < b1; r += 4) {
+                int nr = b1 - r < 4 ? b1 - r : 4;
+                const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
+                if (q4)
+                    rows_q4_0(wr, w->row_bytes, nb, xq, xd, xs, yt + r, nr);
+                else
+                    rows_q8_0(wr, w->row_bytes, nb, xq, xd, yt + r, nr);
+            }
+        }
+    }
+}
+
+TARGET void avx2_mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    mm_quant(w, r0, r1, x, n_tok, y, ldy, 0);
+}
+
+TARGET void avx2_mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
+}
+
+/* ==== activations and attention =========================================== */
+
+TARGET void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < n / QK; b++, x += QK, q += QK) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+        __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+        __m256 m =
+            _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                          _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float id = amax != 0 ? 127.0f / amax : 0;
+        d[b] = amax / 127.0f;
+        __m256 idv = _mm256_set1_ps(id);
+        /* cvtps rounds to nearest even, as lrintf does in the scalar kernel */
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, idv));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, idv));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, idv));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, idv));
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_hadd_epi32(s4, s4);
+        s4 = _mm_hadd_epi32(s4, s4);
+        s[b] = d[b] * (float)_mm_cvtsi128_si32(s4);
+        /* packs interleave 128-bit lanes; the permute puts elements back in order */
+        __m256i p16 = _mm256_packs_epi32(i0, i1), p16b = _mm256_packs_epi32(i2, i3);
+        __m256i p8 = _mm256_packs_epi16(p16, p16b);
+        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)q, p8);
+    }
+}
+
+TARGET float avx2_dot(const float *a, const float *b, int n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    float s = hsum8(_mm256_add_ps(s0, s1));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+TARGET void avx2_axpy(float a, const float *x, float *y, int n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
+TARGET void avx2_to_f32(uint32_t type, const void *src, float *dst, int n)
+{
+    int kind = kt_index(type);
+    if (kind != KT_F16 && kind != KT_BF16) {
+        dequantize_row(type, src, dst, n);
+        return;
+    }
+    const uint8_t *p = src;
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, load_w(p + 2 * (size_t)i, kind));
+    for (; i < n; i++)
+        dst[i] = tail_w(p, i, kind);
+}
+
+const kernels kernels_avx2 = {
+    .name = "avx2",
+    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0},
+    .quantize_act = avx2_quantize_act,
+    .dot = avx2_dot,
+    .axpy = avx2_axpy,
+    .to_f32 = avx2_to_f32,
+};

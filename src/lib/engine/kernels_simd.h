@@ -1,0 +1,23 @@
+/* kernels_simd.h - AVX2 kernels that the AVX-512 table reuses where 512-bit registers
+ * bring nothing. Only call them when cpuid reported AVX2 + FMA + F16C. */
+#ifndef AIEB_ENGINE_KERNELS_SIMD_H
+#define AIEB_ENGINE_KERNELS_SIMD_H
+
+#include "engine/kernels.h"
+
+void avx2_mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
+void avx2_mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
+void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s);
+float avx2_dot(const float *a, const float *b, int n);
+void avx2_axpy(float a, const float *x, float *y, int n);
+void avx2_to_f32(uint32_t type, const void *src, float *dst, int n);
+
+/* Rows per cache block: about 64 KiB of weights, a multiple of 4. */
+static inline int block_rows(size_t row_bytes)
+{
+    int rb = (int)((64u << 10) / (row_bytes ? row_bytes : 1));
+    rb &= ~3;
+    return rb < 4 ? 4 : rb;
+}
+
+#endif

@@ -1,0 +1,349 @@
+/* model.c - shapes and weights from a GGUF file (llama and qwen2 architectures).
+ *
+ * Tensor names and metadata keys follow llama.cpp's GGUF conventions:
+ * token_embd, output_norm, output (absent when tied to token_embd), rope_freqs, and
+ * blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up,
+ * ffn_down}.weight with blk.N.attn_{q,k,v}.bias for qwen2; keys <arch>.embedding_length,
+ * .block_count, .feed_forward_length, .attention.head_count(_kv), .rope.freq_base, ...
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine/model.h"
+#include "engine/quant.h"
+
+#define MAX_LAYERS 4096
+#define MAX_DIM    (1 << 20)
+
+int model_type_supported(uint32_t type)
+{
+    return type == AIEB_GGML_F32 || type == AIEB_GGML_F16 || type == AIEB_GGML_BF16 ||
+           type == AIEB_GGML_Q8_0 || type == AIEB_GGML_Q4_0;
+}
+
+void model_free(model *m)
+{
+    free(m->layers);
+    free(m->fvec);
+    if (m->arena)
+        munmap(m->arena, m->arena_bytes);
+    aieb_gguf_close(m->gguf);
+    memset(m, 0, sizeof *m);
+}
+
+/* ==== loading helpers ===================================================== */
+
+typedef struct loader {
+    model *m;
+    const aieb_gguf *g;
+    const char *arch;
+    float *fv; /* next free float in m->fvec */
+    size_t fv_left;
+    uint64_t type_bytes[32];
+    aieb_err *err;
+} loader;
+
+static int get_dim(loader *ld, const char *suffix, int required, int def, int *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, suffix);
+    uint32_t v;
+    int rc = aieb_gguf_get_u32(ld->g, key, &v, ld->err);
+    if (rc == AIEB_ENOTFOUND) {
+        if (required)
+            return aieb_errf(ld->err, AIEB_EINVAL, "model: metadata key '%s' is missing", key);
+        *out = def;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (v == 0 || v > MAX_DIM)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: %s = %u is not 1..%d", key, v, MAX_DIM);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_float(loader *ld, const char *suffix, double def, float *out)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, suffix);
+    double v;
+    int rc = aieb_gguf_get_f64(ld->g, key, &v, ld->err);
+    if (rc == AIEB_ENOTFOUND)
+        v = def;
+    else if (rc)
+        return rc;
+    if (!(v > 0) || v > 1e30)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: %s = %g must be a positive number", key, v);
+    *out = (float)v;
+    return 0;
+}
+
+static int type_error(loader *ld, const char *name, uint32_t type)
+{
+    const char *tn = aieb_ggml_type_name(type);
+    if (type >= AIEB_GGML_Q2_K && type <= AIEB_GGML_Q8_K)
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: tensor '%s' is %s: K-quants are not supported yet; use a GGUF "
+                         "file in F32, F16, BF16, Q8_0 or Q4_0",
+                         name, tn);
+    return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                     "model: tensor '%s' has type %s, which the engine cannot multiply "
+                     "(F32, F16, BF16, Q8_0, Q4_0)",
+                     name, tn ? tn : "?");
+}
+
+/* A (rows, cols) matrix: GGUF ne = [cols, rows]. Absent and not required: data NULL. */
+static int get_mat(loader *ld, const char *name, int rows, int cols, int required, wmat *out)
+{
+    const aieb_gguf_tensor *t = aieb_gguf_find_tensor(ld->g, name);
+    memset(out, 0, sizeof *out);
+    if (!t) {
+        if (required)
+            return aieb_errf(ld->err, AIEB_EINVAL, "model: tensor '%s' is missing", name);
+        return 0;
+    }
+    if (t->ne[2] != 1 || t->ne[3] != 1 || t->ne[0] != (uint64_t)cols || t->ne[1] != (uint64_t)rows)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: tensor '%s' has shape [%" PRIu64 ", %" PRIu64 ", %" PRIu64
+                         ", %" PRIu64 "], expected [%d, %d] (cols, rows)",
+                         name, t->ne[0], t->ne[1], t->ne[2], t->ne[3], cols, rows);
+    if (!model_type_supported(t->type))
+        return type_error(ld, name, t->type);
+    if ((uintptr_t)t->data % 4 != 0)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: tensor '%s' is not 4-byte aligned (general.alignment %u)", name,
+                         aieb_gguf_alignment(ld->g));
+    out->type = t->type;
+    out->rows = rows;
+    out->cols = cols;
+    out->row_bytes = row_bytes(t->type, cols);
+    out->data = t->data;
+    ld->m->n_params += t->n_elements;
+    ld->m->weight_bytes += t->size;
+    ld->type_bytes[t->type] += t->size;
+    return 0;
+}
+
+/* A vector of n values, converted to float into m->fvec. */
+static int get_vec(loader *ld, const char *name, int n, int required, const float **out)
+{
+    const aieb_gguf_tensor *t = aieb_gguf_find_tensor(ld->g, name);
+    *out = NULL;
+    if (!t) {
+        if (required)
+            return aieb_errf(ld->err, AIEB_EINVAL, "model: tensor '%s' is missing", name);
+        return 0;
+    }
+    if (t->n_elements != (uint64_t)n || t->ne[0] != (uint64_t)n)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: tensor '%s' has %" PRIu64 " values in [%" PRIu64 ", %" PRIu64
+                         "], expected a vector of %d",
+                         name, t->n_elements, t->ne[0], t->ne[1], n);
+    if (t->type != AIEB_GGML_F32 && t->type != AIEB_GGML_F16 && t->type != AIEB_GGML_BF16)
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: tensor '%s' has type %s; vectors must be F32, F16 or BF16", name,
+                         aieb_ggml_type_name(t->type));
+    if ((size_t)n > ld->fv_left)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: tensor '%s': too many vector values", name);
+    dequantize_row(t->type, t->data, ld->fv, n);
+    *out = ld->fv;
+    ld->fv += n;
+    ld->fv_left -= (size_t)n;
+    ld->m->n_params += t->n_elements;
+    ld->m->weight_bytes += t->size;
+    return 0;
+}
+
+static int check_rope_scaling(loader *ld)
+{
+    char key[128];
+    aieb_gguf_str st;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", ld->arch);
+    int rc = aieb_gguf_get_str(ld->g, key, &st, ld->err);
+    if (rc && rc != AIEB_ENOTFOUND)
+        return rc;
+    double factor = 1;
+    if (rc == 0 && !(st.len == 4 && memcmp(st.ptr, "none", 4) == 0)) {
+        if (!(st.len == 6 && memcmp(st.ptr, "linear", 6) == 0))
+            return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                             "model: %s '%.*s' is not supported (none, or linear with factor 1)",
+                             key, (int)(st.len > 32 ? 32 : st.len), st.ptr);
+        snprintf(key, sizeof key, "%s.rope.scaling.factor", ld->arch);
+        rc = aieb_gguf_get_f64(ld->g, key, &factor, ld->err);
+        if (rc && rc != AIEB_ENOTFOUND)
+            return rc;
+    }
+    snprintf(key, sizeof key, "%s.rope.scale_linear", ld->arch);
+    double lin = 1;
+    rc = aieb_gguf_get_f64(ld->g, key, &lin, ld->err);
+    if (rc && rc != AIEB_ENOTFOUND)
+        return rc;
+    if (factor != 1 || lin != 1)
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: linear RoPE scaling (factor %g) is not supported", factor * lin);
+    return 0;
+}
+
+/* ==== hyperparameters ===================================================== */
+
+static int load_hparams(loader *ld, hparams *hp)
+{
+    int rc;
+    if ((rc = get_dim(ld, "embedding_length", 1, 0, &hp->n_embd)) ||
+        (rc = get_dim(ld, "block_count", 1, 0, &hp->n_layers)) ||
+        (rc = get_dim(ld, "feed_forward_length", 1, 0, &hp->n_ff)) ||
+        (rc = get_dim(ld, "attention.head_count", 1, 0, &hp->n_heads)) ||
+        (rc = get_dim(ld, "attention.head_count_kv", 0, hp->n_heads, &hp->n_kv_heads)) ||
+        (rc = get_dim(ld, "context_length", 0, 2048, &hp->n_ctx_train)))
+        return rc;
+    if (hp->n_layers > MAX_LAYERS)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: %s.block_count %d is over %d", ld->arch,
+                         hp->n_layers, MAX_LAYERS);
+    /* without attention.key_length the head size is embedding_length / head_count */
+    int kl = 0, vl = 0;
+    int def_head = hp->n_embd % hp->n_heads == 0 ? hp->n_embd / hp->n_heads : 0;
+    if ((rc = get_dim(ld, "attention.key_length", 0, def_head, &kl)) ||
+        (rc = get_dim(ld, "attention.value_length", 0, kl, &vl)))
+        return rc;
+    if (kl != vl)
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: %s.attention.key_length %d differs from value_length %d", ld->arch,
+                         kl, vl);
+    hp->head_dim = kl;
+    if (hp->head_dim == 0 || hp->head_dim % 2 != 0)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: head size %d (%s.embedding_length / attention.head_count, or "
+                         "attention.key_length) must be even and positive",
+                         hp->head_dim, ld->arch);
+    if (hp->n_kv_heads > hp->n_heads || hp->n_heads % hp->n_kv_heads != 0)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: %s.attention.head_count_kv %d does not divide head_count %d",
+                         ld->arch, hp->n_kv_heads, hp->n_heads);
+    if ((rc = get_dim(ld, "rope.dimension_count", 0, hp->head_dim, &hp->n_rot)))
+        return rc;
+    if (hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: %s.rope.dimension_count %d must be even and at most the head "
+                         "size %d",
+                         ld->arch, hp->n_rot, hp->head_dim);
+    if ((rc = get_float(ld, "rope.freq_base", 10000.0, &hp->rope_base)) ||
+        (rc = get_float(ld, "attention.layer_norm_rms_epsilon", 1e-5, &hp->norm_eps)))
+        return rc;
+    char key[128];
+    snprintf(key, sizeof key, "%s.expert_count", ld->arch);
+    uint32_t experts = 0;
+    rc = aieb_gguf_get_u32(ld->g, key, &experts, ld->err);
+    if (rc && rc != AIEB_ENOTFOUND)
+        return rc;
+    if (experts > 0)
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: mixture-of-experts models (%s = %u) are not supported", key,
+                         experts);
+    return check_rope_scaling(ld);
+}
+
+/* ==== tensors ============================================================= */
+
+static int load_tensors(loader *ld)
+{
+    model *m = ld->m;
+    hparams *hp = &m->hp;
+    int D = hp->n_embd, qd = hp->n_heads * hp->head_dim, kvd = hp->n_kv_heads * hp->head_dim;
+    const aieb_gguf_tensor *emb = aieb_gguf_find_tensor(ld->g, "token_embd.weight");
+    if (!emb)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: tensor 'token_embd.weight' is missing");
+    if (emb->ne[1] == 0 || emb->ne[1] > (uint64_t)INT32_MAX)
+        return aieb_errf(ld->err, AIEB_EINVAL, "model: token_embd.weight has %" PRIu64 " rows",
+                         emb->ne[1]);
+    hp->n_vocab = (int)emb->ne[1];
+    int rc;
+    if ((rc = get_mat(ld, "token_embd.weight", hp->n_vocab, D, 1, &m->tok_embd)) ||
+        (rc = get_mat(ld, "output.weight", hp->n_vocab, D, 0, &m->output)) ||
+        (rc = get_vec(ld, "output_norm.weight", D, 1, &m->output_norm)) ||
+        (rc = get_vec(ld, "rope_freqs.weight", hp->n_rot / 2, 0, &m->rope_freqs)))
+        return rc;
+    m->tied = m->output.data == NULL;
+    if (m->tied)
+        m->output = m->tok_embd;
+    for (int i = 0; m->rope_freqs && i < hp->n_rot / 2; i++)
+        if (!(m->rope_freqs[i] > 0))
+            return aieb_errf(ld->err, AIEB_EINVAL,
+                             "model: rope_freqs.weight[%d] = %g is not a positive factor", i,
+                             (double)m->rope_freqs[i]);
+    for (int l = 0; l < hp->n_layers; l++) {
+        layer_w *L = &m->layers[l];
+        char n[96];
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d." s, l), n)
+        if ((rc = get_vec(ld, NAME("attn_norm.weight"), D, 1, &L->attn_norm)) ||
+            (rc = get_vec(ld, NAME("ffn_norm.weight"), D, 1, &L->ffn_norm)) ||
+            (rc = get_vec(ld, NAME("attn_q.bias"), qd, 0, &L->bq)) ||
+            (rc = get_vec(ld, NAME("attn_k.bias"), kvd, 0, &L->bk)) ||
+            (rc = get_vec(ld, NAME("attn_v.bias"), kvd, 0, &L->bv)) ||
+            (rc = get_mat(ld, NAME("attn_q.weight"), qd, D, 1, &L->wq)) ||
+            (rc = get_mat(ld, NAME("attn_k.weight"), kvd, D, 1, &L->wk)) ||
+            (rc = get_mat(ld, NAME("attn_v.weight"), kvd, D, 1, &L->wv)) ||
+            (rc = get_mat(ld, NAME("attn_output.weight"), D, qd, 1, &L->wo)) ||
+            (rc = get_mat(ld, NAME("ffn_gate.weight"), hp->n_ff, D, 1, &L->w_gate)) ||
+            (rc = get_mat(ld, NAME("ffn_up.weight"), hp->n_ff, D, 1, &L->w_up)) ||
+            (rc = get_mat(ld, NAME("ffn_down.weight"), D, hp->n_ff, 1, &L->w_down)))
+            return rc;
+#undef NAME
+        if (hp->arch == ARCH_QWEN2 && (!L->bq || !L->bk || !L->bv))
+            return aieb_errf(ld->err, AIEB_EINVAL,
+                             "model: qwen2 layer %d lacks attn_q/attn_k/attn_v biases", l);
+    }
+    uint64_t best = 0;
+    for (uint32_t t = 0; t < 32; t++)
+        if (ld->type_bytes[t] > best) {
+            best = ld->type_bytes[t];
+            m->main_type = t;
+        }
+    return 0;
+}
+
+int model_load_gguf(model *m, aieb_gguf *g, aieb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->gguf = g;
+    aieb_gguf_str arch;
+    int rc = aieb_gguf_get_str(g, "general.architecture", &arch, err);
+    if (rc == AIEB_ENOTFOUND)
+        return aieb_errf(err, AIEB_EINVAL, "model: metadata key 'general.architecture' is missing");
+    if (rc)
+        return rc;
+    loader ld = {.m = m, .g = g, .err = err};
+    if (arch.len == 5 && memcmp(arch.ptr, "llama", 5) == 0) {
+        ld.arch = "llama";
+        m->hp.arch = ARCH_LLAMA;
+    } else if (arch.len == 5 && memcmp(arch.ptr, "qwen2", 5) == 0) {
+        ld.arch = "qwen2";
+        m->hp.arch = ARCH_QWEN2;
+        m->hp.rope_neox = 1;
+    } else {
+        return aieb_errf(err, AIEB_EUNSUPPORTED,
+                         "model: architecture '%.*s' is not supported (llama, qwen2)",
+                         (int)(arch.len > 40 ? 40 : arch.len), arch.ptr);
+    }
+    if ((rc = load_hparams(&ld, &m->hp)) != 0)
+        return rc;
+    const hparams *hp = &m->hp;
+    size_t per_layer =
+        2 * (size_t)hp->n_embd + (size_t)(hp->n_heads + 2 * hp->n_kv_heads) * hp->head_dim;
+    size_t n_fv = per_layer * hp->n_layers + hp->n_embd + hp->n_rot / 2 + 16;
+    m->fvec = malloc(n_fv * sizeof *m->fvec);
+    m->layers = calloc((size_t)hp->n_layers, sizeof *m->layers);
+    if (!m->fvec || !m->layers)
+        return aieb_errf(err, AIEB_ENOMEM, "model: out of memory");
+    ld.fv = m->fvec;
+    ld.fv_left = n_fv;
+    if ((rc = load_tensors(&ld)) != 0)
+        return rc;
+    aieb_gguf_str name;
+    if (aieb_gguf_get_str(g, "general.name", &name, NULL) == 0)
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(name.len > 90 ? 90 : name.len), name.ptr);
+    return 0;
+}

@@ -1,0 +1,283 @@
+/* synthetic.c - models with published shapes and seeded random weights.
+ *
+ * Like optimum-benchmark's no_weights models: time and energy depend on the shapes
+ * and the weight type, not on the values, so these are real workloads; their text is
+ * meaningless. Values are uniform with standard deviation 0.02 (the usual init
+ * scale), which keeps activations finite through every layer; norms are 1. Each row's
+ * values come from its own generator seeded by (seed, tensor, row), so a model is the
+ * same whatever the thread count.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+
+#include "engine/model.h"
+#include "engine/pool.h"
+#include "engine/quant.h"
+
+/* Shapes as the model cards publish them (config.json of each). */
+static const struct preset {
+    const char *name;
+    model_arch arch;
+    int n_embd, n_ff, n_layers, n_heads, n_kv_heads, n_vocab, tied;
+    float rope_base, norm_eps;
+    int n_ctx_train;
+} presets[] = {
+    {"smollm-135m", ARCH_LLAMA, 576, 1536, 30, 9, 3, 49152, 1, 10000.0f, 1e-5f, 2048},
+    {"smollm-360m", ARCH_LLAMA, 960, 2560, 32, 15, 5, 49152, 1, 10000.0f, 1e-5f, 2048},
+    {"qwen2.5-0.5b", ARCH_QWEN2, 896, 4864, 24, 14, 2, 151936, 1, 1000000.0f, 1e-6f, 32768},
+    {"tinyllama-1.1b", ARCH_LLAMA, 2048, 5632, 22, 32, 4, 32000, 0, 10000.0f, 1e-5f, 2048},
+    {"llama-3.2-1b", ARCH_LLAMA, 2048, 8192, 16, 32, 8, 128256, 1, 500000.0f, 1e-5f, 131072},
+};
+
+#define N_PRESETS  (sizeof presets / sizeof presets[0])
+#define WEIGHT_STD 0.02f
+
+static const struct {
+    const char *name;
+    uint32_t type;
+} type_names[] = {
+    {"f32", AIEB_GGML_F32},   {"f16", AIEB_GGML_F16},   {"bf16", AIEB_GGML_BF16},
+    {"q8_0", AIEB_GGML_Q8_0}, {"q4_0", AIEB_GGML_Q4_0},
+};
+
+/* ==== random numbers ====================================================== */
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* splitmix64 stream */
+static inline float next_uniform(uint64_t *s, float a)
+{
+    uint64_t z = mix64(*s += 0x9e3779b97f4a7c15ull);
+    return ((float)(z >> 40) * 0x1p-24f * 2.0f - 1.0f) * a;
+}
+
+/* ==== filling ============================================================= */
+
+typedef struct fill_job {
+    wmat **mats; /* matrices to fill (data points into the arena) */
+    int n_mats;
+    uint64_t seed;
+    float *scratch; /* (n_threads, max cols) */
+    int max_cols;
+} fill_job;
+
+static void fill_rows(void *arg, int ith, int nth)
+{
+    fill_job *f = arg;
+    float *row = f->scratch + (size_t)ith * f->max_cols;
+    float a = WEIGHT_STD * 1.7320508f; /* uniform(-a, a) has std a / sqrt(3) */
+    for (int i = 0; i < f->n_mats; i++) {
+        wmat *w = f->mats[i];
+        int r0, r1;
+        pool_share(w->rows, 64, ith, nth, &r0, &r1);
+        for (int r = r0; r < r1; r++) {
+            uint64_t s = mix64(f->seed ^ mix64((uint64_t)i << 32 ^ (uint64_t)r));
+            for (int c = 0; c < w->cols; c++)
+                row[c] = next_uniform(&s, a);
+            quantize_row(w->type, row, (uint8_t *)w->data + (size_t)r * w->row_bytes, w->cols);
+        }
+    }
+}
+
+static int parse_spec(const char *spec, const struct preset **pr, uint32_t *type, uint64_t *seed,
+                      aieb_err *err)
+{
+    size_t nlen = strcspn(spec, "?");
+    *pr = NULL;
+    for (size_t i = 0; i < N_PRESETS; i++)
+        if (strlen(presets[i].name) == nlen && strncasecmp(presets[i].name, spec, nlen) == 0)
+            *pr = &presets[i];
+    if (!*pr)
+        return aieb_errf(err, AIEB_ENOTFOUND,
+                         "synthetic: unknown preset '%.*s' (smollm-135m, smollm-360m, "
+                         "qwen2.5-0.5b, tinyllama-1.1b, llama-3.2-1b)",
+                         (int)(nlen > 64 ? 64 : nlen), spec);
+    *type = AIEB_GGML_F32;
+    *seed = 0;
+    const char *p = spec + nlen;
+    while (*p == '?' || *p == '&') {
+        p++;
+        size_t klen = strcspn(p, "=&");
+        if (p[klen] != '=')
+            return aieb_errf(err, AIEB_EINVAL, "synthetic: option '%.*s' needs a value (key=value)",
+                             (int)(klen > 32 ? 32 : klen), p);
+        const char *v = p + klen + 1;
+        size_t vlen = strcspn(v, "&");
+        if (klen == 4 && strncmp(p, "type", 4) == 0) {
+            size_t i;
+            for (i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+                if (strlen(type_names[i].name) == vlen &&
+                    strncasecmp(type_names[i].name, v, vlen) == 0)
+                    break;
+            if (i == sizeof type_names / sizeof type_names[0])
+                return aieb_errf(err, AIEB_EINVAL,
+                                 "synthetic: type '%.*s' is not one of f32, f16, bf16, q8_0, "
+                                 "q4_0",
+                                 (int)(vlen > 32 ? 32 : vlen), v);
+            *type = type_names[i].type;
+        } else if (klen == 4 && strncmp(p, "seed", 4) == 0) {
+            char buf[32], *end;
+            if (vlen == 0 || vlen >= sizeof buf || !isdigit((unsigned char)v[0]))
+                return aieb_errf(err, AIEB_EINVAL,
+                                 "synthetic: seed must be a non-negative "
+                                 "integer");
+            memcpy(buf, v, vlen);
+            buf[vlen] = 0;
+            errno = 0;
+            *seed = strtoull(buf, &end, 10);
+            if (*end || errno)
+                return aieb_errf(err, AIEB_EINVAL, "synthetic: seed '%s' is not an integer", buf);
+        } else {
+            return aieb_errf(err, AIEB_EINVAL, "synthetic: unknown option '%.*s' (type, seed)",
+                             (int)(klen > 32 ? 32 : klen), p);
+        }
+        p = v + vlen;
+    }
+    if (*p)
+        return aieb_errf(err, AIEB_EINVAL, "synthetic: cannot parse '%s'", p);
+    return 0;
+}
+
+static size_t align64(size_t x)
+{
+    return (x + 63) & ~(size_t)63;
+}
+
+int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    const struct preset *pr = NULL;
+    uint32_t type = AIEB_GGML_F32;
+    uint64_t seed = 0;
+    int rc = parse_spec(spec, &pr, &type, &seed, err);
+    if (rc)
+        return rc;
+    hparams *hp = &m->hp;
+    *hp = (hparams){.arch = pr->arch,
+                    .n_embd = pr->n_embd,
+                    .n_ff = pr->n_ff,
+                    .n_layers = pr->n_layers,
+                    .n_heads = pr->n_heads,
+                    .n_kv_heads = pr->n_kv_heads,
+                    .head_dim = pr->n_embd / pr->n_heads,
+                    .n_vocab = pr->n_vocab,
+                    .n_ctx_train = pr->n_ctx_train,
+                    .rope_neox = pr->arch == ARCH_QWEN2,
+                    .rope_base = pr->rope_base,
+                    .norm_eps = pr->norm_eps};
+    hp->n_rot = hp->head_dim;
+    m->synthetic = 1;
+    m->tied = pr->tied;
+    m->main_type = type;
+    const char *tname = "f32";
+    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+        if (type_names[i].type == type)
+            tname = type_names[i].name;
+    snprintf(m->name, sizeof m->name, "synthetic:%s?type=%s&seed=%llu", pr->name, tname,
+             (unsigned long long)seed);
+
+    int D = hp->n_embd, qd = hp->n_heads * hp->head_dim, kvd = hp->n_kv_heads * hp->head_dim;
+    int L = hp->n_layers;
+    int n_mats = 2 + 7 * L;
+    wmat **mats = calloc((size_t)n_mats, sizeof *mats);
+    m->layers = calloc((size_t)L, sizeof *m->layers);
+    size_t n_fv = (size_t)L * (2 * D + (hp->arch == ARCH_QWEN2 ? qd + 2 * kvd : 0)) + D;
+    m->fvec = malloc(n_fv * sizeof *m->fvec);
+    if (!mats || !m->layers || !m->fvec) {
+        free(mats);
+        return aieb_errf(err, AIEB_ENOMEM, "synthetic: out of memory");
+    }
+    int k = 0;
+    mats[k++] = &m->tok_embd;
+    *mats[0] = (wmat){.rows = hp->n_vocab, .cols = D};
+    if (!m->tied) {
+        mats[k++] = &m->output;
+        m->output = (wmat){.rows = hp->n_vocab, .cols = D};
+    }
+    for (int l = 0; l < L; l++) {
+        layer_w *lw = &m->layers[l];
+        lw->wq = (wmat){.rows = qd, .cols = D};
+        lw->wk = (wmat){.rows = kvd, .cols = D};
+        lw->wv = (wmat){.rows = kvd, .cols = D};
+        lw->wo = (wmat){.rows = D, .cols = qd};
+        lw->w_gate = (wmat){.rows = hp->n_ff, .cols = D};
+        lw->w_up = (wmat){.rows = hp->n_ff, .cols = D};
+        lw->w_down = (wmat){.rows = D, .cols = hp->n_ff};
+        wmat *ws[] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w_gate, &lw->w_up, &lw->w_down};
+        for (size_t i = 0; i < 7; i++)
+            mats[k++] = ws[i];
+    }
+    n_mats = k;
+    size_t total = 0;
+    int max_cols = 0;
+    for (int i = 0; i < n_mats; i++) {
+        mats[i]->type = type;
+        mats[i]->row_bytes = row_bytes(type, mats[i]->cols);
+        total += align64(mats[i]->row_bytes * (size_t)mats[i]->rows);
+        m->n_params += (uint64_t)mats[i]->rows * (uint64_t)mats[i]->cols;
+        m->weight_bytes += mats[i]->row_bytes * (uint64_t)mats[i]->rows;
+        if (mats[i]->cols > max_cols)
+            max_cols = mats[i]->cols;
+    }
+    m->arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    float *scratch = malloc((size_t)pool_size(p) * max_cols * sizeof *scratch);
+    if (m->arena == MAP_FAILED || !scratch) {
+        m->arena = NULL;
+        free(mats);
+        free(scratch);
+        return aieb_errf(err, AIEB_ENOMEM, "synthetic: cannot allocate %.1f MiB of weights for %s",
+                         total / 1048576.0, pr->name);
+    }
+    m->arena_bytes = total;
+#ifdef MADV_HUGEPAGE
+    madvise(m->arena, total, MADV_HUGEPAGE); /* fewer TLB misses while streaming weights */
+#endif
+    uint8_t *at = m->arena;
+    for (int i = 0; i < n_mats; i++) {
+        mats[i]->data = at;
+        at += align64(mats[i]->row_bytes * (size_t)mats[i]->rows);
+    }
+    fill_job f = {mats, n_mats, mix64(seed + 0x5eed), scratch, max_cols};
+    pool_run(p, fill_rows, &f);
+    free(scratch);
+    free(mats);
+    if (m->tied)
+        m->output = m->tok_embd;
+
+    /* norms are 1; qwen2's q/k/v biases are random like the weights */
+    float *fv = m->fvec;
+    uint64_t s = mix64(seed ^ 0xb1a5);
+    for (int l = 0; l < L; l++) {
+        layer_w *lw = &m->layers[l];
+        for (int i = 0; i < 2 * D; i++)
+            fv[i] = 1.0f;
+        lw->attn_norm = fv;
+        lw->ffn_norm = fv + D;
+        fv += 2 * D;
+        if (hp->arch == ARCH_QWEN2) {
+            for (int i = 0; i < qd + 2 * kvd; i++)
+                fv[i] = next_uniform(&s, WEIGHT_STD * 1.7320508f);
+            lw->bq = fv;
+            lw->bk = fv + qd;
+            lw->bv = fv + qd + kvd;
+            fv += qd + 2 * kvd;
+        }
+    }
+    for (int i = 0; i < D; i++)
+        fv[i] = 1.0f;
+    m->output_norm = fv;
+    size_t n_vec = n_fv;
+    m->n_params += n_vec;
+    m->weight_bytes += n_vec * sizeof(float);
+    return 0;
+}

@@ -1,0 +1,474 @@
+/* tokenizer.c - SentencePiece-style and byte-level tokenizers (see tokenizer.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tokenizer.h"
+
+/* token_type values in tokenizer.ggml.token_type (llama.cpp's llama_token_type) */
+enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
+
+static const char SPACE_MARK[] = "\xe2\x96\x81"; /* U+2581, SentencePiece's space */
+
+const char *tokenizer_kind_name(tok_kind k)
+{
+    switch (k) {
+    case TOK_BYTES:
+        return "bytes";
+    case TOK_LLAMA:
+        return "llama";
+    case TOK_GPT2:
+        return "gpt2";
+    default:
+        return "none";
+    }
+}
+
+/* ==== vocabulary hash (FNV-1a, open addressing) ========================== */
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int vocab_find(const tokenizer *t, const char *s, size_t n)
+{
+    if (!t->hash)
+        return -1;
+    size_t mask = t->hash_cap - 1;
+    for (size_t i = (size_t)fnv1a(s, n) & mask;; i = (i + 1) & mask) {
+        int32_t id = t->hash[i];
+        if (id < 0)
+            return -1;
+        aieb_gguf_str tok = aieb_gguf_arr_str(t->tokens, (uint64_t)id);
+        if (tok.len == n && memcmp(tok.ptr, s, n) == 0)
+            return id;
+    }
+}
+
+static int build_hash(tokenizer *t, aieb_err *err)
+{
+    size_t n = (size_t)t->tokens->arr_n, cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    t->hash = malloc(cap * sizeof *t->hash);
+    if (!t->hash)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    t->hash_cap = cap;
+    memset(t->hash, 0xff, cap * sizeof *t->hash);
+    for (size_t id = 0; id < n; id++) {
+        aieb_gguf_str s = aieb_gguf_arr_str(t->tokens, id);
+        if (vocab_find(t, s.ptr, (size_t)s.len) >= 0)
+            continue; /* a duplicate piece: the lower id wins */
+        size_t i = (size_t)fnv1a(s.ptr, (size_t)s.len) & (cap - 1);
+        while (t->hash[i] >= 0)
+            i = (i + 1) & (cap - 1);
+        t->hash[i] = (int32_t)id;
+    }
+    return 0;
+}
+
+/* ==== set-up ============================================================== */
+
+int tokenizer_init_bytes(tokenizer *t, int n_vocab, aieb_err *err)
+{
+    memset(t, 0, sizeof *t);
+    if (n_vocab < 259)
+        return aieb_errf(err, AIEB_EINVAL, "tokenizer: byte-level needs 259 ids, not %d", n_vocab);
+    t->kind = TOK_BYTES;
+    t->n_vocab = n_vocab;
+    t->unk_id = 0;
+    t->bos_id = 1;
+    t->eos_id = 2;
+    t->add_bos = 1;
+    for (int b = 0; b < 256; b++)
+        t->byte_ids[b] = 3 + b;
+    return 0;
+}
+
+static int opt_id(const aieb_gguf *g, const char *key, int n_vocab, int *out, aieb_err *err)
+{
+    uint32_t v;
+    int rc = aieb_gguf_get_u32(g, key, &v, err);
+    if (rc == AIEB_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v >= (uint32_t)n_vocab)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "tokenizer: %s: id %u is not below the vocabulary "
+                         "size %d",
+                         key, v, n_vocab);
+    *out = (int)v;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "<0xNN>" -> NN, else -1 */
+static int byte_piece(aieb_gguf_str s)
+{
+    if (s.len != 6 || memcmp(s.ptr, "<0x", 3) != 0 || s.ptr[5] != '>')
+        return -1;
+    int hi = hexval(s.ptr[3]), lo = hexval(s.ptr[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->n_vocab = n_vocab;
+    t->bos_id = t->eos_id = t->unk_id = -1;
+    for (int b = 0; b < 256; b++)
+        t->byte_ids[b] = -1;
+    aieb_gguf_str model;
+    int rc = aieb_gguf_get_str(g, "tokenizer.ggml.model", &model, err);
+    if (rc == AIEB_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (model.len == 5 && memcmp(model.ptr, "llama", 5) == 0)
+        t->kind = TOK_LLAMA;
+    else if (model.len == 4 && memcmp(model.ptr, "gpt2", 4) == 0)
+        t->kind = TOK_GPT2;
+    else
+        return 0; /* another kind: prompt ids still work, text says why not */
+
+    const aieb_gguf_kv *toks = aieb_gguf_find(g, "tokenizer.ggml.tokens");
+    if (!toks || toks->type != AIEB_GGUF_ARRAY || toks->arr_type != AIEB_GGUF_STRING)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "tokenizer: tokenizer.ggml.tokens: missing or not an "
+                         "array of strings");
+    if (toks->arr_n > (uint64_t)n_vocab)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "tokenizer: tokenizer.ggml.tokens has %llu entries but the model has "
+                         "%d token rows",
+                         (unsigned long long)toks->arr_n, n_vocab);
+    t->tokens = toks;
+    size_t n = (size_t)toks->arr_n;
+    t->scores = calloc(n + 1, sizeof *t->scores);
+    t->types = malloc(n + 1);
+    if (!t->scores || !t->types)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    memset(t->types, TT_NORMAL, n + 1);
+    const aieb_gguf_kv *sc = aieb_gguf_find(g, "tokenizer.ggml.scores");
+    if (sc) {
+        if (sc->type != AIEB_GGUF_ARRAY || sc->arr_type != AIEB_GGUF_FLOAT32 || sc->arr_n != n)
+            return aieb_errf(err, AIEB_EINVAL,
+                             "tokenizer: tokenizer.ggml.scores: expected %zu "
+                             "float32 values",
+                             n);
+        for (size_t i = 0; i < n; i++)
+            t->scores[i] = (float)aieb_gguf_arr_f64(sc, i);
+    }
+    const aieb_gguf_kv *ty = aieb_gguf_find(g, "tokenizer.ggml.token_type");
+    if (ty) {
+        if (ty->type != AIEB_GGUF_ARRAY || ty->arr_type != AIEB_GGUF_INT32 || ty->arr_n != n)
+            return aieb_errf(err, AIEB_EINVAL,
+                             "tokenizer: tokenizer.ggml.token_type: expected "
+                             "%zu int32 values",
+                             n);
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = aieb_gguf_arr_i64(ty, i);
+            t->types[i] = (uint8_t)(v >= 0 && v <= 6 ? v : TT_NORMAL);
+        }
+    }
+    if ((rc = opt_id(g, "tokenizer.ggml.bos_token_id", (int)n, &t->bos_id, err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.eos_token_id", (int)n, &t->eos_id, err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.unknown_token_id", (int)n, &t->unk_id, err)) != 0)
+        return rc;
+    t->add_bos = t->kind == TOK_LLAMA;
+    rc = aieb_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
+    if (rc && rc != AIEB_ENOTFOUND)
+        return rc;
+    for (size_t i = 0; i < n && t->kind == TOK_LLAMA; i++) {
+        int b = byte_piece(aieb_gguf_arr_str(toks, i));
+        if (b >= 0 && t->byte_ids[b] < 0)
+            t->byte_ids[b] = (int)i;
+    }
+    return build_hash(t, err);
+}
+
+void tokenizer_free(tokenizer *t)
+{
+    free(t->scores);
+    free(t->types);
+    free(t->hash);
+    t->scores = NULL;
+    t->types = NULL;
+    t->hash = NULL;
+}
+
+/* ==== SentencePiece-style encoding ======================================== */
+
+typedef struct sym {
+    int start, len, prev, next;
+} sym;
+
+typedef struct bigram {
+    float score;
+    int left, len;
+} bigram;
+
+/* Max-heap order: higher score first, then the leftmost pair. */
+static int bigram_before(const bigram *a, const bigram *b)
+{
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void heap_push(bigram *h, int *n, bigram b)
+{
+    int i = (*n)++;
+    h[i] = b;
+    while (i > 0 && bigram_before(&h[i], &h[(i - 1) / 2])) {
+        bigram t = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static bigram heap_pop(bigram *h, int *n)
+{
+    bigram top = h[0];
+    h[0] = h[--(*n)];
+    int i = 0;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < *n && bigram_before(&h[l], &h[m]))
+            m = l;
+        if (r < *n && bigram_before(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            break;
+        bigram t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void try_pair(const tokenizer *t, const char *text, const sym *s, int l, bigram *h, int *nh)
+{
+    if (l < 0 || s[l].next < 0)
+        return;
+    int r = s[l].next, len = s[l].len + s[r].len;
+    int id = vocab_find(t, text + s[l].start, (size_t)len);
+    if (id >= 0)
+        heap_push(h, nh, (bigram){t->scores[id], l, len});
+}
+
+static int utf8_len(unsigned char c)
+{
+    return c < 0x80             ? 1
+           : (c & 0xe0) == 0xc0 ? 2
+           : (c & 0xf0) == 0xe0 ? 3
+           : (c & 0xf8) == 0xf0 ? 4
+                                : 1;
+}
+
+static int emit(int32_t *ids, size_t max_ids, size_t *n, int id, aieb_err *err)
+{
+    if (*n >= max_ids)
+        return aieb_errf(err, AIEB_ETOOBIG, "tokenizer: the text needs more than %zu tokens",
+                         max_ids);
+    ids[(*n)++] = id;
+    return 0;
+}
+
+static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t *ids,
+                      size_t max_ids, size_t *n_ids, aieb_err *err)
+{
+    /* "hello world" -> "▁hello▁world" */
+    char *text = malloc(in_len * 3 + 4);
+    sym *s = malloc((in_len * 3 + 4) * sizeof *s);
+    bigram *h = malloc((in_len * 3 + 4) * 3 * sizeof *h); /* pairs + 2 per merge */
+    int rc = 0;
+    if (!text || !s || !h) {
+        rc = aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+        goto done;
+    }
+    size_t len = 0;
+    memcpy(text, SPACE_MARK, 3);
+    len = 3;
+    for (size_t i = 0; i < in_len; i++) {
+        if (in[i] == ' ') {
+            memcpy(text + len, SPACE_MARK, 3);
+            len += 3;
+        } else {
+            text[len++] = in[i];
+        }
+    }
+    int n_sym = 0;
+    for (size_t i = 0; i < len;) {
+        int cl = utf8_len((unsigned char)text[i]);
+        if ((size_t)cl > len - i)
+            cl = (int)(len - i);
+        s[n_sym] = (sym){(int)i, cl, n_sym - 1, -1};
+        if (n_sym > 0)
+            s[n_sym - 1].next = n_sym;
+        n_sym++;
+        i += (size_t)cl;
+    }
+    int nh = 0;
+    for (int i = 0; i + 1 < n_sym; i++)
+        try_pair(t, text, s, i, h, &nh);
+    while (nh > 0) {
+        bigram b = heap_pop(h, &nh);
+        sym *l = &s[b.left];
+        if (l->len == 0 || l->next < 0)
+            continue;
+        sym *r = &s[l->next];
+        if (r->len == 0 || l->len + r->len != b.len)
+            continue; /* stale: one side was merged since */
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            s[r->next].prev = b.left;
+        try_pair(t, text, s, l->prev, h, &nh);
+        try_pair(t, text, s, b.left, h, &nh);
+    }
+    for (int i = 0; i >= 0 && n_sym > 0 && !rc; i = s[i].next) {
+        int id = vocab_find(t, text + s[i].start, (size_t)s[i].len);
+        if (id >= 0) {
+            rc = emit(ids, max_ids, n_ids, id, err);
+            continue;
+        }
+        for (int k = 0; k < s[i].len && !rc; k++) { /* byte fallback */
+            unsigned char c = (unsigned char)text[s[i].start + k];
+            int bid = t->byte_ids[c] >= 0 ? t->byte_ids[c] : t->unk_id;
+            if (bid < 0)
+                rc = aieb_errf(err, AIEB_EINVAL,
+                               "tokenizer: byte 0x%02X has no token and there is no <unk>", c);
+            else
+                rc = emit(ids, max_ids, n_ids, bid, err);
+        }
+    }
+done:
+    free(text);
+    free(s);
+    free(h);
+    return rc;
+}
+
+int tokenizer_encode(tokenizer *t, const char *text, int add_bos, int32_t *ids, size_t max_ids,
+                     size_t *n_ids, aieb_err *err)
+{
+    *n_ids = 0;
+    size_t len = strlen(text);
+    if (len > TOK_TEXT_MAX)
+        return aieb_errf(err, AIEB_ETOOBIG,
+                         "tokenizer: text of %zu bytes is over the %u-byte "
+                         "limit",
+                         len, TOK_TEXT_MAX);
+    if (t->kind == TOK_NONE)
+        return aieb_errf(err, AIEB_EUNSUPPORTED,
+                         "tokenizer: the model has no supported tokenizer (tokenizer.ggml.model "
+                         "missing or not 'llama'); pass token ids instead");
+    if (t->kind == TOK_GPT2)
+        return aieb_errf(err, AIEB_EUNSUPPORTED,
+                         "tokenizer: byte-level BPE ('gpt2', used by Qwen2 and Llama 3 files) "
+                         "cannot encode text yet; pass token ids instead");
+    int rc = 0;
+    if (add_bos && t->bos_id >= 0 && (rc = emit(ids, max_ids, n_ids, t->bos_id, err)) != 0)
+        return rc;
+    if (t->kind == TOK_BYTES) {
+        for (size_t i = 0; i < len && !rc; i++)
+            rc = emit(ids, max_ids, n_ids, t->byte_ids[(unsigned char)text[i]], err);
+        return rc;
+    }
+    if (len == 0)
+        return 0;
+    return encode_spm(t, text, len, ids, max_ids, n_ids, err);
+}
+
+/* ==== decoding ============================================================ */
+
+/* The byte behind a code point of GPT-2's byte-to-unicode table (printable bytes
+ * stand for themselves, the other 68 map to 256 + their rank), or -1. */
+static int gpt2_byte(uint32_t cp)
+{
+    if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 255))
+        return (int)cp;
+    if (cp < 256 || cp >= 256 + 68)
+        return -1;
+    int rank = (int)cp - 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+        if (!printable && rank-- == 0)
+            return b;
+    }
+    return -1;
+}
+
+static size_t decode_gpt2(aieb_gguf_str s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (uint64_t i = 0; i < s.len && n < cap;) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        int cl = utf8_len(c);
+        if ((uint64_t)cl > s.len - i)
+            cl = 1;
+        uint32_t cp = cl == 1 ? c : (uint32_t)(c & (0xff >> (cl + 1)));
+        for (int k = 1; k < cl; k++)
+            cp = cp << 6 | ((unsigned char)s.ptr[i + (uint64_t)k] & 0x3f);
+        int b = gpt2_byte(cp);
+        if (b >= 0) {
+            out[n++] = (char)b;
+        } else { /* not from the table: keep the raw bytes */
+            for (int k = 0; k < cl && n < cap; k++)
+                out[n++] = s.ptr[i + (uint64_t)k];
+        }
+        i += (uint64_t)cl;
+    }
+    return n;
+}
+
+const char *tokenizer_piece(tokenizer *t, int32_t id, size_t *len)
+{
+    *len = 0;
+    t->piece[0] = 0;
+    if (id < 0 || id >= t->n_vocab)
+        return t->piece;
+    if (t->kind == TOK_BYTES) {
+        if (id >= 3 && id < 259) {
+            t->piece[0] = (char)(id - 3);
+            *len = 1;
+        } else if (id >= 259) {
+            *len = (size_t)snprintf(t->piece, sizeof t->piece, "<t%d>", (int)id);
+        }
+        return t->piece;
+    }
+    if ((t->kind != TOK_LLAMA && t->kind != TOK_GPT2) || (uint64_t)id >= t->tokens->arr_n ||
+        t->types[id] == TT_CONTROL || t->types[id] == TT_UNUSED)
+        return t->piece;
+    aieb_gguf_str s = aieb_gguf_arr_str(t->tokens, (uint64_t)id);
+    size_t n = 0;
+    if (t->kind == TOK_GPT2) {
+        n = decode_gpt2(s, t->piece, TOK_PIECE_MAX);
+    } else if (byte_piece(s) >= 0 && (t->types[id] == TT_BYTE || t->types[id] == TT_NORMAL)) {
+        t->piece[n++] = (char)byte_piece(s);
+    } else {
+        for (uint64_t i = 0; i < s.len && n < TOK_PIECE_MAX;) {
+            if (s.len - i >= 3 && memcmp(s.ptr + i, SPACE_MARK, 3) == 0) {
+                t->piece[n++] = ' ';
+                i += 3;
+            } else {
+                t->piece[n++] = s.ptr[i++];
+            }
+        }
+    }
+    t->piece[n] = 0;
+    *len = n;
+    return t->piece;
+}
