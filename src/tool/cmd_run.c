@@ -1,15 +1,160 @@
-/* cmd_run.c - 'aieb run' (placeholder until the module behind it lands). */
+/* cmd_run.c - 'aieb run CONFIG': one benchmark, results in a run directory. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "aieb/clock.h"
+#include "aieb/config.h"
+#include "aieb/log.h"
+#include "aieb/run.h"
 #include "tool.h"
+
+#define MAX_SETS 256
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: aieb run CONFIG [--set KEY=VALUE]... [--run-dir DIR]\n\n"
+            "Runs the benchmark CONFIG describes: prompts from the dataset, sent through the\n"
+            "backend, with energy measured by every meter this machine has (see 'aieb probe').\n\n"
+            "Options:\n"
+            "  --set KEY=VALUE  override one config key, repeatable (scenario.num_samples=5)\n"
+            "  --run-dir DIR    write results to DIR instead of\n"
+            "                   <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/\n"
+            "  -h, --help       this help\n\n"
+            "Results in the run directory: summary.json, requests.jsonl (appended as each\n"
+            "request finishes), timeseries.csv, emissions.csv; one row is appended to\n"
+            "reporter.output_file. The last line on stdout is the run directory.\n\n"
+            "Ctrl-C stops sending, lets in-flight requests finish briefly, writes every file\n"
+            "marked interrupted and exits 130; a second Ctrl-C exits at once (requests.jsonl\n"
+            "keeps every finished request).\n\n"
+            "Exit status: 0 ok, 1 run failed (fail-fast, every request failed), 2 usage or\n"
+            "config error, 3 backend not usable (server down, model missing), 130 interrupted.\n");
+}
+
+/* ==== Signals ============================================================== */
+
+static volatile sig_atomic_t n_signals;
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (++n_signals >= 2) {
+        static const char msg[] = "\naieb: interrupted again; exiting now\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(EXIT_INTERRUPTED);
+    }
+    stop_flag = 1;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ==== Progress ============================================================= */
+
+typedef struct progress_state {
+    int64_t last_ns;
+    size_t last_done;
+} progress_state;
+
+/* One line every 10 s or every 10% of the requests, on stderr. */
+static void on_progress(void *user, const aieb_run_progress *p)
+{
+    progress_state *st = user;
+    int64_t now = aieb_now_ns();
+    size_t step = p->total >= 10 ? p->total / 10 : 1;
+    int due = p->done == p->total || now - st->last_ns >= 10 * AIEB_NS_PER_S ||
+              p->done / step != st->last_done / step;
+    if (!due || aieb_log_get_level() > AIEB_LOG_INFO)
+        return;
+    st->last_ns = now;
+    st->last_done = p->done;
+    fprintf(stderr,
+            "aieb: progress: %zu/%zu requests (%zu failed), %.2f req/s, %.1f tok/s, %.1f s\n",
+            p->done, p->total, p->failed, p->req_per_s, p->tok_per_s, p->elapsed_s);
+}
+
+/* ==== Command ============================================================== */
 
 int cmd_run(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("Usage: aieb run ...\n\nNot available in this build yet.\n");
-        return 0;
+    static const struct option opts[] = {
+        {"set", required_argument, NULL, 's'},
+        {"run-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *sets[MAX_SETS];
+    size_t n_sets = 0;
+    const char *run_dir = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (n_sets == MAX_SETS)
+                return tool_usage_error("run", "too many --set options (at most %d)", MAX_SETS);
+            if (!strchr(optarg, '='))
+                return tool_usage_error("run", "--set needs KEY=VALUE, got '%s'", optarg);
+            sets[n_sets++] = optarg;
+            break;
+        case 'd':
+            run_dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return tool_usage_error("run", "unknown option");
+        }
     }
-    fprintf(stderr, "aieb: error: 'run' is not available in this build yet\n");
-    return EXIT_RUN_FAILED;
+    if (optind >= argc)
+        return tool_usage_error("run",
+                                "missing CONFIG (a YAML file, e.g. configs/quickstart.yaml)");
+    if (optind + 1 < argc)
+        return tool_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
+    const char *path = argv[optind];
+
+    aieb_diags d;
+    aieb_diags_init(&d);
+    aieb_config *cfg = NULL;
+    aieb_err err = {0};
+    int rc = aieb_config_load(path, sets, n_sets, &cfg, &d, &err);
+    aieb_diags_print(&d, stderr, aieb_log_get_level() > AIEB_LOG_WARNING);
+    aieb_diags_free(&d);
+    if (rc) {
+        fprintf(stderr, "aieb: error: %s\n", err.msg);
+        return rc == AIEB_ENOMEM ? EXIT_RUN_FAILED : EXIT_USAGE;
+    }
+
+    install_handlers();
+    progress_state ps = {aieb_now_ns(), 0};
+    aieb_run_opts ro = {
+        .run_dir = run_dir, .stop = &stop_flag, .progress = on_progress, .progress_user = &ps};
+    aieb_run_outcome out;
+    rc = aieb_run(cfg, &ro, &out, &err);
+    int status = rc ? tool_fail(rc, &err) : 0;
+    if (out.run_dir) {
+        if (!rc)
+            fprintf(stderr, "aieb: %zu request(s) ok, %zu failed; results in %s\n", out.n_ok,
+                    out.n_failed, out.run_dir);
+        printf("%s\n", out.run_dir);
+    }
+    aieb_run_outcome_free(&out);
+    aieb_config_free(cfg);
+    return status;
 }

@@ -43,3 +43,41 @@ finish() {
     echo "ok"
     exit 0
 }
+
+# start_openai_server NAME ARGS...: starts the test server on a free loopback
+# port in the background; sets ${NAME}_PORT and ${NAME}_PID. Killed at exit.
+server_pids=""
+start_openai_server() {
+    local name=$1
+    shift
+    local out="$T/$name.stdout"
+    "$AIEB_BUILD_DIR/tests/fakes/openai_server" --port 0 "$@" >"$out" 2>"$T/$name.stderr" &
+    local pid=$!
+    server_pids="$server_pids $pid"
+    local i port=""
+    for i in $(seq 1 100); do
+        port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    if [ -z "$port" ]; then
+        echo "openai_server did not start:" >&2
+        cat "$T/$name.stderr" >&2
+        exit 1
+    fi
+    printf -v "${name}_PORT" '%s' "$port"
+    printf -v "${name}_PID" '%s' "$pid"
+}
+
+stop_servers() {
+    local p
+    for p in $server_pids; do kill "$p" 2>/dev/null; done
+    for p in $server_pids; do wait "$p" 2>/dev/null; done
+    server_pids=""
+}
+trap 'stop_servers; rm -rf "$T"' EXIT
+
+# json_get FILE EXPR: prints a value from a JSON file with Python (EXPR uses d).
+json_get() {
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}

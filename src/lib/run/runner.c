@@ -1,0 +1,422 @@
+/* runner.c - the flow of one `aieb run` (run.h). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aieb/clock.h"
+#include "aieb/fileio.h"
+#include "aieb/log.h"
+#include "aieb/workload.h"
+#include "run/runner_internal.h"
+
+void runner_warn(runner *r, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    AIEB_WARN("%s", msg);
+    json_array_append_new(r->warnings, json_string(msg));
+}
+
+/* ==== Preparing: run directory, prompts, requests ========================== */
+
+static int make_run_dir(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    char stamp[32];
+    aieb_format_utc(r->wall_start_ns, 1, stamp);
+    snprintf(r->run_id, sizeof r->run_id, "%s", stamp);
+    if (r->opts->run_dir && *r->opts->run_dir)
+        snprintf(r->run_dir, sizeof r->run_dir, "%s", r->opts->run_dir);
+    else
+        snprintf(r->run_dir, sizeof r->run_dir, "%s/%s/%s", cfg->output_dir, cfg->name, stamp);
+    int rc = aieb_mkdir_p(r->run_dir, err);
+    if (rc)
+        return rc;
+    snprintf(r->requests_path, sizeof r->requests_path, "%s/requests.jsonl", r->run_dir);
+    /* A reused --run-dir starts a fresh log. */
+    remove(r->requests_path);
+    r->out->run_dir = strdup(r->run_dir);
+    return r->out->run_dir ? 0 : aieb_errf(err, AIEB_ENOMEM, "out of memory");
+}
+
+static int load_prompts(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    aieb_dataset_options o;
+    aieb_dataset_options_init(&o);
+    o.name = cfg->scenario.dataset_name;
+    o.text_column = cfg->scenario.text_column_name;
+    o.split = cfg->scenario.dataset_split;
+    o.num_samples = (size_t)cfg->scenario.num_samples;
+    o.truncation = cfg->scenario.truncation != 0;
+    int rc = aieb_dataset_load(&o, &r->ds, err);
+    if (rc)
+        return aieb_err_prefix(err, "dataset");
+    AIEB_INFO("dataset: %zu prompts from %s%s", r->ds.n, r->ds.source,
+              r->ds.from_cache ? " (cached)" : "");
+    if (r->ds.n < (size_t)cfg->scenario.num_samples)
+        runner_warn(r, "dataset has %zu usable prompts, fewer than num_samples=%d", r->ds.n,
+                    cfg->scenario.num_samples);
+    return 0;
+}
+
+static int shape_prompts(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    if (!cfg->scenario.reasoning)
+        return 0;
+    aieb_format_registry *reg = NULL;
+    int rc = aieb_format_registry_load(NULL, &reg, err);
+    if (rc)
+        return rc;
+    r->shaped = calloc(r->ds.n, sizeof *r->shaped);
+    if (!r->shaped) {
+        aieb_format_registry_free(reg);
+        return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    }
+    aieb_format_rule rule;
+    aieb_format_lookup(reg, cfg->backend.model, &rule);
+    AIEB_INFO("reasoning format for %s: %s (%s)", cfg->backend.model,
+              aieb_format_type_name(rule.type), rule.name ? rule.name : "default");
+    for (size_t i = 0; i < r->ds.n && !rc; i++)
+        rc = aieb_format_apply(&rule, r->ds.prompts[i].text, true, cfg->scenario.reasoning_params,
+                               &r->shaped[i], err);
+    if (!rc && r->ds.n && r->shaped[0].note)
+        runner_warn(r, "reasoning format: %s", r->shaped[0].note);
+    aieb_format_registry_free(reg);
+    return rc ? aieb_err_prefix(err, "reasoning format") : 0;
+}
+
+/* Warmup requests reuse the first prompts; the workload is every prompt. */
+static int build_requests(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    r->n_warmup = cfg->scenario.warmup_requests > 0 ? (size_t)cfg->scenario.warmup_requests : 0;
+    r->n_workload = r->ds.n;
+    size_t total = r->n_warmup + r->n_workload;
+    r->reqs = calloc(total, sizeof *r->reqs);
+    if (!r->reqs)
+        return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    for (size_t k = 0; k < total; k++) {
+        size_t p = k < r->n_warmup ? k % r->ds.n : k - r->n_warmup;
+        aieb_request *q = &r->reqs[k];
+        q->index = k < r->n_warmup ? k : k - r->n_warmup;
+        if (r->shaped) {
+            q->prompt = r->shaped[p].prompt;
+            q->system_prompt = r->shaped[p].system_prompt;
+            q->extra_params = r->shaped[p].extra_params;
+        } else {
+            q->prompt = r->ds.prompts[p].text;
+        }
+    }
+    return 0;
+}
+
+/* ==== The workload ========================================================= */
+
+static int copy_result(aieb_result *dst, const aieb_result *src)
+{
+    *dst = *src;
+    dst->chunk_ns = NULL;
+    dst->error = NULL;
+    if (src->n_chunks) {
+        dst->chunk_ns = malloc(src->n_chunks * sizeof *dst->chunk_ns);
+        if (!dst->chunk_ns)
+            return AIEB_ENOMEM;
+        memcpy(dst->chunk_ns, src->chunk_ns, src->n_chunks * sizeof *dst->chunk_ns);
+    }
+    if (src->error && !(dst->error = strdup(src->error)))
+        return AIEB_ENOMEM;
+    return 0;
+}
+
+static int on_workload_result(void *user, const aieb_result *res)
+{
+    runner *r = user;
+    if (r->n_results == r->cap_results) {
+        size_t cap = r->cap_results ? r->cap_results * 2 : 64;
+        aieb_result *p = realloc(r->results, cap * sizeof *p);
+        if (!p)
+            return 1;
+        r->results = p;
+        r->cap_results = cap;
+    }
+    aieb_result *dst = &r->results[r->n_results];
+    if (copy_result(dst, res) != 0)
+        return 1;
+    r->n_results++;
+    aieb_err err = {0};
+    if (aieb_requests_log_append(r->requests_path, res, aieb_meter_start_ns(r->meter), &err))
+        AIEB_ERROR("%s", err.msg);
+
+    if (res->error_kind == AIEB_REQ_OK) {
+        r->out->n_ok++;
+        r->consecutive_failures = 0;
+        if (res->completion_tokens > 0)
+            r->n_tokens_done += (size_t)res->completion_tokens;
+    } else {
+        r->out->n_failed++;
+        if (res->error_kind != AIEB_REQ_CANCELLED)
+            r->consecutive_failures++;
+        snprintf(r->out->last_error, sizeof r->out->last_error, "request %zu: %s", res->index,
+                 res->error ? res->error : aieb_req_error_kind_name(res->error_kind));
+        AIEB_WARN("%s", r->out->last_error);
+    }
+    if (r->opts->progress) {
+        aieb_run_progress p = {.done = r->n_results,
+                               .total = r->n_workload,
+                               .failed = r->out->n_failed,
+                               .power_w = NAN};
+        p.elapsed_s = (double)(aieb_now_ns() - r->t_work0) / 1e9;
+        if (p.elapsed_s > 0) {
+            p.req_per_s = (double)r->n_results / p.elapsed_s;
+            p.tok_per_s = (double)r->n_tokens_done / p.elapsed_s;
+        }
+        r->opts->progress(r->opts->progress_user, &p);
+    }
+    int max_fail = r->cfg->scenario.max_consecutive_failures;
+    if (max_fail > 0 && r->consecutive_failures >= max_fail) {
+        r->out->failed_fast = 1;
+        AIEB_ERROR("stopping: %d consecutive failed requests (scenario.max_consecutive_failures)",
+                   r->consecutive_failures);
+        return 1;
+    }
+    return 0;
+}
+
+static int on_warmup_result(void *user, const aieb_result *res)
+{
+    runner *r = user;
+    if (res->error_kind != AIEB_REQ_OK) {
+        r->warmup_failed++;
+        runner_warn(r, "warmup request %zu failed: %s", res->index,
+                    res->error ? res->error : aieb_req_error_kind_name(res->error_kind));
+    }
+    return 0;
+}
+
+static int run_phases(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    const aieb_run_opts *o = r->opts;
+    int grace = o->grace_ms > 0 ? o->grace_ms : 5000;
+    int conc = cfg->scenario.max_concurrency > 0 ? cfg->scenario.max_concurrency : 1;
+    int rc;
+
+    if (cfg->metrics.idle_baseline_s > 0) {
+        AIEB_INFO("idle baseline: %.1f s", cfg->metrics.idle_baseline_s);
+        r->t_base0 = aieb_now_ns();
+        rc = aieb_meter_idle_baseline(r->meter, cfg->metrics.idle_baseline_s, o->stop, err);
+        r->t_base1 = aieb_now_ns();
+        if (rc)
+            return rc;
+    }
+    if (r->backend->ops->load) {
+        AIEB_INFO("loading model %s", cfg->backend.model);
+        r->t_load0 = aieb_now_ns();
+        rc = r->backend->ops->load(r->backend, err);
+        r->t_load1 = aieb_now_ns();
+        if (rc)
+            return rc;
+    }
+    if (r->n_warmup && !(o->stop && *o->stop)) {
+        AIEB_INFO("warmup: %zu request(s), excluded from every metric", r->n_warmup);
+        r->t_warm0 = aieb_now_ns();
+        rc = r->backend->ops->run(r->backend, r->reqs, r->n_warmup, conc, grace, on_warmup_result,
+                                  r, o->stop, err);
+        r->t_warm1 = aieb_now_ns();
+        if (rc)
+            return rc;
+        if (r->warmup_failed == r->n_warmup)
+            runner_warn(r, "every warmup request failed; the workload will likely fail too");
+    }
+    if (o->stop && *o->stop)
+        return 0;
+
+    /* Arrival times relative to the workload's start. */
+    aieb_request *work = r->reqs + r->n_warmup;
+    int64_t *offsets = malloc((r->n_workload + 1) * sizeof *offsets);
+    if (!offsets)
+        return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    double rate = cfg->scenario.request_rate;
+    aieb_workload_arrivals(offsets, r->n_workload, rate, cfg->scenario.burstiness,
+                           (uint64_t)cfg->scenario.seed);
+    AIEB_INFO("workload: %zu request(s), concurrency %d, rate %s", r->n_workload, conc,
+              isfinite(rate) && rate > 0 ? "gamma arrivals" : "unlimited");
+    r->t_work0 = aieb_now_ns();
+    for (size_t i = 0; i < r->n_workload; i++)
+        work[i].arrival_ns = offsets[i] ? r->t_work0 + offsets[i] : 0;
+    free(offsets);
+    rc = r->backend->ops->run(r->backend, work, r->n_workload, conc, grace, on_workload_result, r,
+                              o->stop, err);
+    r->t_work1 = aieb_now_ns();
+    /* A stop we asked for (fail-fast, interrupt) is reported by aieb_run itself. */
+    if (rc && (r->out->failed_fast || (o->stop && *o->stop)))
+        rc = 0;
+    return rc;
+}
+
+/* ==== Results files ======================================================== */
+
+static int write_json(const char *dir, const char *name, json_t *o, aieb_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (!s)
+        return aieb_errf(err, AIEB_ENOMEM, "%s: cannot format JSON", path);
+    size_t len = strlen(s);
+    char *t = realloc(s, len + 2);
+    if (!t) {
+        free(s);
+        return aieb_errf(err, AIEB_ENOMEM, "%s: out of memory", path);
+    }
+    s = t;
+    s[len++] = '\n';
+    s[len] = '\0';
+    int rc = aieb_write_file_atomic(path, s, len, err);
+    free(s);
+    return rc;
+}
+
+static int write_outputs(runner *r, aieb_err *err)
+{
+    aieb_request_energy *energies = calloc(r->n_results + 1, sizeof *energies);
+    if (!energies)
+        return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    json_t *summary = runner_build_summary(r, energies, err);
+    int rc = summary ? 0 : (err->code ? err->code : AIEB_ENOMEM);
+    if (!rc)
+        rc = aieb_requests_log_write(r->requests_path, r->results, r->n_results,
+                                     aieb_meter_start_ns(r->meter), energies, err);
+    if (!rc)
+        rc = write_json(r->run_dir, "summary.json", summary, err);
+    if (!rc) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/timeseries.csv", r->run_dir);
+        rc = aieb_meter_write_timeline_csv(r->meter, path, err);
+    }
+    if (!rc)
+        rc = runner_write_results_csv(r, summary, err);
+    if (!rc)
+        rc = runner_write_emissions(r, err);
+    json_decref(summary);
+    free(energies);
+    return rc;
+}
+
+/* ==== Entry point ========================================================== */
+
+static int open_meter(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    aieb_meter_opts mo;
+    aieb_meter_opts_init(&mo);
+    mo.sample_interval_ms = cfg->metrics.sample_interval_ms;
+    mo.cpu_tdp_w = isnan(cfg->metrics.cpu_tdp_w) ? 0 : cfg->metrics.cpu_tdp_w;
+    mo.pue = cfg->metrics.pue;
+    char ids[256] = "";
+    const aieb_int_list *gl =
+        cfg->metrics.gpu_ids.n ? &cfg->metrics.gpu_ids : &cfg->backend.device_ids;
+    for (size_t i = 0; i < gl->n; i++) {
+        size_t len = strlen(ids);
+        snprintf(ids + len, sizeof ids - len, "%s%d", i ? "," : "", gl->items[i]);
+    }
+    mo.gpu_ids = gl->n ? ids : NULL;
+    int rc = aieb_meter_open(&r->meter, &mo, err);
+    if (rc)
+        return aieb_err_prefix(err, "meter");
+    for (int i = 0; i < aieb_meter_n_notes(r->meter); i++)
+        json_array_append_new(r->warnings, json_string(aieb_meter_note(r->meter, i)));
+    return 0;
+}
+
+int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome *out,
+             aieb_err *err)
+{
+    static const aieb_run_opts no_opts = {0};
+    memset(out, 0, sizeof *out);
+    runner rr, *r = &rr;
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->opts = opts ? opts : &no_opts;
+    r->out = out;
+    r->wall_start_ns = aieb_wall_ns();
+    r->warnings = json_array();
+
+    int rc = load_prompts(r, err);
+    if (!rc)
+        rc = shape_prompts(r, err);
+    if (!rc)
+        rc = build_requests(r, err);
+    if (!rc)
+        rc = runner_open_backend(cfg, &r->backend, err);
+    if (!rc && r->backend->ops->health) {
+        AIEB_INFO("checking the backend at %s",
+                  cfg->backend.endpoint ? cfg->backend.endpoint : "-");
+        rc = r->backend->ops->health(r->backend, r->opts->stop, err);
+    }
+    if (!rc)
+        rc = make_run_dir(r, err);
+    if (!rc)
+        rc = open_meter(r, err);
+    if (!rc)
+        rc = aieb_meter_start(r->meter, err);
+    int started = !rc;
+    if (!rc)
+        rc = run_phases(r, err);
+    int run_rc = rc;
+    if (started) {
+        aieb_err stop_err = {0};
+        if (aieb_meter_stop(r->meter, &stop_err))
+            AIEB_ERROR("%s", stop_err.msg);
+        out->interrupted = r->opts->stop && *r->opts->stop;
+        /* Whatever happened in the workload, what finished is written out. */
+        if (r->t_work0) {
+            if (!r->t_work1)
+                r->t_work1 = aieb_now_ns();
+            aieb_err werr = {0};
+            int wrc = write_outputs(r, &werr);
+            if (wrc && !run_rc) {
+                *err = werr;
+                rc = wrc;
+            } else if (wrc) {
+                AIEB_ERROR("%s", werr.msg);
+            }
+        }
+    }
+    if (!rc && out->interrupted)
+        rc = aieb_errf(err, AIEB_EINTR, "interrupted; %zu request(s) finished, results in %s",
+                       r->n_results, r->run_dir);
+    else if (!rc && out->failed_fast)
+        rc = aieb_errf(err, AIEB_EFAIL, "stopped after %d consecutive failures; last error: %s",
+                       cfg->scenario.max_consecutive_failures, out->last_error);
+    else if (!rc && out->n_ok == 0 && out->n_failed > 0)
+        rc = aieb_errf(err, AIEB_EFAIL, "every request failed; last error: %s", out->last_error);
+
+    if (r->backend)
+        r->backend->ops->close(r->backend);
+    aieb_meter_close(r->meter);
+    for (size_t i = 0; i < r->n_results; i++)
+        aieb_result_clear(&r->results[i]);
+    free(r->results);
+    if (r->shaped)
+        for (size_t i = 0; i < r->ds.n; i++)
+            aieb_formatted_free(&r->shaped[i]);
+    free(r->shaped);
+    free(r->reqs);
+    aieb_dataset_free(&r->ds);
+    json_decref(r->warnings);
+    return rc;
+}
+
+void aieb_run_outcome_free(aieb_run_outcome *out)
+{
+    free(out->run_dir);
+    out->run_dir = NULL;
+}

@@ -1,0 +1,81 @@
+/* runner_internal.h - the runner's state, shared by runner.c (the flow),
+ * summary.c (summary.json) and outputs.c (the other results files). */
+#ifndef AIEB_RUN_RUNNER_INTERNAL_H
+#define AIEB_RUN_RUNNER_INTERNAL_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "aieb/attribution.h"
+#include "aieb/backend.h"
+#include "aieb/carbon.h"
+#include "aieb/config.h"
+#include "aieb/dataset.h"
+#include "aieb/format.h"
+#include "aieb/latency.h"
+#include "aieb/meter.h"
+#include "aieb/requests_log.h"
+#include "aieb/run.h"
+
+typedef struct runner {
+    const aieb_config *cfg;
+    const aieb_run_opts *opts;
+    aieb_run_outcome *out;
+
+    char run_dir[PATH_MAX];
+    char requests_path[PATH_MAX];
+    int64_t wall_start_ns; /* wall clock at the start, for labels */
+    char run_id[40];
+
+    aieb_dataset ds;
+    aieb_formatted *shaped; /* (n_prompts) when scenario.reasoning, else NULL */
+    aieb_request *reqs;     /* (n_warmup + n_workload) */
+    size_t n_warmup, n_workload;
+
+    aieb_backend *backend;
+    aieb_meter *meter;
+
+    /* Results of the workload, in completion order (deep copies). */
+    aieb_result *results;
+    size_t n_results, cap_results;
+    size_t n_tokens_done;
+    int consecutive_failures;
+    size_t warmup_failed;
+
+    /* Phase boundaries (CLOCK_MONOTONIC ns; 0 when the phase did not happen). */
+    int64_t t_base0, t_base1, t_load0, t_load1, t_warm0, t_warm1, t_work0, t_work1;
+
+    json_t *warnings; /* array of strings */
+
+    /* Filled by runner_build_summary for emissions.csv. */
+    int have_emissions;
+    aieb_emissions em;
+    aieb_carbon carbon;
+    double workload_s;
+    double gpu_util_avg_pct; /* NAN without GPUs */
+    int gpu_count;
+    char gpu_model[128];
+} runner;
+
+/* Adds a warning (also logged). */
+void runner_warn(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Builds summary.json's object from a finished run (meter stopped). Fills
+ * energies[0..n_results) with each request's share. Returns a new reference
+ * or NULL with err set. */
+json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err *err);
+
+/* Writes the earlier tool's CSV row (reporter.output_file) from summary. */
+int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err);
+
+/* Appends the run's row to emissions.csv (CodeCarbon's format) in
+ * metrics.output_dir, else the run directory; nothing when metrics.enabled is
+ * false. */
+int runner_write_emissions(runner *r, aieb_err *err);
+
+/* Opens the backend cfg names (not loaded, not health-checked). */
+int runner_open_backend(const aieb_config *cfg, aieb_backend **out, aieb_err *err);
+
+#endif

@@ -1,0 +1,644 @@
+/* summary.c - summary.json from a finished run, and the earlier tool's CSV row.
+ *
+ * Key names follow the earlier Python tool where it had them (summary.*,
+ * energy.energy_wh ...), so programs written for it keep working; docs/outputs.md
+ * lists every key.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aieb/carbon.h"
+#include "aieb/clock.h"
+#include "aieb/csv.h"
+#include "aieb/emissions.h"
+#include "aieb/fileio.h"
+#include "aieb/log.h"
+#include "run/runner_internal.h"
+
+#define J_PER_WH 3600.0
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *stats_json(const aieb_stats *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "n", json_integer((json_int_t)s->n));
+    json_object_set_new(o, "mean", s->n ? num(s->mean) : json_null());
+    json_object_set_new(o, "median", s->n ? num(s->median) : json_null());
+    json_object_set_new(o, "std", s->n ? num(s->std) : json_null());
+    json_object_set_new(o, "p90", s->n ? num(s->p90) : json_null());
+    json_object_set_new(o, "p95", s->n ? num(s->p95) : json_null());
+    json_object_set_new(o, "p99", s->n ? num(s->p99) : json_null());
+    return o;
+}
+
+/* ==== Sections ============================================================= */
+
+static json_t *summary_section(const aieb_latency_summary *ls)
+{
+    json_t *o = json_object();
+    long total_tokens = ls->prompt_tokens + ls->completion_tokens;
+    json_object_set_new(o, "total_prompts", json_integer((json_int_t)ls->n_total));
+    json_object_set_new(o, "successful_prompts", json_integer((json_int_t)ls->n_ok));
+    json_object_set_new(o, "failed_prompts", json_integer((json_int_t)ls->n_failed));
+    json_object_set_new(o, "total_duration_seconds", num(ls->duration_s));
+    json_object_set_new(o, "avg_latency_seconds",
+                        ls->e2el_ms.n ? num(ls->e2el_ms.mean / 1e3) : json_null());
+    json_object_set_new(o, "avg_time_to_first_token",
+                        ls->ttft_ms.n ? num(ls->ttft_ms.mean / 1e3) : json_null());
+    json_object_set_new(o, "total_tokens", json_integer(total_tokens));
+    json_object_set_new(o, "total_prompt_tokens", json_integer(ls->prompt_tokens));
+    json_object_set_new(o, "total_completion_tokens", json_integer(ls->completion_tokens));
+    json_object_set_new(o, "tokens_estimated", json_boolean(ls->tokens_estimated));
+    json_object_set_new(o, "throughput_tokens_per_second",
+                        num(ls->duration_s > 0 ? (double)total_tokens / ls->duration_s : NAN));
+    json_object_set_new(o, "throughput_prompts_per_sec", num(ls->request_throughput));
+    return o;
+}
+
+static json_t *latency_section(const aieb_config *cfg, const aieb_latency_summary *ls)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ttft_ms", stats_json(&ls->ttft_ms));
+    json_object_set_new(o, "tpot_ms", stats_json(&ls->tpot_ms));
+    json_object_set_new(o, "itl_ms", stats_json(&ls->itl_ms));
+    json_object_set_new(o, "e2el_ms", stats_json(&ls->e2el_ms));
+    json_object_set_new(o, "request_throughput", num(ls->request_throughput));
+    json_object_set_new(o, "output_token_throughput", num(ls->output_throughput));
+    json_object_set_new(o, "total_token_throughput", num(ls->total_throughput));
+    if (ls->has_slo) {
+        json_t *g = json_object();
+        json_object_set_new(g, "ttft_ms", num(cfg->scenario.slo.ttft_ms));
+        json_object_set_new(g, "tpot_ms", num(cfg->scenario.slo.tpot_ms));
+        json_object_set_new(g, "e2el_ms", num(cfg->scenario.slo.e2el_ms));
+        json_object_set_new(g, "good_requests", json_integer((json_int_t)ls->n_good));
+        json_object_set_new(g, "goodput_requests_per_s", num(ls->goodput));
+        json_object_set_new(o, "goodput", g);
+    } else {
+        json_object_set_new(o, "goodput", json_null());
+    }
+    return o;
+}
+
+/* Energy of the "RAM" component: measured DRAM when RAPL has it, else the
+ * estimate (never both, see docs/methodology.md). */
+static double ram_j_of(const aieb_meter_summary *ms, const double *by_domain)
+{
+    if (ms->has_domain[AIEB_DOMAIN_DRAM])
+        return by_domain[AIEB_DOMAIN_DRAM];
+    return ms->has_domain[AIEB_DOMAIN_RAM] ? by_domain[AIEB_DOMAIN_RAM] : 0.0;
+}
+
+static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
+                              const aieb_latency_summary *ls)
+{
+    const aieb_config *cfg = r->cfg;
+    const aieb_window *w = &ms->window;
+    json_t *o = json_object();
+    int has_gpu = ms->has_domain[AIEB_DOMAIN_GPU];
+    double gpu_j = w->energy_j[AIEB_DOMAIN_GPU], cpu_j = w->energy_j[AIEB_DOMAIN_CPU];
+    double ram_j = ram_j_of(ms, w->energy_j);
+    double total_j = gpu_j + cpu_j + ram_j;
+    double net_gpu = w->net_energy_j[AIEB_DOMAIN_GPU], net_cpu = w->net_energy_j[AIEB_DOMAIN_CPU];
+    double net_ram = ram_j_of(ms, w->net_energy_j);
+    double net_total = net_gpu + net_cpu + net_ram;
+    /* The primary metric is GPU energy, as in the earlier tool and AIEnergyScore;
+     * on a machine without a GPU meter it is CPU + RAM, and the summary says so. */
+    double primary_j = has_gpu ? gpu_j : cpu_j + ram_j;
+    double primary_net = has_gpu ? net_gpu : net_cpu + net_ram;
+    json_object_set_new(o, "primary", json_string(has_gpu ? "gpu" : "cpu+ram"));
+    json_object_set_new(o, "energy_wh", num(primary_j / J_PER_WH));
+    json_object_set_new(o, "gpu_energy_wh", num(gpu_j / J_PER_WH));
+    json_object_set_new(o, "cpu_energy_wh", num(cpu_j / J_PER_WH));
+    json_object_set_new(o, "ram_energy_wh", num(ram_j / J_PER_WH));
+    json_object_set_new(o, "dram_energy_wh",
+                        ms->has_domain[AIEB_DOMAIN_DRAM]
+                            ? num(w->energy_j[AIEB_DOMAIN_DRAM] / J_PER_WH)
+                            : json_null());
+    json_object_set_new(o, "ram_estimate_wh",
+                        isnan(ms->ram_estimate_j) ? json_null()
+                                                  : num(ms->ram_estimate_j / J_PER_WH));
+    json_object_set_new(o, "total_energy_wh", num(total_j / J_PER_WH));
+    json_object_set_new(o, "duration_s", num(w->duration_s));
+
+    json_t *net = json_object();
+    json_object_set_new(net, "energy_wh", num(primary_net / J_PER_WH));
+    json_object_set_new(net, "gpu_energy_wh", num(net_gpu / J_PER_WH));
+    json_object_set_new(net, "cpu_energy_wh", num(net_cpu / J_PER_WH));
+    json_object_set_new(net, "ram_energy_wh", num(net_ram / J_PER_WH));
+    json_object_set_new(net, "total_energy_wh", num(net_total / J_PER_WH));
+    json_object_set_new(o, "net", net);
+    json_object_set_new(o, "idle_baseline_s", ms->has_baseline ? num(ms->baseline_s) : json_null());
+
+    /* Per-query and per-token figures use the primary metric. */
+    size_t n_ok = ls->n_ok;
+    long out_tok = ls->completion_tokens;
+    json_object_set_new(o, "wh_per_1000_queries",
+                        n_ok ? num(primary_j / J_PER_WH / (double)n_ok * 1000.0) : json_null());
+    json_object_set_new(o, "total_wh_per_1000_queries",
+                        n_ok ? num(total_j / J_PER_WH / (double)n_ok * 1000.0) : json_null());
+    json_object_set_new(o, "j_per_output_token",
+                        out_tok > 0 ? num(primary_j / (double)out_tok) : json_null());
+    json_object_set_new(o, "tokens_per_joule",
+                        primary_j > 0 ? num((double)out_tok / primary_j) : json_null());
+    json_object_set_new(o, "net_wh_per_1000_queries",
+                        n_ok ? num(primary_net / J_PER_WH / (double)n_ok * 1000.0) : json_null());
+
+    /* Emissions: every component x PUE x grid intensity (CodeCarbon's rule). */
+    aieb_carbon c;
+    aieb_err cerr = {0};
+    double override = cfg->metrics.carbon_intensity_g_per_kwh;
+    if (aieb_carbon_lookup(cfg->metrics.country_iso_code, cfg->metrics.region, override, &c,
+                           &cerr) != 0) {
+        runner_warn(r, "carbon intensity: %s", cerr.msg);
+        c.g_per_kwh = NAN;
+        c.note[0] = '\0';
+        snprintf(c.source, sizeof c.source, "unavailable");
+    } else if (c.note[0]) {
+        runner_warn(r, "carbon intensity: %s", c.note);
+    }
+    aieb_energy_parts parts = {.cpu_j = cpu_j, .gpu_j = gpu_j, .ram_j = ram_j};
+    aieb_emissions em;
+    memset(&em, 0, sizeof em);
+    em.emissions_g = NAN;
+    if (aieb_carbon_emissions(&parts, cfg->metrics.pue, c.g_per_kwh, &em, &cerr) == 0) {
+        r->have_emissions = 1;
+        r->em = em;
+        r->carbon = c;
+        r->workload_s = w->duration_s;
+    }
+    json_object_set_new(o, "emissions_g_co2eq", num(em.emissions_g));
+    json_object_set_new(o, "carbon_intensity_g_per_kwh", num(c.g_per_kwh));
+    json_object_set_new(o, "carbon_intensity_source", json_string(c.source));
+    json_object_set_new(o, "country_iso_code", json_string(c.iso3));
+    json_object_set_new(o, "region", c.region[0] ? json_string(c.region) : json_null());
+    json_object_set_new(o, "pue", num(cfg->metrics.pue));
+
+    json_t *methods = json_object();
+    static const char *const names[AIEB_N_DOMAINS] = {"gpu", "cpu", "dram", "ram"};
+    for (int d = 0; d < AIEB_N_DOMAINS; d++)
+        json_object_set_new(methods, names[d],
+                            ms->method[d][0] ? json_string(ms->method[d]) : json_null());
+    json_object_set_new(o, "methods", methods);
+    json_object_set_new(o, "short_window", json_boolean(w->short_window));
+    return o;
+}
+
+static json_t *phase_json(const aieb_share *s, const int *has_domain, double duration_s,
+                          long tokens)
+{
+    json_t *o = json_object(), *e = json_object(), *ne = json_object();
+    static const char *const names[AIEB_N_DOMAINS] = {"gpu", "cpu", "dram", "ram"};
+    for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+        json_object_set_new(e, names[d], has_domain[d] ? num(s->energy_j[d]) : json_null());
+        json_object_set_new(ne, names[d], has_domain[d] ? num(s->net_energy_j[d]) : json_null());
+    }
+    json_object_set_new(o, "energy_j", e);
+    json_object_set_new(o, "net_energy_j", ne);
+    json_object_set_new(o, "duration_s", num(duration_s));
+    json_object_set_new(o, "tokens", json_integer(tokens));
+    json_object_set_new(o, "tokens_per_s",
+                        duration_s > 0 ? num((double)tokens / duration_s) : json_null());
+    return o;
+}
+
+/* Prefill = [sent, prefill end], decode = [prefill end, done], per request;
+ * per-request energy = [sent, done]. All through the same attribution. */
+static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_request_energy *energies,
+                                   aieb_err *err)
+{
+    size_t n = r->n_results;
+    aieb_interval *iv = calloc(2 * n + 1, sizeof *iv);
+    aieb_share *sh = calloc(2 * n + 1, sizeof *sh);
+    if (!iv || !sh) {
+        free(iv);
+        free(sh);
+        aieb_errf(err, AIEB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    int engine_knows = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        const aieb_result *q = &r->results[i];
+        if (!q->prefill_end_ns && q->error_kind == AIEB_REQ_OK)
+            engine_knows = 0;
+        iv[i] = (aieb_interval){q->sent_ns, q->done_ns};
+    }
+    json_t *phases = NULL;
+    /* Per-request energy: the [sent, done] intervals alone. */
+    aieb_share unattributed;
+    int rc = aieb_attribute(r->meter, iv, n, sh, &unattributed, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const double *e = sh[i].energy_j;
+        energies[i].gpu_j = has_domain[AIEB_DOMAIN_GPU] ? e[AIEB_DOMAIN_GPU] : NAN;
+        energies[i].cpu_j = has_domain[AIEB_DOMAIN_CPU] ? e[AIEB_DOMAIN_CPU] : NAN;
+        energies[i].dram_j = has_domain[AIEB_DOMAIN_DRAM] ? e[AIEB_DOMAIN_DRAM] : NAN;
+        energies[i].ram_j = has_domain[AIEB_DOMAIN_RAM] ? e[AIEB_DOMAIN_RAM] : NAN;
+        energies[i].short_window = sh[i].short_window;
+    }
+    /* Phases: prefill and decode intervals together (they never overlap within a
+     * request; across concurrent requests they share). */
+    for (size_t i = 0; !rc && i < n; i++) {
+        const aieb_result *q = &r->results[i];
+        int64_t mid = q->prefill_end_ns ? q->prefill_end_ns : q->first_token_ns;
+        iv[i] = (aieb_interval){q->sent_ns, mid};
+        iv[n + i] = (aieb_interval){mid, q->done_ns};
+    }
+    if (!rc)
+        rc = aieb_attribute(r->meter, iv, 2 * n, sh, NULL, err);
+    if (!rc) {
+        aieb_share pre, dec;
+        memset(&pre, 0, sizeof pre);
+        memset(&dec, 0, sizeof dec);
+        double pre_s = 0, dec_s = 0;
+        long pre_tok = 0, dec_tok = 0;
+        for (size_t i = 0; i < n; i++) {
+            const aieb_result *q = &r->results[i];
+            if (q->error_kind != AIEB_REQ_OK)
+                continue;
+            for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+                pre.energy_j[d] += sh[i].energy_j[d];
+                pre.net_energy_j[d] += sh[i].net_energy_j[d];
+                dec.energy_j[d] += sh[n + i].energy_j[d];
+                dec.net_energy_j[d] += sh[n + i].net_energy_j[d];
+            }
+            if (iv[i].t1_ns > iv[i].t0_ns)
+                pre_s += (double)(iv[i].t1_ns - iv[i].t0_ns) / 1e9;
+            if (iv[n + i].t1_ns > iv[n + i].t0_ns)
+                dec_s += (double)(iv[n + i].t1_ns - iv[n + i].t0_ns) / 1e9;
+            pre_tok += q->prompt_tokens > 0 ? q->prompt_tokens : 0;
+            /* The first token comes out of prefill; decode makes the rest. */
+            dec_tok += q->completion_tokens > 1 ? q->completion_tokens - 1 : 0;
+        }
+        phases = json_object();
+        json_object_set_new(phases, "method",
+                            json_string(engine_knows ? "engine_timestamps" : "first_token"));
+        json_object_set_new(phases, "prefill", phase_json(&pre, has_domain, pre_s, pre_tok));
+        json_object_set_new(phases, "decode", phase_json(&dec, has_domain, dec_s, dec_tok));
+        json_object_set_new(phases, "between_requests",
+                            phase_json(&unattributed, has_domain, NAN, 0));
+    }
+    free(iv);
+    free(sh);
+    return phases;
+}
+
+static json_t *gpu_stats_and_evidence(runner *r, const aieb_meter_summary *ms, json_t **evidence)
+{
+    json_t *gpus = json_array();
+    json_t *ev = json_object(), *grounds = json_array();
+    r->gpu_util_avg_pct = NAN;
+    r->gpu_count = 0;
+    int any_gpu = 0, any_used = 0;
+    for (int i = 0; i < ms->n_channels; i++) {
+        const aieb_meter_channel_summary *c = &ms->channels[i];
+        if (c->info->domain != AIEB_DOMAIN_GPU)
+            continue;
+        any_gpu = 1;
+        json_t *g = json_object();
+        json_object_set_new(g, "index", json_integer(c->info->gpu_index));
+        json_object_set_new(g, "name", c->info->name ? json_string(c->info->name) : json_null());
+        json_object_set_new(g, "uuid", c->info->uuid ? json_string(c->info->uuid) : json_null());
+        json_object_set_new(g, "method", json_string(c->info->method));
+        json_object_set_new(g, "energy_wh", num(c->energy_j / J_PER_WH));
+        json_object_set_new(g, "avg_utilization_percent", num(c->util_avg_pct));
+        json_object_set_new(g, "max_utilization_percent", num(c->util_max_pct));
+        json_object_set_new(g, "avg_memory_mb", num((c->mem_min_mb + c->mem_max_mb) / 2));
+        json_object_set_new(g, "min_memory_mb", num(c->mem_min_mb));
+        json_object_set_new(g, "max_memory_mb", num(c->mem_max_mb));
+        json_object_set_new(g, "avg_power_w", num(c->avg_power_w));
+        json_object_set_new(g, "peak_power_w", num(c->peak_power_w));
+        json_object_set_new(g, "idle_power_w", num(c->idle_power_w));
+        json_object_set_new(g, "max_temperature_c", num(c->temp_max_c));
+        json_object_set_new(g, "calibration", num(c->calibration));
+        json_array_append_new(gpus, g);
+
+        json_t *gr = json_object();
+        double rise = c->avg_power_w - c->idle_power_w;
+        double growth = c->mem_max_mb - c->mem_start_mb;
+        json_object_set_new(gr, "gpu", json_integer(c->info->gpu_index));
+        json_object_set_new(gr, "power_rise_w", num(rise));
+        json_object_set_new(gr, "peak_power_rise_w", num(c->peak_power_w - c->idle_power_w));
+        json_object_set_new(gr, "memory_growth_mb", num(growth));
+        json_object_set_new(gr, "max_utilization_percent", num(c->util_max_pct));
+        json_object_set_new(gr, "used", json_boolean(c->used == 1));
+        json_array_append_new(grounds, gr);
+        any_used |= c->used == 1;
+        r->gpu_util_avg_pct =
+            (isnan(r->gpu_util_avg_pct) ? 0 : r->gpu_util_avg_pct) + c->util_avg_pct;
+        if (!r->gpu_count && c->info->name)
+            snprintf(r->gpu_model, sizeof r->gpu_model, "%s", c->info->name);
+        r->gpu_count++;
+    }
+    if (r->gpu_count)
+        r->gpu_util_avg_pct /= r->gpu_count;
+    json_object_set_new(ev, "gpu_present", json_boolean(any_gpu));
+    json_object_set_new(ev, "gpu_active", any_gpu ? json_boolean(any_used) : json_null());
+    json_object_set_new(ev, "rule",
+                        json_string("a GPU counts as used when its memory grew by at least 64 MiB "
+                                    "or its average power rose at least max(5 W, 10%) above the "
+                                    "idle baseline; utilisation % is never evidence (it misses "
+                                    "short kernels)"));
+    json_object_set_new(ev, "gpus", grounds);
+    if (!any_gpu && ms->has_domain[AIEB_DOMAIN_CPU]) {
+        for (int i = 0; i < ms->n_channels; i++) {
+            const aieb_meter_channel_summary *c = &ms->channels[i];
+            if (c->info->domain != AIEB_DOMAIN_CPU)
+                continue;
+            json_t *cpu = json_object();
+            json_object_set_new(cpu, "method", json_string(c->info->method));
+            json_object_set_new(cpu, "avg_power_w", num(c->avg_power_w));
+            json_object_set_new(cpu, "peak_power_w", num(c->peak_power_w));
+            json_object_set_new(cpu, "idle_power_w", num(c->idle_power_w));
+            json_object_set_new(cpu, "power_rise_w", num(c->avg_power_w - c->idle_power_w));
+            json_object_set_new(ev, "cpu", cpu);
+        }
+    }
+    *evidence = ev;
+    return gpus;
+}
+
+static json_t *config_echo(const aieb_config *cfg)
+{
+    aieb_buf b;
+    aieb_buf_init(&b, 0);
+    json_t *o = json_object();
+    if (aieb_config_emit_yaml(cfg, 0, &b) == 0)
+        json_object_set_new(o, "yaml", json_string(b.data));
+    aieb_buf_free(&b);
+    json_object_set_new(o, "name", json_string(cfg->name));
+    json_object_set_new(o, "backend", json_string(cfg->backend.type));
+    json_object_set_new(o, "model", json_string(cfg->backend.model));
+    json_object_set_new(o, "endpoint",
+                        cfg->backend.endpoint ? json_string(cfg->backend.endpoint) : json_null());
+    json_object_set_new(o, "dataset", json_string(cfg->scenario.dataset_name));
+    json_object_set_new(o, "num_samples", json_integer(cfg->scenario.num_samples));
+    json_object_set_new(o, "max_new_tokens",
+                        json_integer(cfg->scenario.generate_kwargs.max_new_tokens));
+    json_object_set_new(o, "max_concurrency", json_integer(cfg->scenario.max_concurrency));
+    json_object_set_new(o, "request_rate", num(cfg->scenario.request_rate));
+    json_object_set_new(o, "reasoning", json_boolean(cfg->scenario.reasoning));
+    return o;
+}
+
+/* ==== summary.json ========================================================= */
+
+json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    aieb_slo slo = {cfg->scenario.slo.ttft_ms, cfg->scenario.slo.tpot_ms,
+                    cfg->scenario.slo.e2el_ms};
+    for (double *v = &slo.ttft_ms; v <= &slo.e2el_ms; v++)
+        if (isnan(*v))
+            *v = 0;
+    aieb_latency_summary ls;
+    if (aieb_latency_summarize(r->results, r->n_results, &slo, &ls) != 0) {
+        aieb_errf(err, AIEB_ENOMEM, "out of memory summarising latencies");
+        return NULL;
+    }
+    /* The workload's window: from its start to its end (warmup, load and the
+     * idle baseline are outside it and reported apart). */
+    aieb_meter_summary ms;
+    if (aieb_meter_summarize(r->meter, r->t_work0, r->t_work1, &ms, err) != 0)
+        return NULL;
+
+    json_t *o = json_object();
+    char started[32], finished[32];
+    aieb_format_utc(r->wall_start_ns, 0, started);
+    aieb_format_utc(aieb_wall_ns(), 0, finished);
+    json_object_set_new(o, "aieb_version", json_string(AIEB_VERSION));
+    json_object_set_new(o, "run_id", json_string(r->run_id));
+    json_object_set_new(o, "name", json_string(cfg->name));
+    json_object_set_new(o, "started_at", json_sprintf("%sZ", started));
+    json_object_set_new(o, "finished_at", json_sprintf("%sZ", finished));
+    json_object_set_new(o, "interrupted", json_boolean(r->out->interrupted));
+    json_object_set_new(o, "failed_fast", json_boolean(r->out->failed_fast));
+    json_object_set_new(o, "config", config_echo(cfg));
+    json_object_set_new(o, "summary", summary_section(&ls));
+    json_object_set_new(o, "latency", latency_section(cfg, &ls));
+    json_object_set_new(o, "energy", energy_section(r, &ms, &ls));
+    json_t *phases = phases_and_requests(r, ms.has_domain, energies, err);
+    if (!phases) {
+        aieb_meter_summary_free(&ms);
+        json_decref(o);
+        return NULL;
+    }
+    if (r->t_load1 > r->t_load0) {
+        aieb_interval li = {r->t_load0, r->t_load1};
+        aieb_share ls_load;
+        if (aieb_attribute(r->meter, &li, 1, &ls_load, NULL, err) == 0) {
+            json_t *ml =
+                phase_json(&ls_load, ms.has_domain, (double)(r->t_load1 - r->t_load0) / 1e9, 0);
+            json_object_del(ml, "tokens");
+            json_object_del(ml, "tokens_per_s");
+            json_object_set_new(phases, "model_load", ml);
+        }
+    }
+    if (r->t_warm1 > r->t_warm0) {
+        aieb_interval wi = {r->t_warm0, r->t_warm1};
+        aieb_share ws;
+        if (aieb_attribute(r->meter, &wi, 1, &ws, NULL, err) == 0) {
+            json_t *wj = phase_json(&ws, ms.has_domain, (double)(r->t_warm1 - r->t_warm0) / 1e9, 0);
+            json_object_del(wj, "tokens");
+            json_object_del(wj, "tokens_per_s");
+            json_object_set_new(wj, "requests", json_integer((json_int_t)r->n_warmup));
+            json_object_set_new(phases, "warmup", wj);
+        }
+    }
+    json_object_set_new(o, "phases", phases);
+    json_t *evidence = NULL;
+    json_object_set_new(o, "gpu_stats", gpu_stats_and_evidence(r, &ms, &evidence));
+    json_object_set_new(o, "evidence", evidence);
+    json_object_set_new(o, "meter", aieb_meter_summary_json(&ms));
+    json_t *errors = json_object();
+    for (int k = 1; k < AIEB_REQ_KIND_COUNT; k++)
+        if (ls.errors_by_kind[k])
+            json_object_set_new(errors, aieb_req_error_kind_name((aieb_req_error_kind)k),
+                                json_integer((json_int_t)ls.errors_by_kind[k]));
+    json_object_set_new(o, "errors", errors);
+    json_object_set_new(o, "backend_info", r->backend->ops->info(r->backend));
+    json_t *times = json_object();
+    int64_t t0 = aieb_meter_start_ns(r->meter);
+#define SPAN(name, a, b)                                                                           \
+    if (b > a) {                                                                                   \
+        json_t *s = json_object();                                                                 \
+        json_object_set_new(s, "start_s", json_real((double)(a - t0) / 1e9));                      \
+        json_object_set_new(s, "end_s", json_real((double)(b - t0) / 1e9));                        \
+        json_object_set_new(times, name, s);                                                       \
+    }
+    SPAN("idle_baseline", r->t_base0, r->t_base1)
+    SPAN("model_load", r->t_load0, r->t_load1)
+    SPAN("warmup", r->t_warm0, r->t_warm1)
+    SPAN("workload", r->t_work0, r->t_work1)
+#undef SPAN
+    json_object_set_new(o, "timeline", times);
+    json_object_set_new(o, "warnings", json_incref(r->warnings));
+    aieb_meter_summary_free(&ms);
+    return o;
+}
+
+/* ==== emissions.csv ======================================================== */
+
+int runner_write_emissions(runner *r, aieb_err *err)
+{
+    const aieb_config *cfg = r->cfg;
+    if (!cfg->metrics.enabled || !r->have_emissions)
+        return 0;
+    char path[PATH_MAX];
+    const char *dir =
+        cfg->metrics.output_dir && *cfg->metrics.output_dir ? cfg->metrics.output_dir : r->run_dir;
+    int rc = aieb_mkdir_p(dir, err);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof path, "%s/emissions.csv", dir);
+    aieb_emissions_row row;
+    aieb_emissions_row_init(&row);
+    aieb_emissions_row_fill(&row, &r->em, &r->carbon, r->workload_s);
+    char ts[32];
+    aieb_format_utc(r->wall_start_ns, 0, ts);
+    row.timestamp = ts;
+    row.project_name = cfg->metrics.project_name;
+    row.run_id = r->run_id;
+    row.experiment_id = cfg->name;
+    row.os = "Linux";
+    row.tracking_mode = "machine";
+    row.on_cloud = "N";
+    row.gpu_count = r->gpu_count;
+    row.gpu_model = r->gpu_count ? r->gpu_model : NULL;
+    row.gpu_utilization_percent = r->gpu_util_avg_pct;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    row.cpu_count = ncpu > 0 ? (int)ncpu : -1;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        row.ram_total_size_gb = (double)pages * (double)page / 1e9;
+    char *written = NULL;
+    rc = aieb_emissions_append(path, &row, &written, err);
+    if (!rc && strcmp(written, path) != 0)
+        runner_warn(r, "%s has other columns; this run's row went to %s", path, written);
+    free(written);
+    return rc;
+}
+
+/* ==== The earlier tool's results CSV ======================================= */
+
+static const char *const csv_cols[] = {
+    "timestamp",
+    "name",
+    "backend",
+    "model",
+    "total_prompts",
+    "successful_prompts",
+    "failed_prompts",
+    "total_tokens",
+    "avg_latency_seconds",
+    "avg_time_to_first_token",
+    "throughput_tokens_per_second",
+    "avg_gpu_utilization_percent",
+    "max_gpu_utilization_percent",
+    "avg_memory_mb",
+    "max_memory_mb",
+    "gpu_active",
+    "energy_wh",
+    "gpu_energy_wh",
+    "cpu_energy_wh",
+    "ram_energy_wh",
+    "total_energy_wh",
+    "emissions_g_co2eq",
+    "wh_per_1000_queries",
+    "tokens_per_joule",
+};
+#define N_CSV_COLS (sizeof csv_cols / sizeof csv_cols[0])
+
+static void fmt_value(json_t *v, char *buf, size_t size)
+{
+    if (json_is_integer(v))
+        snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, size, "%.6g", json_real_value(v));
+    else if (json_is_string(v))
+        snprintf(buf, size, "%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, size, "%s", json_is_true(v) ? "True" : "False"); /* Python's spelling */
+    else
+        buf[0] = '\0';
+}
+
+int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
+{
+    const char *path = r->cfg->reporter.output_file;
+    if (!path || !*path)
+        return 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        int rc = aieb_mkdir_p(dir, err);
+        if (rc)
+            return rc;
+    }
+    json_t *s = json_object_get(summary, "summary"), *e = json_object_get(summary, "energy");
+    json_t *gpus = json_object_get(summary, "gpu_stats");
+    /* GPU figures over all GPUs: mean of averages, max of maxima. */
+    double u_avg = 0, u_max = NAN, m_avg = 0, m_max = NAN;
+    size_t ng = json_array_size(gpus);
+    for (size_t i = 0; i < ng; i++) {
+        json_t *g = json_array_get(gpus, i);
+        u_avg += json_number_value(json_object_get(g, "avg_utilization_percent")) / (double)ng;
+        m_avg += json_number_value(json_object_get(g, "avg_memory_mb")) / (double)ng;
+        double um = json_number_value(json_object_get(g, "max_utilization_percent"));
+        double mm = json_number_value(json_object_get(g, "max_memory_mb"));
+        u_max = isnan(u_max) || um > u_max ? um : u_max;
+        m_max = isnan(m_max) || mm > m_max ? mm : m_max;
+    }
+    char vals[N_CSV_COLS][128];
+    const char *ptrs[N_CSV_COLS];
+    char ts[32];
+    aieb_format_utc(r->wall_start_ns, 0, ts);
+    snprintf(vals[0], sizeof vals[0], "%s", ts);
+    snprintf(vals[1], sizeof vals[1], "%s", r->cfg->name);
+    snprintf(vals[2], sizeof vals[2], "%s", r->cfg->backend.type);
+    snprintf(vals[3], sizeof vals[3], "%s", r->cfg->backend.model);
+    const char *from_summary[] = {"total_prompts",
+                                  "successful_prompts",
+                                  "failed_prompts",
+                                  "total_tokens",
+                                  "avg_latency_seconds",
+                                  "avg_time_to_first_token",
+                                  "throughput_tokens_per_second"};
+    for (size_t i = 0; i < 7; i++)
+        fmt_value(json_object_get(s, from_summary[i]), vals[4 + i], sizeof vals[0]);
+    json_t *tmp;
+    tmp = ng ? json_real(u_avg) : json_null();
+    fmt_value(tmp, vals[11], sizeof vals[0]);
+    json_decref(tmp);
+    tmp = ng ? json_real(u_max) : json_null();
+    fmt_value(tmp, vals[12], sizeof vals[0]);
+    json_decref(tmp);
+    tmp = ng ? json_real(m_avg) : json_null();
+    fmt_value(tmp, vals[13], sizeof vals[0]);
+    json_decref(tmp);
+    tmp = ng ? json_real(m_max) : json_null();
+    fmt_value(tmp, vals[14], sizeof vals[0]);
+    json_decref(tmp);
+    fmt_value(json_object_get(json_object_get(summary, "evidence"), "gpu_active"), vals[15],
+              sizeof vals[0]);
+    const char *from_energy[] = {"energy_wh",           "gpu_energy_wh",   "cpu_energy_wh",
+                                 "ram_energy_wh",       "total_energy_wh", "emissions_g_co2eq",
+                                 "wh_per_1000_queries", "tokens_per_joule"};
+    for (size_t i = 0; i < 8; i++)
+        fmt_value(json_object_get(e, from_energy[i]), vals[16 + i], sizeof vals[0]);
+    for (size_t i = 0; i < N_CSV_COLS; i++)
+        ptrs[i] = vals[i];
+    char *written = NULL;
+    int rc = aieb_csv_append_row(path, csv_cols, ptrs, N_CSV_COLS, &written, err);
+    if (!rc && strcmp(written, path) != 0)
+        runner_warn(r, "%s has other columns; this run's row went to %s", path, written);
+    free(written);
+    return rc;
+}

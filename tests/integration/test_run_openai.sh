@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# End-to-end `aieb run` against the OpenAI-compatible test server on loopback,
+# with the fake NVML library as the GPU meter.
+. "$(dirname "$0")/lib.sh"
+
+FAKE_NVML="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml.so"
+[ -f "$FAKE_NVML" ] || { echo "skip: fake NVML not built"; exit 77; }
+export AIEB_NVML_LIBRARY="$FAKE_NVML" FAKE_NVML_POWER="const:200" FAKE_NVML_DEVICES=1
+export AIEB_POWERCAP_ROOT="$T/no-powercap"
+export SECRET_KEY_VAR="sk-test-do-not-leak-4242"
+
+start_openai_server srv --api-key "$SECRET_KEY_VAR" --first-token-ms 60 --token-ms 15 \
+    --tokens 6 --log "$T/server.log"
+
+write_config() { # FILE PORT EXTRA_SCENARIO_LINES
+    cat >"$1" <<YAML
+name: e2e
+backend:
+  type: openai
+  model: test-model
+  endpoint: http://127.0.0.1:$2/v1
+  api_key_env: SECRET_KEY_VAR
+scenario:
+  dataset_name: builtin
+  num_samples: 8
+  warmup_requests: 1
+  seed: 7
+  generate_kwargs:
+    max_new_tokens: 6
+    temperature: 0.0
+$3
+metrics:
+  sample_interval_ms: 20
+  idle_baseline_s: 0.3
+  country_iso_code: FRA
+  output_dir: $T/emissions
+reporter:
+  output_file: $T/results/benchmark_results.csv
+output_dir: $T/runs
+YAML
+}
+
+# ---- a sequential run: every file, counts, latencies -------------------------
+write_config "$T/seq.yaml" "$srv_PORT" ""
+if expect_status 0 "$AIEB" run "$T/seq.yaml"; then
+    run_dir=$(tail -n 1 "$T/out")
+    [ -d "$run_dir" ] || fail "last stdout line is not the run directory: $run_dir"
+    for f in summary.json requests.jsonl timeseries.csv; do
+        [ -s "$run_dir/$f" ] || fail "$f missing"
+    done
+    [ -s "$T/emissions/emissions.csv" ] || fail "emissions.csv missing"
+    [ -s "$T/results/benchmark_results.csv" ] || fail "results CSV missing"
+    s="$run_dir/summary.json"
+    [ "$(json_get "$s" "d['summary']['successful_prompts']")" = 8 ] || fail "successful_prompts"
+    [ "$(json_get "$s" "d['summary']['total_completion_tokens']")" = 48 ] || fail "completion tokens"
+    [ "$(json_get "$s" "d['interrupted']")" = False ] || fail "interrupted should be false"
+    python3 - "$s" <<'PY' || fail "latency or energy figures out of range"
+import json, sys
+d = json.load(open(sys.argv[1]))
+lat, en = d["latency"], d["energy"]
+ttft, tpot = lat["ttft_ms"]["mean"], lat["tpot_ms"]["mean"]
+assert 60 * 0.8 <= ttft <= 60 * 1.2 + 15, ttft     # scripted 60 ms (+ loopback overhead)
+assert 15 * 0.8 <= tpot <= 15 * 1.2, tpot
+assert en["primary"] == "gpu" and en["methods"]["gpu"] in ("nvml_counter", "nvml_power")
+# 200 W constant over the workload window
+wh = en["gpu_energy_wh"]; dur = en["duration_s"]
+assert abs(wh * 3600 - 200 * dur) <= 0.05 * 200 * dur + 2, (wh, dur)
+assert en["emissions_g_co2eq"] > 0 and en["carbon_intensity_g_per_kwh"] > 0
+assert d["evidence"]["gpu_present"] is True
+PY
+    lines=$(wc -l <"$run_dir/requests.jsonl")
+    [ "$lines" = 8 ] || fail "requests.jsonl has $lines lines, wanted 8"
+    python3 - "$run_dir/requests.jsonl" <<'PY' || fail "requests.jsonl content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert sorted(r["index"] for r in rows) == list(range(8))
+assert all(r["success"] and r["completion_tokens"] == 6 for r in rows)
+assert all(r["energy_j"]["gpu"] > 0 for r in rows)
+assert all(len(r["itl_ms"]) == 5 for r in rows)
+PY
+    head -1 "$T/results/benchmark_results.csv" | grep -q '^timestamp,name,backend,model,total_prompts' ||
+        fail "results CSV header"
+    # fields sent: temperature, max_tokens, seed, stream_options, the key as a bearer token
+    python3 - "$T/server.log" <<'PY' || fail "request fields sent"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+comp = [r for r in reqs if r["path"].endswith("/chat/completions")]
+assert len(comp) == 9, len(comp)    # 1 warmup + 8
+b = comp[-1]["body"]
+assert b["max_tokens"] == 6 and b["temperature"] == 0.0 and b["seed"] == 7, b
+assert b["stream"] is True and b["stream_options"]["include_usage"] is True, b
+assert comp[-1]["authorization"] == "Bearer sk-test-do-not-leak-4242"
+PY
+    # the key never reaches an output
+    if grep -rq "do-not-leak" "$run_dir" "$T/results" "$T/emissions" "$T/out" "$T/err" "$T/runs"; then
+        fail "the API key leaked into an output"
+    fi
+fi
+
+# ---- concurrency: 64 requests at 8 in flight take about an eighth ----------------
+write_config "$T/c1.yaml" "$srv_PORT" "  max_concurrency: 1"
+write_config "$T/c8.yaml" "$srv_PORT" "  max_concurrency: 8"
+t0=$(date +%s.%N)
+expect_status 0 "$AIEB" -q run "$T/c1.yaml" --set scenario.num_samples=64
+t1=$(date +%s.%N)
+expect_status 0 "$AIEB" -q run "$T/c8.yaml" --set scenario.num_samples=64
+t2=$(date +%s.%N)
+python3 -c "import sys; s=$t1-$t0; c=$t2-$t1; print(f'sequential {s:.2f}s, concurrency 8 {c:.2f}s'); sys.exit(0 if c < 0.35*s else 1)" ||
+    fail "concurrency 8 was not much faster than sequential"
+
+# ---- fail-fast: a server answering 500 stops after 3 failures, files written --------
+start_openai_server bad --status 500
+write_config "$T/bad.yaml" "$bad_PORT" "  max_consecutive_failures: 3"
+if expect_status 1 "$AIEB" run "$T/bad.yaml" --set scenario.num_samples=20 --set scenario.warmup_requests=0; then
+    expect_grep "consecutive failures" "$T/err"
+    run_dir=$(tail -n 1 "$T/out")
+    [ "$(wc -l <"$run_dir/requests.jsonl")" = 3 ] || fail "fail-fast should stop after 3 requests"
+    [ "$(json_get "$run_dir/summary.json" "d['failed_fast']")" = True ] || fail "failed_fast flag"
+fi
+
+# ---- server down: exit 3 with a clear message -----------------------------------
+write_config "$T/down.yaml" 1 ""
+expect_status 3 "$AIEB" run "$T/down.yaml" && expect_grep "127.0.0.1:1" "$T/err"
+
+# ---- SIGINT: finished requests kept, files marked interrupted, exit 130 -----------
+start_openai_server slow --token-ms 200 --tokens 5
+write_config "$T/slow.yaml" "$slow_PORT" ""
+"$AIEB" run "$T/slow.yaml" --set scenario.num_samples=50 --set scenario.warmup_requests=0 \
+    >"$T/int.out" 2>"$T/int.err" &
+pid=$!
+sleep 3
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" = 130 ] || fail "interrupted run exited $status, wanted 130"
+run_dir=$(tail -n 1 "$T/int.out")
+if [ -d "$run_dir" ]; then
+    n=$(wc -l <"$run_dir/requests.jsonl")
+    [ "$n" -ge 1 ] && [ "$n" -lt 50 ] || fail "interrupted run kept $n requests"
+    [ "$(json_get "$run_dir/summary.json" "d['interrupted']")" = True ] || fail "interrupted flag"
+else
+    fail "interrupted run printed no run directory"
+fi
+finish
