@@ -30,7 +30,7 @@ typedef struct fake_server {
 
 /* Starts the server with the extra arguments (NULL-terminated). Returns 0, or
  * -1 when it could not be started (the test then fails). */
-static int fake_start(fake_server *fs, const char *const *args)
+static __attribute__((unused)) int fake_start(fake_server *fs, const char *const *args)
 {
     memset(fs, 0, sizeof *fs);
     const char *build = getenv("AIEB_BUILD_DIR");
@@ -87,7 +87,7 @@ static int fake_start(fake_server *fs, const char *const *args)
     return 0;
 }
 
-static void fake_stop(fake_server *fs)
+static __attribute__((unused)) void fake_stop(fake_server *fs)
 {
     if (fs->pid > 0) {
         kill(fs->pid, SIGTERM);
@@ -99,7 +99,7 @@ static void fake_stop(fake_server *fs)
 }
 
 /* The request log as an array of objects (caller decrefs). */
-static json_t *fake_log(const fake_server *fs)
+static __attribute__((unused)) json_t *fake_log(const fake_server *fs)
 {
     json_t *all = json_array();
     FILE *f = fopen(fs->log, "r");
@@ -118,7 +118,7 @@ static json_t *fake_log(const fake_server *fs)
 }
 
 /* How many logged requests went to path. */
-static int fake_count(const fake_server *fs, const char *path)
+static __attribute__((unused)) int fake_count(const fake_server *fs, const char *path)
 {
     json_t *all = fake_log(fs);
     size_t i;
@@ -134,7 +134,7 @@ static int fake_count(const fake_server *fs, const char *path)
 }
 
 /* The body of the last logged request to path (a new reference, or NULL). */
-static json_t *fake_last_body(const fake_server *fs, const char *path)
+static __attribute__((unused)) json_t *fake_last_body(const fake_server *fs, const char *path)
 {
     json_t *all = fake_log(fs), *body = NULL;
     size_t i;
@@ -159,7 +159,7 @@ typedef struct collected {
     int stop_after; /* callback returns 1 once this many results came (0: never) */
 } collected;
 
-static int collect(void *user, const aieb_result *r)
+static __attribute__((unused)) int collect(void *user, const aieb_result *r)
 {
     collected *c = user;
     if (c->n < sizeof c->r / sizeof c->r[0]) {
@@ -175,7 +175,7 @@ static int collect(void *user, const aieb_result *r)
     return c->stop_after && c->n >= (size_t)c->stop_after;
 }
 
-static void collected_free(collected *c)
+static __attribute__((unused)) void collected_free(collected *c)
 {
     for (size_t i = 0; i < c->n; i++)
         aieb_result_clear(&c->r[i]);
@@ -183,7 +183,7 @@ static void collected_free(collected *c)
 }
 
 /* Opens a backend on fs with test-friendly options filled by the caller. */
-static aieb_backend *open_backend(const aieb_openai_opts *o)
+static __attribute__((unused)) aieb_backend *open_backend(const aieb_openai_opts *o)
 {
     aieb_backend *b = NULL;
     aieb_err err = {0};
@@ -195,7 +195,7 @@ static aieb_backend *open_backend(const aieb_openai_opts *o)
 }
 
 /* Fills n requests with the same prompt, all due at once. */
-static void same_requests(aieb_request *reqs, size_t n, const char *prompt)
+static __attribute__((unused)) void same_requests(aieb_request *reqs, size_t n, const char *prompt)
 {
     memset(reqs, 0, n * sizeof *reqs);
     for (size_t i = 0; i < n; i++) {
@@ -204,7 +204,7 @@ static void same_requests(aieb_request *reqs, size_t n, const char *prompt)
     }
 }
 
-static double ms_between(int64_t a_ns, int64_t b_ns)
+static __attribute__((unused)) double ms_between(int64_t a_ns, int64_t b_ns)
 {
     return (double)(b_ns - a_ns) / 1e6;
 }

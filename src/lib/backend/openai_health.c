@@ -89,11 +89,11 @@ static int get_when_loaded(oa_ctx *c, const char *url, int64_t deadline_ns, get_
             return 0;
         if (aieb_now_ns() >= deadline_ns)
             return aieb_errf(err, AIEB_EENV,
-                             "server at %s still loading after %.0f s (%s answered 503); wait "
+                             "server at %s still loading after %g s (%s answered 503); wait "
                              "longer with backend.startup_timeout_s",
                              c->endpoint, c->o.startup_timeout_s, url);
         if (!logged)
-            AIEB_INFO("server at %s is loading (503); waiting up to %.0f s", c->endpoint,
+            AIEB_INFO("server at %s is loading (503); waiting up to %g s", c->endpoint,
                       c->o.startup_timeout_s);
         if (aieb_sleep_ns(HEALTH_POLL_NS, stop) != 0)
             return aieb_errf(err, AIEB_EINTR, "stopped while waiting for %s to load", c->endpoint);

@@ -281,7 +281,7 @@ static void finish(slot *s, aieb_req_error_kind kind, const char *msg)
         r->error = strdup(msg ? msg : "failed");
         oa_scrub(rs->c, r->error);
     }
-    if (!rs->cb_stop && rs->cb(rs->user, r) != 0)
+    if (rs->cb(rs->user, r) != 0) /* still called after a stop: every request is reported */
         rs->cb_stop = 1;
     free(r->error);
     r->error = NULL;
