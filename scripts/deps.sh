@@ -10,7 +10,7 @@ pkgs=(
     libcairo2-dev libmicrohttpd-dev libpcre2-dev libopenblas-dev
     libcmocka-dev
     clang libclang-rt-14-dev clang-format cppcheck
-    python3 python3-numpy
+    python3 python3-numpy python3-torch
     curl ca-certificates
 )
 
