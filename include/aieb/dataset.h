@@ -5,9 +5,9 @@
  *   "builtin"          data/builtin_prompts.jsonl, embedded in the library
  *   a local path       .jsonl, .json, .csv, .txt (chosen by extension)
  *   "org/name"         a Hugging Face hub dataset (a name that is not an existing file)
- * Then, in this order: rows whose text is empty or only whitespace are dropped,
- * the first num_samples remaining rows are kept, and with truncation each prompt is
- * cut to truncation_max_chars characters (Unicode code points, never inside one).
+ * Then, row by row: with truncation the text is cut to truncation_max_chars
+ * characters (Unicode code points, never inside one); rows left empty or only
+ * whitespace are dropped; the first num_samples remaining rows are kept.
  *
  * Every prompt must be valid UTF-8. Errors name the file (or dataset) and the line,
  * record or row.

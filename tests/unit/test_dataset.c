@@ -414,6 +414,16 @@ static void num_samples_empty_rows_truncation(void **state)
     assert_int_equal(ds.n_truncated, 1);
     aieb_dataset_free(&ds);
 
+    /* a prompt that truncation leaves blank is dropped as empty */
+    const char *blank = "\t\t\t\t\t\t\tlate text\nkept\n";
+    assert_int_equal(
+        aieb_dataset_parse_buffer(AIEB_DATASET_TXT, blank, strlen(blank), "b.txt", &o, &ds, NULL),
+        0);
+    assert_int_equal(ds.n, 1);
+    assert_string_equal(ds.prompts[0].text, "kept");
+    assert_int_equal(ds.rows_empty, 1);
+    aieb_dataset_free(&ds);
+
     /* the default length, and no truncation without the flag */
     size_t n = AIEB_DATASET_TRUNCATE_CHARS + 100;
     char *lng = malloc(n + 1);

@@ -39,8 +39,9 @@ typedef struct fixture {
 
 /* ==== Server ================================================================= */
 
-/* Starts hub_server with the fixture's rows and log plus extra arguments (NULL-ended). */
-static void start_server(fixture *f, ...)
+/* Starts hub_server with the fixture's rows and log plus extra arguments (a
+ * NULL-ended list, or NULL for none). */
+static void start_server(fixture *f, const char *const *extra)
 {
     const char *argv[32];
     int n = 0;
@@ -49,12 +50,8 @@ static void start_server(fixture *f, ...)
     argv[n++] = f->rows_file;
     argv[n++] = "--log-file";
     argv[n++] = f->log_file;
-    va_list ap;
-    va_start(ap, f);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 30)
-        argv[n++] = a;
-    va_end(ap);
+    for (size_t i = 0; extra && extra[i] && n < 30; i++)
+        argv[n++] = extra[i];
     argv[n] = NULL;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -118,8 +115,10 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/aieb-hub-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!mkdtemp(f->dir)) {
+        free(f);
         return -1;
+    }
     snprintf(f->rows_file, sizeof f->rows_file, "%s/rows.jsonl", f->dir);
     snprintf(f->log_file, sizeof f->log_file, "%s/requests.log", f->dir);
     snprintf(f->cache_dir, sizeof f->cache_dir, "%s/cache", f->dir);
@@ -179,7 +178,7 @@ static int load(const aieb_dataset_options *o, aieb_dataset *ds, aieb_err *err)
 static void pages_through_all_rows_and_caches(void **state)
 {
     fixture *f = *state;
-    start_server(f, "--dataset", DATASET, NULL);
+    start_server(f, (const char *const[]){"--dataset", DATASET, NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     aieb_dataset ds;
@@ -265,7 +264,8 @@ static void num_samples_fetches_only_needed_pages(void **state)
 static void config_comes_from_splits(void **state)
 {
     fixture *f = *state;
-    start_server(f, "--splits", "other/train,default/test,default/train,extra/test", NULL);
+    start_server(f, (const char *const[]){
+                        "--splits", "other/train,default/test,default/train,extra/test", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.config = NULL;
@@ -296,7 +296,7 @@ static void config_comes_from_splits(void **state)
 static void token_is_sent_and_refusals_explained(void **state)
 {
     fixture *f = *state;
-    start_server(f, "--token", "s3cret", NULL);
+    start_server(f, (const char *const[]){"--token", "s3cret", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.num_samples = 3;
@@ -352,7 +352,7 @@ static void server_errors_and_retries(void **state)
     char path[512];
     expected_cache_path(f, "default", path, sizeof path);
     /* 500 on every request: one try plus one retry, then an error naming the cache */
-    start_server(f, "--fail-status", "500", NULL);
+    start_server(f, (const char *const[]){"--fail-status", "500", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.hf_retries = 1;
@@ -369,7 +369,7 @@ static void server_errors_and_retries(void **state)
 
     /* the first request fails, the retry succeeds */
     unlink(f->log_file);
-    start_server(f, "--fail-status", "503", "--fail-first", "1", NULL);
+    start_server(f, (const char *const[]){"--fail-status", "503", "--fail-first", "1", NULL});
     assert_int_equal(load(&o, &ds, &err), 0);
     assert_int_equal(ds.n, N_ROWS - N_EMPTY);
     assert_int_equal(hits(f, "/rows"), 4);
@@ -381,7 +381,7 @@ static void server_errors_and_retries(void **state)
     snprintf(fresh, sizeof fresh, "%s/cache2", f->dir);
     o.cache_dir = fresh;
     unlink(f->log_file);
-    start_server(f, "--dataset", "someone/else", NULL);
+    start_server(f, (const char *const[]){"--dataset", "someone/else", NULL});
     o.hf_retries = 3;
     assert_int_equal(load(&o, &ds, &err), AIEB_ENOTFOUND);
     assert_non_null(strstr(err.msg, "not found"));
@@ -398,7 +398,7 @@ static void server_errors_and_retries(void **state)
 static void slow_server_times_out(void **state)
 {
     fixture *f = *state;
-    start_server(f, "--delay-ms", "1500", NULL);
+    start_server(f, (const char *const[]){"--delay-ms", "1500", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.hf_timeout_s = 0.3;

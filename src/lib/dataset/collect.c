@@ -148,18 +148,22 @@ int ds_collect_add(ds_collect *c, const char *text, size_t len, size_t source_ro
         return aieb_errf(err, AIEB_ETOOBIG, "%s: %s: more than %zu rows (the row limit)", c->origin,
                          where, c->opts->max_rows);
     ds->rows_read++;
-    if (!text || all_space(text, len)) {
-        ds->rows_empty++;
-        return 0;
-    }
     size_t bad = 0;
-    if (!ds_utf8_valid(text, len, &bad))
+    if (text && !ds_utf8_valid(text, len, &bad))
         return aieb_errf(err, AIEB_EINVAL,
                          "%s: %s: not valid UTF-8 (byte 0x%02x at offset %zu of the text)",
                          c->origin, where, (unsigned char)text[bad], bad);
-    if (memchr(text, '\0', len))
+    if (text && memchr(text, '\0', len))
         return aieb_errf(err, AIEB_EINVAL, "%s: %s: the text contains a NUL byte", c->origin,
                          where);
+    /* Truncation before the emptiness check: a prompt it leaves blank is empty too. */
+    size_t keep = len, chars = 0;
+    if (text && c->opts->truncation)
+        keep = cut_chars(text, len, c->opts->truncate_chars, &chars);
+    if (!text || all_space(text, keep)) {
+        ds->rows_empty++;
+        return 0;
+    }
     if (ds->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         aieb_prompt *p = realloc(ds->prompts, cap * sizeof *p);
@@ -170,13 +174,8 @@ int ds_collect_add(ds_collect *c, const char *text, size_t len, size_t source_ro
     }
     aieb_prompt *p = &ds->prompts[ds->n];
     memset(p, 0, sizeof *p);
-    size_t keep = len;
-    if (c->opts->truncation) {
-        keep = cut_chars(text, len, c->opts->truncate_chars, &p->chars);
-        p->truncated = keep < len;
-    } else {
-        p->chars = count_chars(text, len);
-    }
+    p->chars = c->opts->truncation ? chars : count_chars(text, len);
+    p->truncated = keep < len;
     p->text = malloc(keep + 1);
     if (!p->text)
         return aieb_errf(err, AIEB_ENOMEM, "%s: out of memory", c->origin);
