@@ -132,6 +132,14 @@ int aieb_meter_start(aieb_meter *m, aieb_err *err);
 int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *stop,
                              aieb_err *err);
 
+/* Pins the slow energy counters down here: the sampler reads every 2 ms until
+ * each has moved once, so windows that begin or end near this instant are
+ * calibrated against the counter on both sides of it (docs/methodology.md).
+ * Call it at phase boundaries (end of warm-up, of model loading); the idle
+ * baseline calls it at its end. Returns at once. Fails with AIEB_EINVAL when
+ * the meter is not running. */
+int aieb_meter_mark(aieb_meter *m, aieb_err *err);
+
 /* Stops the sampler, takes a synchronous reading (t_stop), then keeps reading
  * slow counters (NVML updates about every 100 ms) for up to 2.5 update periods
  * until each has moved once, so the energy up to t_stop can be pinned down

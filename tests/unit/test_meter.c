@@ -264,6 +264,41 @@ static void counter_calibrates_power(void **state)
     aieb_meter_close(m);
 }
 
+/* A counter that says 200 W until 1 s and 400 W after, in 100 ms steps; the
+ * power readings say 100 W throughout. */
+static double e_two_rates(int64_t t)
+{
+    int64_t q = t / S(0.1);
+    return q < 10 ? 20.0 * (double)q : 200 + 40.0 * (double)(q - 10);
+}
+
+static void marks_calibrate_piecewise(void **state)
+{
+    aieb_source *src[] = {source1(chan_info(AIEB_DOMAIN_GPU, "gpu0", "nvml_counter", 1, 1, 0.1),
+                                  p_100, e_two_rates, NULL)};
+    aieb_meter *m = open_manual(src, 1, 0);
+    aieb_err err = {0};
+    static const double before[] = {0.02, 0.099, 0.101, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+    static const double after[] = {0.995, 0.999, 1.001, 1.1, 1.2, 1.3,
+                                   1.4,   1.5,   1.6,   1.7, 1.8, 1.9};
+    assert_int_equal(aieb_meter_start_at(m, S(before[0]), &err), 0);
+    for (size_t i = 1; i < sizeof before / sizeof before[0]; i++)
+        assert_int_equal(aieb_meter_tick_at(m, S(before[i]), &err), 0);
+    assert_int_equal(aieb_meter_mark(m, &err), 0); /* the next reading is the reference */
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+        assert_int_equal(aieb_meter_tick_at(m, S(after[i]), &err), 0);
+    assert_int_equal(aieb_meter_stop_at(m, S(1.95), &err), 0);
+    assert_int_equal(aieb_meter_tick_at(m, S(1.999), &err), 0);
+    assert_int_equal(aieb_meter_tick_at(m, S(2.001), &err), 0);
+    assert_int_equal(aieb_meter_finish(m, &err), 0);
+    /* steps located at 0.1, 1.0 and 2.0 s: factors 2 then 4 */
+    assert_float_equal(window_j(m, 0.02, 1.0, NULL), 200 * 0.98, 1e-6);
+    assert_float_equal(window_j(m, 1.0, 1.95, NULL), 400 * 0.95, 1e-6);
+    assert_float_equal(window_j(m, 0.5, 1.5, NULL), 200 * 0.5 + 400 * 0.5, 1e-6);
+    assert_float_equal(window_j(m, 0.02, 1.95, NULL), 576, 1e-6);
+    aieb_meter_close(m);
+}
+
 static double e_flat(int64_t t)
 {
     return 5000;
@@ -409,6 +444,7 @@ static void window_errors(void **state)
     assert_int_equal(aieb_meter_window(m, S(1), S(2), &w, NULL, &err), 0);
     assert_float_equal(w.total_j, 100, 1e-9);
     assert_int_equal(aieb_meter_stop_at(m, S(3), &err), AIEB_EINVAL); /* not running */
+    assert_int_equal(aieb_meter_mark(m, &err), AIEB_EINVAL);
     aieb_meter_close(m);
 }
 
@@ -610,6 +646,7 @@ int main(void)
         cmocka_unit_test(power_gap_is_held),
         cmocka_unit_test(counter_only_interpolates),
         cmocka_unit_test(counter_calibrates_power),
+        cmocka_unit_test(marks_calibrate_piecewise),
         cmocka_unit_test(run_between_steps_uses_power),
         cmocka_unit_test(baseline_gives_net),
         cmocka_unit_test(memory_growth_marks_gpu_used),

@@ -169,6 +169,8 @@ void aieb_meter_close(aieb_meter *m)
         free(m->chunks[i]);
     for (int i = 0; i < m->n_notes; i++)
         free(m->notes[i]);
+    for (int i = 0; m->ch && i < m->n_ch; i++)
+        free(m->ch[i].edges);
     free(m->chunks);
     free(m->src);
     free(m->src_base);
@@ -236,6 +238,21 @@ static void decimate(aieb_meter *m)
               m->max_rows, m->stride);
 }
 
+/* Records a located counter step. Past MAX_EDGES (or out of memory) steps are
+ * not kept: calibration then spans longer segments. */
+static void push_edge(chan *c, int64_t t, double e, double w)
+{
+    if (c->n_edges == c->cap_edges) {
+        int cap = c->cap_edges ? c->cap_edges * 2 : 8;
+        edge *p = cap <= MAX_EDGES ? realloc(c->edges, (size_t)cap * sizeof *p) : NULL;
+        if (!p)
+            return;
+        c->edges = p;
+        c->cap_edges = cap;
+    }
+    c->edges[c->n_edges++] = (edge){.t_ns = t, .e_j = e, .w_j = w, .k = NAN};
+}
+
 /* Updates channel c's running figures with reading r at t. Under the lock. */
 static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r, int64_t t,
                            int phase, slot *out)
@@ -267,17 +284,16 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
             if (c->n_changes++ == 0)
                 c->first_change_t = tm;
             c->last_change_t = tm;
-            double f =
-                t > c->prev_t && tm > c->prev_t ? (double)(tm - c->prev_t) / (t - c->prev_t) : 0;
-            double w_mid = w_before + (c->w - w_before) * f;
-            edge *ed = NULL;
-            if ((phase == PH_RUN || phase == PH_STOP) && !c->start_edge.found)
-                ed = &c->start_edge;
-            else if (phase == PH_TAIL && !c->stop_edge.found)
-                ed = &c->stop_edge;
-            if (ed)
-                *ed = (edge){.found = 1, .t_ns = tm, .e_j = e, .w_j = w_mid};
+            if (c->edge_state == EDGE_ARMED) {
+                double f = t > c->prev_t && tm > c->prev_t
+                               ? (double)(tm - c->prev_t) / (double)(t - c->prev_t)
+                               : 0;
+                push_edge(c, tm, e, w_before + (c->w - w_before) * f);
+                c->edge_state = EDGE_IDLE;
+            }
         }
+        if (c->edge_state == EDGE_ARM_NEXT)
+            c->edge_state = EDGE_ARMED; /* this reading is the reference */
         c->e_last = e;
         c->e_last_t = t;
     }
@@ -321,15 +337,21 @@ static void record(aieb_meter *m, int64_t t, int phase)
         m->stop_row = m->n_rows - 1;
 }
 
-/* Every slow counter has been seen to move since the reference (start or stop). */
-static int edges_found(const aieb_meter *m, int at_stop)
+/* Some slow counter still has a step to be located. */
+static int edges_pending(const aieb_meter *m)
 {
-    for (int c = 0; c < m->n_ch; c++) {
-        const chan *ch = &m->ch[c];
-        if (ch->slow && !(at_stop ? ch->stop_edge.found : ch->start_edge.found))
-            return 0;
-    }
-    return 1;
+    for (int c = 0; c < m->n_ch; c++)
+        if (m->ch[c].slow && m->ch[c].edge_state != EDGE_IDLE)
+            return 1;
+    return 0;
+}
+
+/* Asks every slow counter for its next step after the next reading. */
+static void arm_edges(aieb_meter *m, int state)
+{
+    for (int c = 0; c < m->n_ch; c++)
+        if (m->ch[c].slow && (m->ch[c].edge_state == EDGE_IDLE || state == EDGE_ARMED))
+            m->ch[c].edge_state = state;
 }
 
 static int64_t edge_wait_ns(const aieb_meter *m)
@@ -342,16 +364,22 @@ static int64_t edge_wait_ns(const aieb_meter *m)
 static void *sampler_main(void *arg)
 {
     aieb_meter *m = arg;
-    int fine = m->n_slow > 0 && m->fine_ns < m->interval_ns;
     int64_t next = m->t_start;
     pthread_mutex_lock(&m->mu);
     while (!m->stop_req) {
         int64_t now = aieb_now_ns();
+        int fine = now < m->fine_until_ns && edges_pending(m);
         next += fine ? m->fine_ns : m->interval_ns;
         if (next < now)
             next = now; /* fell behind (slow reads): no burst of catch-up samples */
         struct timespec ts = {.tv_sec = next / AIEB_NS_PER_S, .tv_nsec = next % AIEB_NS_PER_S};
-        while (!m->stop_req && pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT) {
+        int woken = 0;
+        while (!m->stop_req && !woken) {
+            int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+            if (rc == ETIMEDOUT)
+                break;
+            /* a mark asked for fine sampling: read now rather than at the tick */
+            woken = rc == 0 && m->fine_until_ns > aieb_now_ns() && edges_pending(m) && !fine;
         }
         if (m->stop_req)
             break;
@@ -360,8 +388,8 @@ static void *sampler_main(void *arg)
         read_all(m, t);
         pthread_mutex_lock(&m->mu);
         record(m, t, PH_RUN);
-        if (fine && (edges_found(m, 0) || t - m->t_start > edge_wait_ns(m)))
-            fine = 0;
+        if (woken)
+            next = t;
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
@@ -382,6 +410,8 @@ int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     read_all(m, t_ns);
     pthread_mutex_lock(&m->mu);
     record(m, t_ns, PH_START);
+    arm_edges(m, EDGE_ARMED); /* the start reading is the reference */
+    m->fine_until_ns = t_ns + edge_wait_ns(m);
     m->t_start = t_ns;
     m->state = ST_RUNNING;
     pthread_mutex_unlock(&m->mu);
@@ -427,6 +457,7 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     read_all(m, t_ns);
     pthread_mutex_lock(&m->mu);
     record(m, t_ns, PH_STOP);
+    arm_edges(m, EDGE_ARMED); /* the stop reading is the reference */
     m->t_stop = t_ns;
     m->state = ST_STOPPED;
     pthread_mutex_unlock(&m->mu);
@@ -439,7 +470,7 @@ int aieb_meter_stop(aieb_meter *m, aieb_err *err)
     if (rc)
         return rc;
     /* Tail: read until every slow counter has moved once more. */
-    while (m->n_slow > 0 && !edges_found(m, 1)) {
+    while (edges_pending(m)) {
         aieb_sleep_ns(m->fine_ns, NULL);
         int64_t t = aieb_now_ns();
         read_all(m, t);
@@ -465,33 +496,75 @@ int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *
     m->b0 = b0;
     m->b1 = aieb_now_ns();
     m->has_baseline = 1;
+    return aieb_meter_mark(m, err); /* pin the counters between idle and workload */
+}
+
+int aieb_meter_mark(aieb_meter *m, aieb_err *err)
+{
+    if (m->state != ST_RUNNING)
+        return aieb_errf(err, AIEB_EINVAL, "meter: marks need a running meter");
+    if (m->n_slow == 0)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    arm_edges(m, EDGE_ARM_NEXT);
+    m->fine_until_ns = aieb_now_ns() + edge_wait_ns(m);
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
     return 0;
 }
 
 /* ==== Totals =============================================================== */
 
-/* The calibration factor of a channel with both a counter and power readings:
- * counter energy over integrated power between the two located counter steps
- * (both known to the fine sampling interval), so that the calibrated power
- * integrated over [t_start, t_stop] is the run's energy. Without located steps,
- * the raw counter delta over the integrated power (+- one update period). */
-static double calibration(aieb_meter *m, chan *c)
+/* Piecewise calibration of a channel with a slow counter and power: between
+ * two consecutive located steps the counter's energy over the integrated power
+ * is that segment's factor; before the first step the first segment's factor
+ * applies, after the last the last one's (docs/methodology.md). Returns 0 when
+ * fewer than two steps were located or power integrates to nothing between two. */
+static int calibrate_edges(aieb_meter *m, chan *c)
 {
-    double raw = c->e_stop - c->e0;
-    if (c->slow && c->start_edge.found && c->stop_edge.found) {
-        double dw = c->stop_edge.w_j - c->start_edge.w_j;
-        double de = c->stop_edge.e_j - c->start_edge.e_j;
-        if (dw > 0)
-            return de / dw;
+    if (c->n_edges < 2)
+        return 0;
+    for (int i = 0; i + 1 < c->n_edges; i++) {
+        double dw = c->edges[i + 1].w_j - c->edges[i].w_j;
+        if (!(dw > 0))
+            return 0;
+        c->edges[i].k = (c->edges[i + 1].e_j - c->edges[i].e_j) / dw;
     }
-    if (c->slow && !c->start_edge.found && raw == 0)
-        return 1; /* the run fit between two counter steps: only power can tell */
-    if (c->slow)
-        aieb_meter_add_note(m, AIEB_LOG_INFO,
-                            "meter: %s: the energy counter's steps could not be located; the run's "
-                            "energy is the raw counter delta (+- one update period)",
-                            c->info->label);
-    return c->w_stop > 0 ? raw / c->w_stop : NAN;
+    c->edges[c->n_edges - 1].k = c->edges[c->n_edges - 2].k;
+    c->mode = MODE_EDGES;
+    c->e_start = meter_calibrated(c, m->t_start, 0);
+    c->total_j = meter_calibrated(c, m->t_stop, c->w_stop) - c->e_start;
+    c->k = c->total_j / c->w_stop;
+    return 1;
+}
+
+/* Energy of a channel with a counter and power readings over the whole run. */
+static void counter_and_power(aieb_meter *m, chan *c)
+{
+    const char *label = c->info->label;
+    double raw = c->e_stop - c->e0;
+    if (isnan(raw)) {
+        aieb_meter_add_note(m, AIEB_LOG_WARNING,
+                            "meter: %s: energy counter unreadable at start or stop; energy "
+                            "from integrated power",
+                            label);
+    } else if (!(c->w_stop > 0)) {
+        c->mode = MODE_COUNTER; /* power read zero: interpolate the counter */
+        c->total_j = raw;
+    } else if (c->slow && calibrate_edges(m, c)) {
+        /* done */
+    } else if (raw == 0) {
+        /* the run fit between two counter steps: only power can tell */
+    } else {
+        if (c->slow)
+            aieb_meter_add_note(m, AIEB_LOG_INFO,
+                                "meter: %s: the energy counter's steps could not be located; "
+                                "the run's energy is the raw counter delta (+- one update "
+                                "period)",
+                                label);
+        c->k = raw / c->w_stop;
+        c->total_j = raw;
+    }
 }
 
 int aieb_meter_finish(aieb_meter *m, aieb_err *err)
@@ -504,20 +577,8 @@ int aieb_meter_finish(aieb_meter *m, aieb_err *err)
         c->mode = MODE_W;
         c->k = 1;
         c->total_j = c->w_stop;
-        if (in->has_counter && in->has_power) {
-            if (isnan(c->e0) || isnan(c->e_stop)) {
-                aieb_meter_add_note(m, AIEB_LOG_WARNING,
-                                    "meter: %s: energy counter unreadable at start or stop; "
-                                    "energy from integrated power",
-                                    in->label);
-            } else if (c->w_stop > 0) {
-                c->k = calibration(m, c);
-                c->total_j = c->k * c->w_stop;
-            } else {
-                c->mode = MODE_COUNTER; /* power read zero: interpolate the counter */
-                c->total_j = c->e_stop - c->e0;
-            }
-        }
+        if (in->has_counter && in->has_power)
+            counter_and_power(m, c);
         int64_t observed =
             c->n_changes >= 2 ? (c->last_change_t - c->first_change_t) / (c->n_changes - 1) : 0;
         c->period_ns = in->has_counter

@@ -28,20 +28,32 @@ typedef struct row {
     slot s[];
 } row;
 
-/* Where a slow counter (NVML: ~100 ms steps) first moved after a reference
- * reading: the midpoint of the two readings around the step, the counter's new
- * value, and the integrated power at that midpoint. */
+/* Where a slow counter (NVML: ~100 ms steps) moved: the midpoint of the two
+ * readings around the step (a few ms apart, thanks to fine sampling), the
+ * counter's new value, and the integrated power W at that midpoint. k is the
+ * calibration of the segment that starts here (for the last edge: the segment
+ * before it). */
 typedef struct edge {
-    int found;
     int64_t t_ns;
     double e_j, w_j;
+    double k;
 } edge;
 
-enum { MODE_W = 0, MODE_COUNTER = 1 };
+/* Most edges kept per channel (the start, one per mark, the stop). */
+#define MAX_EDGES 4096
+
+/* MODE_W: energy = k x W (channels without both a counter and power, or with
+ * fewer than two located edges); MODE_EDGES: piecewise calibration between
+ * located edges; MODE_COUNTER: the counter interpolated (power read zero). */
+enum { MODE_W = 0, MODE_EDGES = 1, MODE_COUNTER = 2 };
+
+/* Edge search per slow channel: idle; the next reading becomes the reference;
+ * armed (the next change of the counter is an edge). */
+enum { EDGE_IDLE = 0, EDGE_ARM_NEXT = 1, EDGE_ARMED = 2 };
 
 typedef struct chan {
     const aieb_channel_info *info;
-    int slow; /* counter and power, counter period >= 20 ms: pin its edges */
+    int slow; /* counter and power, counter period >= 20 ms: locate its steps */
     /* online state, updated at every reading */
     int have_prev;
     int64_t prev_t;
@@ -52,11 +64,14 @@ typedef struct chan {
     int64_t e_last_t;
     long n_changes;
     int64_t first_change_t, last_change_t;
-    edge start_edge, stop_edge;
+    int edge_state;
+    edge *edges;
+    int n_edges, cap_edges;
     double w_stop, e_stop;
     /* results, set by finish */
-    int mode;       /* MODE_W: energy = k x W; MODE_COUNTER: interpolated counter */
-    double k;       /* calibration factor (1 without both counter and power) */
+    int mode;
+    double k;       /* MODE_W: the factor; else the run's average (report only) */
+    double e_start; /* MODE_EDGES: the calibrated energy at t_start */
     double total_j; /* whole run */
     int64_t period_ns;
     double idle_power_w; /* NAN without baseline */
@@ -94,7 +109,8 @@ struct aieb_meter {
     size_t n_rows, max_rows, row_size;
     int stride, since_store; /* after decimation: one RUN sample in stride is stored */
     int dropped_logged;
-    size_t stop_row; /* index of the stop reading's row */
+    int64_t fine_until_ns; /* sample every fine_ns until then (locating edges) */
+    size_t stop_row;       /* index of the stop reading's row */
 
     int state;
     int64_t t_start, t_stop;
@@ -114,6 +130,10 @@ static inline row *meter_row(const struct aieb_meter *m, size_t i)
 /* Cumulative energy of channel c at t (t_start <= t <= t_stop), in the
  * channel's window units (k already applied). */
 double meter_energy_at(const struct aieb_meter *m, int c, int64_t t_ns);
+
+/* The calibrated cumulative energy of a MODE_EDGES channel at t, where its
+ * integrated power is w (not yet relative to t_start). */
+double meter_calibrated(const chan *c, int64_t t_ns, double w);
 
 /* First row index whose time is > t (binary search over [0, stop_row]). */
 size_t meter_upper_row(const struct aieb_meter *m, int64_t t_ns);

@@ -64,6 +64,20 @@ static double counter_at(const aieb_meter *m, int c, size_t j, int64_t t)
     return ea + (eb - ea) * (double)(t - ta) / (double)(tb - ta) - ch->e0;
 }
 
+double meter_calibrated(const chan *c, int64_t t, double w)
+{
+    int lo = 0, hi = c->n_edges; /* first edge after t */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->edges[mid].t_ns <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const edge *e = &c->edges[lo > 0 ? lo - 1 : 0];
+    return e->e_j + e->k * (w - e->w_j);
+}
+
 double meter_energy_at(const aieb_meter *m, int c, int64_t t)
 {
     const chan *ch = &m->ch[c];
@@ -73,16 +87,20 @@ double meter_energy_at(const aieb_meter *m, int c, int64_t t)
     if (j == 0)
         return 0;
     const row *a = meter_row(m, j - 1);
-    if (a->t_ns == t || j > m->stop_row)
-        return ch->k * a->s[c].w_j;
-    const row *b = meter_row(m, j);
-    double wa = a->s[c].w_j, wb = b->s[c].w_j;
-    double span = (double)(b->t_ns - a->t_ns), tau = (double)(t - a->t_ns);
-    double f = tau / span;
-    double pa = a->s[c].power_w, pb = b->s[c].power_w;
-    if (ch->info->has_power && isfinite(pa) && isfinite(pb) && pa + pb > 0)
-        f = (pa * tau + (pb - pa) * tau * tau / (2 * span)) / ((pa + pb) * span / 2);
-    return ch->k * (wa + (wb - wa) * f);
+    double w = a->s[c].w_j;
+    if (a->t_ns != t && j <= m->stop_row) {
+        const row *b = meter_row(m, j);
+        double wb = b->s[c].w_j;
+        double span = (double)(b->t_ns - a->t_ns), tau = (double)(t - a->t_ns);
+        double f = tau / span;
+        double pa = a->s[c].power_w, pb = b->s[c].power_w;
+        if (ch->info->has_power && isfinite(pa) && isfinite(pb) && pa + pb > 0)
+            f = (pa * tau + (pb - pa) * tau * tau / (2 * span)) / ((pa + pb) * span / 2);
+        w += (wb - w) * f;
+    }
+    if (ch->mode == MODE_EDGES)
+        return meter_calibrated(ch, t, w) - ch->e_start;
+    return ch->k * w;
 }
 
 /* ==== Windows ============================================================== */

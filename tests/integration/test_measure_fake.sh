@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# aieb measure against the fake NVML: GPU energy compared with the exact
+# integral of the scripted power, for both methods (energy counter; power only),
+# constant and square-wave power, runs of 2 s or more: within 0.5%.
+source "$AIEB_SOURCE_DIR/tests/integration/lib.sh"
+
+FAKE="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml.so"
+[ -r "$FAKE" ] || { echo "skip: $FAKE not built"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 needed to check the integrals"; exit 77; }
+export AIEB_NVML_LIBRARY="$FAKE"
+export AIEB_POWERCAP_ROOT="$T/no-powercap" # estimates for the CPU: the machine's RAPL is not under test
+unset CUDA_VISIBLE_DEVICES FAKE_NVML_NO_COUNTER FAKE_NVML_NO_INSTANT FAKE_NVML_POWER
+
+monotonic_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
+
+# check_energy NAME SPEC T0 JSON [TOLERANCE_PCT]: compares energy.gpu_j and
+# every gpus[].energy_j with the integral of SPEC over [t_start_ns, t_end_ns].
+check_energy() {
+    local name=$1 spec=$2 t0=$3 json=$4 tol=${5:-0.5}
+    local out
+    out=$(python3 - "$spec" "$t0" "$json" "$tol" <<'EOF'
+import json, math, sys
+spec, t0, path, tol = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+kind, *a = spec.split(":")
+a = [float(x) for x in a]
+def F(tau):  # exact integral of the fake's power from its origin, J
+    if tau <= 0: return 0.0
+    if kind == "const": return a[0] * tau
+    if kind == "square":
+        lo, hi, p = a; h = p / 2; n = math.floor(tau / p); r = tau - n * p
+        return n * h * (lo + hi) + (lo * r if r < h else lo * h + hi * (r - h))
+    if kind == "step":
+        b, c, at = a
+        return b * tau if tau < at else b * at + c * (tau - at)
+    raise SystemExit("bad spec")
+j = json.load(open(path))
+x0 = (j["t_start_ns"] - t0) / 1e9; x1 = (j["t_end_ns"] - t0) / 1e9
+want = F(x1) - F(x0)
+gpus = j["gpus"]
+got = j["energy"]["gpu_j"] / len(gpus)  # every fake GPU draws the same power
+err = 100 * (got - want) / want
+bad = abs(err) > tol or any(abs(g["energy_j"] - want) > tol / 100 * want for g in gpus)
+print(f"{'FAIL' if bad else 'ok'} {got:.3f} J/GPU vs exact {want:.3f} J ({err:+.3f}%), "
+      f"{len(gpus)} GPU(s), {j['methods']['gpu']}, {j['duration_s']:.3f} s")
+EOF
+)
+    echo "$name: $out"
+    case "$out" in ok*) ;; *) fail "$name: $out" ;; esac
+}
+
+# run_case NAME SPEC METHOD [ENV...] -- [AIEB MEASURE OPTIONS...]
+run_case() {
+    local name=$1 spec=$2 method=$3
+    shift 3
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    local t0
+    t0=$(monotonic_ns)
+    if ! expect_status 0 env FAKE_NVML_T0_NS="$t0" FAKE_NVML_POWER="$spec" "${envs[@]}" \
+        "$AIEB" measure --json "$T/$name.json" "$@" -- sleep 2; then
+        return
+    fi
+    check_energy "$name" "$spec" "$t0" "$T/$name.json"
+    python3 - "$T/$name.json" "$method" <<'EOF' || fail "$name: method"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["methods"]["gpu"] == sys.argv[2], j["methods"]
+assert all(g["method"] == sys.argv[2] for g in j["gpus"])
+EOF
+}
+
+# Energy counter (the located 100 ms steps pin the run's ends down).
+run_case counter_const const:150 nvml_counter --
+run_case counter_square square:100:300:0.5 nvml_counter --
+run_case counter_square_fast square:80:420:0.3 nvml_counter FAKE_NVML_DEVICES=2 -- --interval-ms 20
+# Power only (trapezoid of instantaneous power): the interval bounds the error
+# at each step of power (jump x interval / 2), so the square wave is sampled
+# at 10 ms.
+run_case power_const const:150 nvml_power FAKE_NVML_NO_COUNTER=1 --
+run_case power_square square:100:300:0.5 nvml_power FAKE_NVML_NO_COUNTER=1 -- --interval-ms 10
+# Power only from nvmlDeviceGetPowerUsage (no counter, no power fields).
+run_case power_usage_const const:220 nvml_power FAKE_NVML_NO_COUNTER=1 FAKE_NVML_NO_INSTANT=1 --
+# A library with only the required symbols.
+run_case minimal_const const:75 nvml_power \
+    AIEB_NVML_LIBRARY="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml_min.so" --
+
+# The table names the method of every figure.
+expect_grep 'gpu +[0-9.]+ +[0-9.]+ .*nvml_power' "$T/err"
+expect_grep 'cpu .*estimate_tdp_load' "$T/err"
+expect_grep 'emissions: [0-9.]+ gCO2e at 475 gCO2e/kWh' "$T/err"
+
+finish
