@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aieb/clock.h"
 #include "aieb/fileio.h"
@@ -389,6 +390,11 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
                 AIEB_ERROR("%s", werr.msg);
             }
         }
+    }
+    if (!r->t_work0 && out->run_dir && rmdir(out->run_dir) == 0) {
+        /* Nothing ran: leave no empty run directory behind. */
+        free(out->run_dir);
+        out->run_dir = NULL;
     }
     if (!rc && out->interrupted)
         rc = aieb_errf(err, AIEB_EINTR, "interrupted; %zu request(s) finished, results in %s",
