@@ -52,6 +52,9 @@ static void *big_zeroed(size_t bytes)
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE);
 #endif
+    /* fault every page in now, so that opening pays for it and not the first request */
+    for (size_t i = 0; i < bytes; i += 4096)
+        ((volatile char *)p)[i] = 0;
     return p;
 }
 

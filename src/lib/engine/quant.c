@@ -101,7 +101,7 @@ static void quantize_q8_0(const float *x, blk_q8_0 *b, int64_t nb)
         b[i].d = f32_to_fp16(d);
         float id = d != 0 ? 1.0f / d : 0;
         for (int j = 0; j < QK; j++)
-            b[i].qs[j] = (int8_t)lrintf(x[j] * id);
+            b[i].qs[j] = (int8_t)round_even(x[j] * id);
     }
 }
 
@@ -119,7 +119,7 @@ static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
         b[i].d = f32_to_fp16(d);
         float id = d != 0 ? 1.0f / d : 0;
         for (int j = 0; j < QK / 2; j++) {
-            long lo = lrintf(x[j] * id) + 8, hi = lrintf(x[j + QK / 2] * id) + 8;
+            int lo = round_even(x[j] * id) + 8, hi = round_even(x[j + QK / 2] * id) + 8;
             lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
             hi = hi < 0 ? 0 : hi > 15 ? 15 : hi;
             b[i].qs[j] = (uint8_t)(lo | hi << 4);
@@ -162,7 +162,7 @@ void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s)
         float dd = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0;
         int sum = 0;
         for (int j = 0; j < QK; j++) {
-            q[j] = (int8_t)lrintf(x[j] * id);
+            q[j] = (int8_t)round_even(x[j] * id);
             sum += q[j];
         }
         d[b] = dd;

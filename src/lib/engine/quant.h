@@ -59,6 +59,17 @@ static inline float fp16_to_f32(uint16_t h)
 
 uint16_t f32_to_fp16(float f);
 
+/* Rounds to the nearest integer, ties to even (as lrintf and cvtps2dq do) without a
+ * libm call: adding 1.5 * 2^23 leaves the rounded value in the low mantissa bits.
+ * Valid for |x| < 2^22. */
+static inline int round_even(float x)
+{
+    float y = x + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &y, 4);
+    return i - 0x4b400000;
+}
+
 static inline float bf16_to_f32(uint16_t h)
 {
     uint32_t bits = (uint32_t)h << 16;

@@ -71,6 +71,34 @@ typedef struct fill_job {
     int max_cols;
 } fill_job;
 
+/* Quantized types get random blocks directly: uniform int8 in -127..127 (std 73.3)
+ * or uniform nibbles 0..15 (std 4.61 around 8), with the scale that gives std 0.02. */
+static void fill_q8_0(blk_q8_0 *b, int nb, uint64_t *s)
+{
+    uint16_t d = f32_to_fp16(WEIGHT_STD / 73.3f);
+    for (int i = 0; i < nb; i++) {
+        b[i].d = d;
+        for (int j = 0; j < QK; j += 8) {
+            uint64_t z = mix64(*s += 0x9e3779b97f4a7c15ull);
+            for (int k = 0; k < 8; k++) {
+                int8_t q = (int8_t)(uint8_t)(z >> (8 * k));
+                b[i].qs[j + k] = q == -128 ? -127 : q;
+            }
+        }
+    }
+}
+
+static void fill_q4_0(blk_q4_0 *b, int nb, uint64_t *s)
+{
+    uint16_t d = f32_to_fp16(WEIGHT_STD / 4.61f);
+    for (int i = 0; i < nb; i++) {
+        b[i].d = d;
+        uint64_t z0 = mix64(*s += 0x9e3779b97f4a7c15ull), z1 = mix64(*s += 0x9e3779b97f4a7c15ull);
+        memcpy(b[i].qs, &z0, 8);
+        memcpy(b[i].qs + 8, &z1, 8);
+    }
+}
+
 static void fill_rows(void *arg, int ith, int nth)
 {
     fill_job *f = arg;
@@ -82,9 +110,16 @@ static void fill_rows(void *arg, int ith, int nth)
         pool_share(w->rows, 64, ith, nth, &r0, &r1);
         for (int r = r0; r < r1; r++) {
             uint64_t s = mix64(f->seed ^ mix64((uint64_t)i << 32 ^ (uint64_t)r));
-            for (int c = 0; c < w->cols; c++)
-                row[c] = next_uniform(&s, a);
-            quantize_row(w->type, row, (uint8_t *)w->data + (size_t)r * w->row_bytes, w->cols);
+            uint8_t *dst = (uint8_t *)w->data + (size_t)r * w->row_bytes;
+            if (w->type == AIEB_GGML_Q8_0) {
+                fill_q8_0((blk_q8_0 *)dst, w->cols / QK, &s);
+            } else if (w->type == AIEB_GGML_Q4_0) {
+                fill_q4_0((blk_q4_0 *)dst, w->cols / QK, &s);
+            } else {
+                for (int c = 0; c < w->cols; c++)
+                    row[c] = next_uniform(&s, a);
+                quantize_row(w->type, row, dst, w->cols);
+            }
         }
     }
 }
