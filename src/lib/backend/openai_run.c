@@ -8,9 +8,12 @@
  * that failed before any byte came back, and reports each finished request to
  * the caller's callback. Slots (easy handle, SSE parser, buffers) are reused
  * from request to request, and the multi handle keeps connections alive. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "aieb/clock.h"
 #include "aieb/log.h"
@@ -62,6 +65,8 @@ struct run_state {
     int cb_stop;
     int stopping;
     int64_t run_start_ns;
+    int epfd;         /* sockets curl wants watched (curl_multi_socket_action) */
+    int64_t timer_ns; /* when curl wants to be called back, 0 = not */
 };
 
 /* ==== curl callbacks ======================================================= */
@@ -387,6 +392,41 @@ static void cancel_all(run_state *rs, int only_waiting, const char *why)
 
 /* ==== The loop ============================================================= */
 
+/* curl says which sockets to watch for what (CURLMOPT_SOCKETFUNCTION); they
+ * go into an epoll set, so a wake-up touches only the sockets that are ready. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    run_state *rs = userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(rs->multi, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if (socketp) {
+        if (epoll_ctl(rs->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+            epoll_ctl(rs->epfd, EPOLL_CTL_ADD, fd, &ev);
+    } else {
+        if (epoll_ctl(rs->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+            epoll_ctl(rs->epfd, EPOLL_CTL_MOD, fd, &ev);
+        curl_multi_assign(rs->multi, fd, rs); /* any non-NULL mark: "registered" */
+    }
+    return 0;
+}
+
+/* curl says when it next wants CURL_SOCKET_TIMEOUT (CURLMOPT_TIMERFUNCTION). */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    run_state *rs = userp;
+    rs->timer_ns = timeout_ms < 0 ? 0 : aieb_now_ns() + (int64_t)timeout_ms * AIEB_NS_PER_MS;
+    if (timeout_ms == 0)
+        rs->timer_ns = 1; /* due now */
+    return 0;
+}
+
 static int setup_slots(run_state *rs, aieb_err *err)
 {
     oa_ctx *c = rs->c;
@@ -406,6 +446,7 @@ static int setup_slots(run_state *rs, aieb_err *err)
         curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
         curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->errbuf);
+        curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 64L * 1024); /* fewer reads in bursts */
     }
     return 0;
 }
@@ -455,6 +496,7 @@ int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurre
         return 0;
     run_state rs;
     memset(&rs, 0, sizeof rs);
+    rs.epfd = -1;
     rs.c = b->ctx;
     rs.cb = cb;
     rs.user = user;
@@ -463,12 +505,17 @@ int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurre
         rs.n_slots = (int)n;
     rs.slots = calloc((size_t)rs.n_slots, sizeof *rs.slots);
     rs.multi = curl_multi_init();
+    rs.epfd = epoll_create1(EPOLL_CLOEXEC);
     int rc = 0;
-    if (!rs.slots || !rs.multi) {
-        rc = aieb_errf(err, AIEB_ENOMEM, "backend: out of memory");
+    if (!rs.slots || !rs.multi || rs.epfd < 0) {
+        rc = aieb_errf(err, AIEB_ENOMEM, "backend: out of memory or file descriptors");
         goto out;
     }
     curl_multi_setopt(rs.multi, CURLMOPT_MAXCONNECTS, (long)rs.n_slots + 2);
+    curl_multi_setopt(rs.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(rs.multi, CURLMOPT_SOCKETDATA, &rs);
+    curl_multi_setopt(rs.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(rs.multi, CURLMOPT_TIMERDATA, &rs);
     if ((rc = setup_slots(&rs, err)) != 0)
         goto out;
 
@@ -522,24 +569,7 @@ int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurre
             break;
         }
 
-        int running;
-        curl_multi_perform(rs.multi, &running);
-        CURLMsg *m;
-        int queued;
-        while ((m = curl_multi_info_read(rs.multi, &queued)) != NULL) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            slot *done = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done);
-            CURLcode result = m->data.result;
-            if (done)
-                on_done(done, result);
-        }
-        now = aieb_now_ns();
-        check_timeouts(&rs, now);
-        if (rs.cb_stop || ((next >= n || rs.stopping) && busy_count(&rs) == 0))
-            continue; /* decided at the top */
-
+        /* sleep until a socket is ready or something is due */
         int64_t wake = now + STOP_POLL_MS * AIEB_NS_PER_MS;
         if (!rs.stopping && next < n && free_slot(&rs))
             wake = min64(wake, reqs[next].arrival_ns);
@@ -552,19 +582,46 @@ int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurre
         }
         if (rs.stopping)
             wake = min64(wake, stop_deadline);
-        long curl_ms = -1;
-        curl_multi_timeout(rs.multi, &curl_ms);
-        if (curl_ms >= 0)
-            wake = min64(wake, now + curl_ms * AIEB_NS_PER_MS);
+        if (rs.timer_ns)
+            wake = min64(wake, rs.timer_ns);
         int64_t wait_ns = wake - now;
-        if (wait_ns > 0)
-            curl_multi_poll(rs.multi, NULL, 0,
-                            (int)((wait_ns + AIEB_NS_PER_MS - 1) / AIEB_NS_PER_MS), NULL);
+        int wait_ms = wait_ns > 0 ? (int)((wait_ns + AIEB_NS_PER_MS - 1) / AIEB_NS_PER_MS) : 0;
+        struct epoll_event evs[64];
+        int n_ev = epoll_wait(rs.epfd, evs, 64, wait_ms);
+        int running;
+        for (int i = 0; i < n_ev; i++) {
+            int flags = 0;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+                flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(rs.multi, evs[i].data.fd, flags, &running);
+        }
+        if (rs.timer_ns && aieb_now_ns() >= rs.timer_ns) {
+            rs.timer_ns = 0;
+            curl_multi_socket_action(rs.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        CURLMsg *m;
+        int queued;
+        while ((m = curl_multi_info_read(rs.multi, &queued)) != NULL) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            slot *done = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+            CURLcode result = m->data.result;
+            if (done)
+                on_done(done, result);
+        }
+        check_timeouts(&rs, aieb_now_ns());
     }
 out:
     if (rs.slots)
         free_slots(&rs);
     if (rs.multi)
         curl_multi_cleanup(rs.multi);
+    if (rs.epfd >= 0)
+        close(rs.epfd);
     return rc;
 }
