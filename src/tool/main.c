@@ -17,6 +17,7 @@ static const struct {
     {"probe", cmd_probe, "show what this machine can measure"},
     {"config", cmd_config, "check or show a configuration"},
     {"generate", cmd_generate, "generate text with the embedded engine"},
+    {"report", cmd_report, "write a run's report again, or compare runs"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
