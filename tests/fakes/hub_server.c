@@ -15,6 +15,7 @@
  *   --delay-ms D       wait D ms before each answer
  *   --log-file P       append one line per request: "<url>?<query> auth=<header or ->"
  *   --truncate-cells C list column C in every row's truncated_cells
+ *   --no-splits        answer /splits with 404, as servers without it do
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,7 @@ typedef struct server {
     long delay_ms;
     const char *log_file;
     const char *truncate_col;
+    bool no_splits;
     atomic_long hits;
 } server;
 
@@ -193,7 +195,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply_error(c, 422, "Parameter 'dataset' is required");
     if (s->dataset && strcmp(dataset, s->dataset) != 0)
         return reply_error(c, 404, "The dataset does not exist.");
-    if (strcmp(url, "/splits") == 0)
+    if (strcmp(url, "/splits") == 0 && !s->no_splits)
         return reply(c, 200, splits_body(s, dataset));
     if (strcmp(url, "/rows") != 0)
         return reply_error(c, 404, "Not Found");
@@ -250,6 +252,10 @@ int main(int argc, char **argv)
     long port = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-splits")) {
+            s.no_splits = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "hub_server: %s needs a value\n", a);
             return 2;

@@ -284,6 +284,17 @@ static void config_comes_from_splits(void **state)
     assert_int_equal(load(&o, &ds, &err), AIEB_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no split 'validation'"));
     assert_non_null(strstr(err.msg, "other/train"));
+    /* a server without /splits: config "default" */
+    stop_server(f);
+    start_server(f, (const char *const[]){"--no-splits", NULL});
+    o.split = "train";
+    char other[160];
+    snprintf(other, sizeof other, "%s/cache-nosplits", f->dir);
+    o.cache_dir = other;
+    assert_int_equal(load(&o, &ds, &err), 0);
+    assert_string_equal(ds.source, "hf:acme/prompts (config default, split train)");
+    aieb_dataset_free(&ds);
+    o.cache_dir = f->cache_dir;
     /* with the server gone, the cached config is found without /splits */
     stop_server(f);
     o.split = "train";
