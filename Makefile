@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 # CI (CI=true) treats warnings as errors; so does `make test`.
 WERROR ?= ON
 
-.PHONY: all build deps run test test-sanitize bench lint fuzz install clean
+.PHONY: all build deps run test test-sanitize test-tsan bench lint fuzz install clean
 
 all: build
 
@@ -30,6 +30,13 @@ test: deps build
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 test-sanitize: deps
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DAIEB_SANITIZE=ON -DAIEB_BENCH=OFF" test
+
+# The sampler thread and its readers under ThreadSanitizer (the meter's tests).
+TSAN_BUILD ?= build-tsan
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DAIEB_TSAN=ON -DAIEB_BENCH=OFF -DAIEB_WERROR=$(WERROR)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && ctest --output-on-failure -R 'test_meter|test_nvml|test_measure'
 
 bench: deps build
 	@scripts/bench.sh $(BUILD)
