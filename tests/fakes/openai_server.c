@@ -45,6 +45,8 @@
  *   --drop 1              close the connection without any reply
  *   --crlf 1, --no-space 1, --comments 1   CRLF line ends, "data:" without the
  *                         space, ": ping" comment lines between events
+ *   --flush-each 1        write every event on its own, even when the next one is
+ *                         already due (by default events due together share a write)
  *   --faults-first N      status/drop/disconnect/error/garbage/huge-line/first-byte
  *                         apply only to the first N completion requests
  */
@@ -93,6 +95,7 @@ typedef struct behaviour {
     int crlf;
     int no_space;
     int comments;
+    int flush_each;
     int faults_first; /* -1: every request */
 } behaviour;
 
@@ -151,6 +154,7 @@ static int set_behaviour(behaviour *b, const char *key, const char *val)
         {"crlf", &b->crlf},
         {"no-space", &b->no_space},
         {"comments", &b->comments},
+        {"flush-each", &b->flush_each},
         {"faults-first", &b->faults_first},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
@@ -465,6 +469,22 @@ static int produce(stream *st)
     }
 }
 
+/* Whether the next piece can go out without waiting (and so in the same write). */
+static int next_is_due(const stream *st)
+{
+    if (st->phase == 0 || st->phase == 2 || st->phase == 3)
+        return 1;
+    if (st->phase != 1)
+        return 0;
+    if (st->next >= st->total)
+        return 1;
+    if (st->b.disconnect_after == st->next)
+        return 0; /* let what came before go out first */
+    return aieb_now_ns() >=
+           st->t0_ns + ((int64_t)st->b.first_token_ms + (int64_t)st->next * st->b.token_ms) *
+                           AIEB_NS_PER_MS;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     stream *st = cls;
@@ -477,6 +497,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (r < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    /* events already due go out together, as from a server that is ahead of
+     * its socket; --flush-each 1 writes every event on its own */
+    while (!st->b.flush_each && st->out.len - st->off < max && next_is_due(st))
+        if (produce(st) != 0)
+            break;
     size_t k = st->out.len - st->off < max ? st->out.len - st->off : max;
     memcpy(buf, st->out.data + st->off, k);
     st->off += k;
