@@ -10,6 +10,7 @@
 #include "aieb/clock.h"
 #include "aieb/config.h"
 #include "aieb/log.h"
+#include "aieb/progress.h"
 #include "aieb/run.h"
 #include "tool.h"
 
@@ -27,8 +28,9 @@ static void usage(FILE *out)
             "                   <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/\n"
             "  -h, --help       this help\n\n"
             "Results in the run directory: summary.json, requests.jsonl (appended as each\n"
-            "request finishes), timeseries.csv, emissions.csv; one row is appended to\n"
-            "reporter.output_file. The last line on stdout is the run directory.\n\n"
+            "request finishes), timeseries.csv, emissions.csv, report.md, power.png and\n"
+            "power.svg; one row is appended to reporter.output_file. The last line on stdout\n"
+            "is the run directory.\n\n"
             "Ctrl-C stops sending, lets in-flight requests finish briefly, writes every file\n"
             "marked interrupted and exits 130; a second Ctrl-C exits at once (requests.jsonl\n"
             "keeps every finished request).\n\n"
@@ -62,30 +64,6 @@ static void install_handlers(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-/* ==== Progress ============================================================= */
-
-typedef struct progress_state {
-    int64_t last_ns;
-    size_t last_done;
-} progress_state;
-
-/* One line every 10 s or every 10% of the requests, on stderr. */
-static void on_progress(void *user, const aieb_run_progress *p)
-{
-    progress_state *st = user;
-    int64_t now = aieb_now_ns();
-    size_t step = p->total >= 10 ? p->total / 10 : 1;
-    int due = p->done == p->total || now - st->last_ns >= 10 * AIEB_NS_PER_S ||
-              p->done / step != st->last_done / step;
-    if (!due || aieb_log_get_level() > AIEB_LOG_INFO)
-        return;
-    st->last_ns = now;
-    st->last_done = p->done;
-    fprintf(stderr,
-            "aieb: progress: %zu/%zu requests (%zu failed), %.2f req/s, %.1f tok/s, %.1f s\n",
-            p->done, p->total, p->failed, p->req_per_s, p->tok_per_s, p->elapsed_s);
 }
 
 /* ==== Command ============================================================== */
@@ -142,11 +120,19 @@ int cmd_run(int argc, char **argv)
     }
 
     install_handlers();
-    progress_state ps = {aieb_now_ns(), 0};
-    aieb_run_opts ro = {
-        .run_dir = run_dir, .stop = &stop_flag, .progress = on_progress, .progress_user = &ps};
+    /* Progress on stderr: a redrawn bar on a terminal, else a line every 10 s or
+     * 10%; none with -q (progress.h). */
+    aieb_progress *prog = NULL;
+    if (aieb_log_get_level() <= AIEB_LOG_INFO && aieb_progress_create(NULL, &prog, &err) != 0)
+        prog = NULL;
+    aieb_run_opts ro = {.run_dir = run_dir,
+                        .stop = &stop_flag,
+                        .progress = prog ? aieb_progress_callback : NULL,
+                        .progress_user = prog};
     aieb_run_outcome out;
     rc = aieb_run(cfg, &ro, &out, &err);
+    aieb_progress_finish(prog);
+    aieb_progress_free(prog);
     int status = rc ? tool_fail(rc, &err) : 0;
     if (out.run_dir) {
         if (!rc)

@@ -9,6 +9,7 @@
 #include "aieb/clock.h"
 #include "aieb/fileio.h"
 #include "aieb/log.h"
+#include "aieb/report.h"
 #include "aieb/workload.h"
 #include "run/runner_internal.h"
 
@@ -136,6 +137,23 @@ static int copy_result(aieb_result *dst, const aieb_result *src)
     return 0;
 }
 
+/* The latest sample's total power over the channels that count in totals, for
+ * the progress display; NAN when there is none. */
+static double latest_power_w(const aieb_meter *m)
+{
+    int nc = aieb_meter_n_channels(m);
+    size_t ns = aieb_meter_n_samples(m);
+    aieb_channel_reading *rd = nc > 0 && ns > 0 ? calloc((size_t)nc, sizeof *rd) : NULL;
+    double sum = NAN;
+    int64_t t;
+    if (rd && aieb_meter_sample(m, ns - 1, &t, rd, NULL) == 0)
+        for (int i = 0; i < nc; i++)
+            if (!aieb_meter_channel(m, i)->informational && !isnan(rd[i].power_w))
+                sum = (isnan(sum) ? 0 : sum) + rd[i].power_w;
+    free(rd);
+    return sum;
+}
+
 static int on_workload_result(void *user, const aieb_result *res)
 {
     runner *r = user;
@@ -172,7 +190,7 @@ static int on_workload_result(void *user, const aieb_result *res)
         aieb_run_progress p = {.done = r->n_results,
                                .total = r->n_workload,
                                .failed = r->out->n_failed,
-                               .power_w = NAN};
+                               .power_w = latest_power_w(r->meter)};
         p.elapsed_s = (double)(aieb_now_ns() - r->t_work0) / 1e9;
         if (p.elapsed_s > 0) {
             p.req_per_s = (double)r->n_results / p.elapsed_s;
@@ -306,6 +324,11 @@ static int write_outputs(runner *r, aieb_err *err)
         rc = runner_write_results_csv(r, summary, err);
     if (!rc)
         rc = runner_write_emissions(r, err);
+    /* report.md and the plot are read back from the files above; a failure
+     * there loses no result (`aieb report` can write them again). */
+    aieb_err rerr = {0};
+    if (!rc && aieb_report_write_all(r->run_dir, &rerr) != 0)
+        AIEB_WARN("report: %s; `aieb report %s` writes it again", rerr.msg, r->run_dir);
     json_decref(summary);
     free(energies);
     return rc;
