@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The quickstart `make run` performs. Until the embedded engine lands, it shows
-# what this machine can measure and validates the quickstart config.
+# The quickstart `make run` performs: show what this machine can measure, then
+# benchmark a small model on the embedded engine (no GPU, no server needed).
 set -euo pipefail
 build=${1:-build}
 aieb="$build/aieb"
 echo "== aieb probe"
 "$aieb" probe
 echo
-echo "== aieb config check configs/quickstart.yaml"
-"$aieb" config check configs/quickstart.yaml
-echo "quickstart config is valid"
+echo "== aieb run configs/quickstart.yaml"
+run_dir=$("$aieb" run configs/quickstart.yaml | tail -n 1)
+echo
+echo "Results are in $run_dir:"
+ls -1 "$run_dir" | sed 's/^/  /'
+echo "One row was appended to ./results/benchmark_results.csv."
