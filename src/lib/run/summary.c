@@ -391,11 +391,10 @@ static json_t *config_echo(const aieb_config *cfg)
 json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err *err)
 {
     const aieb_config *cfg = r->cfg;
-    aieb_slo slo = {cfg->scenario.slo.ttft_ms, cfg->scenario.slo.tpot_ms,
-                    cfg->scenario.slo.e2el_ms};
-    for (double *v = &slo.ttft_ms; v <= &slo.e2el_ms; v++)
-        if (isnan(*v))
-            *v = 0;
+    /* NAN (unset) objectives are not checked. */
+    aieb_slo slo = {isnan(cfg->scenario.slo.ttft_ms) ? 0 : cfg->scenario.slo.ttft_ms,
+                    isnan(cfg->scenario.slo.tpot_ms) ? 0 : cfg->scenario.slo.tpot_ms,
+                    isnan(cfg->scenario.slo.e2el_ms) ? 0 : cfg->scenario.slo.e2el_ms};
     aieb_latency_summary ls;
     if (aieb_latency_summarize(r->results, r->n_results, &slo, &ls) != 0) {
         aieb_errf(err, AIEB_ENOMEM, "out of memory summarising latencies");
