@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "aieb/fileio.h"
 #include "config/internal.h"
@@ -136,6 +137,9 @@ static void walk(cfg_ctx *c, const cfg_node *map, const char *prefix)
             c->oom = 1;
             break;
         }
+        /* "x-" keys are the user's own (as in docker compose): a home for anchors */
+        if (strncmp(key->text, "x-", 2) == 0)
+            continue;
         const char *p = path.data ? path.data : "?"; /* a cut-short path is unknown anyway */
         int ki = cfg_key_index(p);
         if (ki < 0 && strcmp(prefix, GEN_KWARGS) == 0) {
@@ -329,6 +333,13 @@ int aieb_config_load(const char *path, const char *const *sets, size_t n_sets, a
     *out = NULL;
     if (!path)
         return load(NULL, NULL, 0, 0, sets, n_sets, out, diags, err);
+    /* Opening a FIFO or a device would block or read forever: refuse them first. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        aieb_diags_add(diags, AIEB_DIAG_ERROR, path, 0, 0, NULL,
+                       "not a regular file (a pipe, socket or device); give a YAML file");
+        return aieb_errf(err, AIEB_EINVAL, "%s: not a regular file", path);
+    }
     char *data = NULL;
     size_t len = 0;
     aieb_err rerr = {0};
