@@ -273,7 +273,7 @@ static void finish(slot *s, aieb_req_error_kind kind, const char *msg)
         r->completion_tokens = (long)s->u_completion;
         r->reasoning_tokens = (long)s->u_reasoning;
         r->tokens_estimated = 0;
-    } else if (s->is_sse || r->n_chunks) {
+    } else if (s->is_sse) {
         r->prompt_tokens = s->has_usage ? (long)s->u_prompt : -1;
         r->completion_tokens = (long)r->n_chunks;
         r->reasoning_tokens = (long)s->n_reasoning_chunks;
