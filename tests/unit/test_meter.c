@@ -27,11 +27,13 @@ typedef struct script {
     aieb_channel_info ch[4];
     fn_t power[4], energy[4], mem[4];
     int *closed; /* incremented at close, to check ownership */
+    int reads;
 } script;
 
 static int script_read(aieb_source *s, int64_t t, aieb_channel_reading *out, aieb_err *err)
 {
     script *sc = s->ctx;
+    sc->reads++;
     for (int i = 0; i < s->n_channels; i++) {
         aieb_reading_clear(&out[i]);
         if (sc->power[i])
@@ -178,6 +180,29 @@ static void power_gap_is_held(void **state)
     drive(m, ticks, 2, 2, NULL, 0);
     assert_float_equal(window_j(m, 0, 2, NULL), 200, 1e-9);
     assert_float_equal(window_j(m, 0, 1, NULL), 100, 1e-9);
+    aieb_meter_close(m);
+}
+
+/* A source read at most every 0.5 s keeps its last readings in between. */
+static double p_late(int64_t t)
+{
+    return t < S(1.2) ? 100 : 300;
+}
+
+static void slow_source_holds_its_readings(void **state)
+{
+    aieb_source *src[] = {source1(chan_info(AIEB_DOMAIN_CPU, "cpu", "estimate_tdp_load", 0, 1, 0),
+                                  p_late, NULL, NULL)};
+    src[0]->min_read_interval_ns = S(0.5);
+    script *sc = src[0]->ctx;
+    aieb_meter *m = open_manual(src, 1, 0);
+    double ticks[20];
+    for (int i = 0; i < 20; i++)
+        ticks[i] = 0.1 * i;
+    drive(m, ticks, 20, 2.0, NULL, 0);
+    assert_int_equal(sc->reads, 5); /* start (forced), 0.5, 1.0, 1.5, stop (forced) */
+    /* 100 W held to 1.4 s, the 1.5 s reading (300 W) ramps from there */
+    assert_float_equal(window_j(m, 0, 2.0, NULL), 100 * 1.4 + 20 + 300 * 0.5, 1e-9);
     aieb_meter_close(m);
 }
 
@@ -644,6 +669,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(power_only_trapezoid),
         cmocka_unit_test(power_gap_is_held),
+        cmocka_unit_test(slow_source_holds_its_readings),
         cmocka_unit_test(counter_only_interpolates),
         cmocka_unit_test(counter_calibrates_power),
         cmocka_unit_test(marks_calibrate_piecewise),

@@ -67,9 +67,10 @@ static int init_channels(aieb_meter *m, aieb_err *err)
         m->n_ch += m->src[i]->n_channels;
     m->src_base = calloc((size_t)m->n_src + 1, sizeof *m->src_base);
     m->src_err_count = calloc((size_t)m->n_src + 1, sizeof *m->src_err_count);
+    m->src_read_t = calloc((size_t)m->n_src + 1, sizeof *m->src_read_t);
     m->ch = calloc((size_t)m->n_ch + 1, sizeof *m->ch);
     m->scratch = calloc((size_t)m->n_ch + 1, sizeof *m->scratch);
-    if (!m->src_base || !m->src_err_count || !m->ch || !m->scratch)
+    if (!m->src_base || !m->src_err_count || !m->src_read_t || !m->ch || !m->scratch)
         return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
     int c = 0;
     for (int i = 0; i < m->n_src; i++) {
@@ -175,6 +176,7 @@ void aieb_meter_close(aieb_meter *m)
     free(m->src);
     free(m->src_base);
     free(m->src_err_count);
+    free(m->src_read_t);
     free(m->ch);
     free(m->scratch);
     pthread_cond_destroy(&m->cv);
@@ -184,12 +186,17 @@ void aieb_meter_close(aieb_meter *m)
 
 /* ==== Reading and recording ================================================ */
 
-/* Reads every source into m->scratch. Not under the lock: sources may be slow. */
-static void read_all(aieb_meter *m, int64_t t_ns)
+/* Reads every source into m->scratch (a source read less often than every tick
+ * keeps its last readings unless force). Not under the lock: sources may be slow. */
+static void read_all(aieb_meter *m, int64_t t_ns, int force)
 {
     for (int i = 0; i < m->n_src; i++) {
         aieb_source *s = m->src[i];
         aieb_channel_reading *out = &m->scratch[m->src_base[i]];
+        if (!force && s->min_read_interval_ns > 0 &&
+            t_ns - m->src_read_t[i] < s->min_read_interval_ns)
+            continue;
+        m->src_read_t[i] = t_ns;
         for (int j = 0; j < s->n_channels; j++)
             aieb_reading_clear(&out[j]);
         aieb_err e;
@@ -385,7 +392,7 @@ static void *sampler_main(void *arg)
             break;
         pthread_mutex_unlock(&m->mu);
         int64_t t = aieb_now_ns();
-        read_all(m, t);
+        read_all(m, t, 0);
         pthread_mutex_lock(&m->mu);
         record(m, t, PH_RUN);
         if (woken)
@@ -407,7 +414,7 @@ int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
         ch->idle_power_w = NAN;
         ch->k = 1;
     }
-    read_all(m, t_ns);
+    read_all(m, t_ns, 1);
     pthread_mutex_lock(&m->mu);
     record(m, t_ns, PH_START);
     arm_edges(m, EDGE_ARMED); /* the start reading is the reference */
@@ -439,7 +446,7 @@ int aieb_meter_tick_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
     if ((m->state != ST_RUNNING && m->state != ST_STOPPED) || m->thread_started || t_ns <= last)
         return aieb_errf(err, AIEB_EINVAL, "meter: tick out of order");
-    read_all(m, t_ns);
+    read_all(m, t_ns, 0);
     pthread_mutex_lock(&m->mu);
     record(m, t_ns, m->state == ST_RUNNING ? PH_RUN : PH_TAIL);
     pthread_mutex_unlock(&m->mu);
@@ -454,7 +461,7 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
     if (t_ns <= last)
         t_ns = last + 1;
-    read_all(m, t_ns);
+    read_all(m, t_ns, 1);
     pthread_mutex_lock(&m->mu);
     record(m, t_ns, PH_STOP);
     arm_edges(m, EDGE_ARMED); /* the stop reading is the reference */
@@ -473,7 +480,7 @@ int aieb_meter_stop(aieb_meter *m, aieb_err *err)
     while (edges_pending(m)) {
         aieb_sleep_ns(m->fine_ns, NULL);
         int64_t t = aieb_now_ns();
-        read_all(m, t);
+        read_all(m, t, 0);
         pthread_mutex_lock(&m->mu);
         record(m, t, PH_TAIL);
         pthread_mutex_unlock(&m->mu);

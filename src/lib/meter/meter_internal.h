@@ -90,8 +90,9 @@ struct aieb_meter {
 
     aieb_source **src;
     int n_src;
-    int *src_base;      /* first channel of each source */
-    int *src_err_count; /* failed reads per source */
+    int *src_base;       /* first channel of each source */
+    int *src_err_count;  /* failed reads per source */
+    int64_t *src_read_t; /* when each source was last read (min_read_interval_ns) */
 
     chan *ch;
     int n_ch, n_slow;

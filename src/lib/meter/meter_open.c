@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "aieb/clock.h"
 #include "aieb/log.h"
 #include "meter/source.h"
+
+/* Estimates are read at most every 100 ms: /proc/stat counts in 10 ms ticks, so
+ * a load over one 10 ms interval is mostly noise, and each read costs CPU. */
+#define ESTIMATE_READ_INTERVAL_NS (100 * AIEB_NS_PER_MS)
 
 /* A channel of s in the DRAM domain. */
 static int has_dram(const aieb_source *s)
@@ -71,7 +76,7 @@ int aieb_meter_open(aieb_meter **out, const aieb_meter_opts *opts, aieb_err *err
             aieb_err_clear(&e);
             rc = aieb_cpu_estimate_source_open(&src[n], opts->cpu_tdp_w, opts->proc_root, &e);
             if (rc == 0)
-                n++;
+                src[n++]->min_read_interval_ns = ESTIMATE_READ_INTERVAL_NS;
             else
                 pend(&notes, AIEB_LOG_WARNING, &e);
         }
@@ -80,7 +85,7 @@ int aieb_meter_open(aieb_meter **out, const aieb_meter_opts *opts, aieb_err *err
         aieb_err_clear(&e);
         rc = aieb_ram_estimate_source_open(&src[n], opts->ram_total_gb, -1, dram, &e);
         if (rc == 0)
-            n++;
+            src[n++]->min_read_interval_ns = ESTIMATE_READ_INTERVAL_NS;
         else
             pend(&notes, AIEB_LOG_WARNING, &e);
     }

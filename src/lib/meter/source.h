@@ -42,6 +42,13 @@ struct aieb_source {
     void (*close)(aieb_source *s);
 
     void *ctx; /* source-private state */
+
+    /* The sampler reads this source at most this often, keeping its last
+     * readings between reads (estimates: /proc/stat moves in 10 ms ticks, so
+     * reading it at 100 Hz costs CPU and adds noise); start and stop always
+     * read. 0 = every tick. Set by whoever opens the source (meter_open.c sets
+     * it for the estimates). */
+    int64_t min_read_interval_ns;
 };
 
 /* Sets every field of r to NAN. Can't fail. */
