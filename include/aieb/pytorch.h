@@ -64,8 +64,8 @@ void aieb_pytorch_opts_init(aieb_pytorch_opts *o);
  * running program's install, <prefix>/share/aieb/aieb_torch_worker.py where the
  * program is <prefix>/bin/aieb; the source tree this library was built from
  * (<source>/python/); <program's directory>/../python/. Writes the path into
- * buf. Fails with AIEB_EENV naming every place tried (AIEB_ENOTFOUND when
- * $AIEB_TORCH_WORKER names a missing file). */
+ * buf. Fails with AIEB_EENV naming every place tried, or saying that
+ * $AIEB_TORCH_WORKER names a missing file. */
 int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err);
 
 /* Creates the backend; nothing starts until health() or load(). Strings and

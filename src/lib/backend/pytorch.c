@@ -46,7 +46,7 @@ int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err)
         snprintf(buf, size, "%s", env);
         if (readable(buf))
             return 0;
-        return aieb_errf(err, AIEB_ENOTFOUND, "%s=%s: no such readable file", AIEB_TORCH_WORKER_ENV,
+        return aieb_errf(err, AIEB_EENV, "%s=%s: no such readable file", AIEB_TORCH_WORKER_ENV,
                          env);
     }
     char exe[PATH_MAX], tried[3][PATH_MAX + 64];
@@ -254,7 +254,7 @@ static int start_worker(torch_backend *t, aieb_err *err)
     if (rc)
         return aieb_err_prefix(err, "pytorch");
     if (!readable(t->worker_path))
-        return aieb_errf(err, AIEB_ENOTFOUND, "pytorch: worker %s: no such readable file",
+        return aieb_errf(err, AIEB_EENV, "pytorch: worker %s: no such readable file",
                          t->worker_path);
 
     char cvd[512];
@@ -293,7 +293,7 @@ static int start_worker(torch_backend *t, aieb_err *err)
         wproc_kill(&t->proc);
         if (rc == AIEB_ETIMEOUT)
             return fail_with_stderr(t, err, AIEB_EENV, 6,
-                                    "pytorch: the worker (%s %s) did not start within %.0f s "
+                                    "pytorch: the worker (%s %s) did not start within %.1f s "
                                     "(backend.startup_timeout_s)",
                                     t->python, t->worker_path, (double)t->startup_timeout_ns / 1e9);
         return fail_with_stderr(t, err, AIEB_EENV, 6,
