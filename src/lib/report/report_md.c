@@ -325,7 +325,7 @@ static void baseline(ctx *c)
           c->has_gpu ? " Figures below are the first samples of the run." : "");
     } else {
         P("Measured over %s s before anything was loaded or sent (%s s to %s s of the run).\n\n",
-          S(t1 - t0), S(t0), S(t1));
+          S(t1 - t0), F(t0, 2), F(t1, 2));
     }
     if (span && isnan(t0))
         t0 = t1 = 0;
@@ -419,9 +419,9 @@ static void inference_table(ctx *c)
         P("No request finished.\n\n");
         return;
     }
-    P("Power is the %s power sampled while each request was in flight (sent to done); energy is "
-      "the request's share from the meter's timeline (docs/methodology.md). With several "
-      "channels (GPUs) the power is their sum.\n\n",
+    P("Power is the %s power (the sum of its channels) sampled while each request was in "
+      "flight, from sent to done; energy is the request's share from the meter's timeline "
+      "(docs/methodology.md).\n\n",
       md_primary_name(c));
     P("| # | Prompt tokens | Output tokens | Latency (s) | TTFT (ms) | TPOT (ms) | Energy (J) | "
       "Avg power (W) | Peak power (W) | Status |\n|---|---|---|---|---|---|---|---|---|---|\n");
