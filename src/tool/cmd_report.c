@@ -47,7 +47,10 @@ static int render_one(const char *dir, int json)
         int rc = aieb_report_write_all(dir, &err);
         if (rc)
             return tool_fail(rc, &err);
-        printf("%s/report.md\n", dir);
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/')
+            n--;
+        printf("%.*s/report.md\n", (int)n, dir);
         return 0;
     }
     aieb_run_files f;

@@ -45,7 +45,7 @@ static void bar_text(void **state)
     assert_int_equal(n, strlen(buf));
     assert_true(n <= 79);
     assert_string_equal(
-        buf, "[#########.....................] 3/10  0.50 req/s  20.0 tok/s  245 W  ETA 0:14");
+        buf, "[#########.....................]  3/10  0.50 req/s  20.0 tok/s  245 W  ETA 0:14");
     p = prog(10, 10, 2, NAN);
     p.failed = 2;
     aieb_progress_format_bar(&p, 80, buf, sizeof buf);
@@ -72,7 +72,7 @@ static void bar_fits_narrow_terminals(void **state)
     assert_non_null(strstr(buf, "ETA --:--"));
     n = aieb_progress_format_bar(&p, 30, buf, sizeof buf);
     assert_int_equal(n, 29); /* no bar, the text cut to the width */
-    assert_int_equal(strncmp(buf, "3/10  0.00 req/s", 16), 0);
+    assert_int_equal(strncmp(buf, " 3/10  0.00 req/s", 17), 0);
     n = aieb_progress_format_bar(&p, 80, buf, 8);
     assert_true(n < 8);
 }

@@ -97,9 +97,11 @@ size_t aieb_progress_format_bar(const aieb_run_progress *rp, int width, char *bu
     char eta[32], pw[32], failed[32] = "", text[192];
     if (rp->failed)
         snprintf(failed, sizeof failed, " (%zu failed)", rp->failed);
-    int tl = snprintf(text, sizeof text, " %zu/%zu%s  %.2f req/s  %.1f tok/s  %s  ETA %s", rp->done,
-                      rp->total, failed, rp->req_per_s, rp->tok_per_s, fmt_power(rp, pw, sizeof pw),
-                      fmt_eta(rp, eta, sizeof eta));
+    /* done is padded to total's digits so the bar keeps its length as it grows. */
+    int digits = snprintf(NULL, 0, "%zu", rp->total);
+    int tl = snprintf(text, sizeof text, " %*zu/%zu%s  %.2f req/s  %.1f tok/s  %s  ETA %s", digits,
+                      rp->done, rp->total, failed, rp->req_per_s, rp->tok_per_s,
+                      fmt_power(rp, pw, sizeof pw), fmt_eta(rp, eta, sizeof eta));
     if (tl < 0)
         tl = 0;
     if (tl >= (int)sizeof text)
