@@ -8,7 +8,7 @@ pkgs=(
     build-essential cmake pkg-config git
     libyaml-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev
     libcairo2-dev libmicrohttpd-dev libpcre2-dev libopenblas-dev
-    libcmocka-dev
+    libcmocka-dev fonts-dejavu-core
     clang libclang-rt-14-dev clang-format cppcheck
     python3 python3-numpy python3-torch
     curl ca-certificates
