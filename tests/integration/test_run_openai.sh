@@ -122,6 +122,21 @@ fi
 write_config "$T/down.yaml" 1 ""
 expect_status 3 "$AIEB" run "$T/down.yaml" && expect_grep "127.0.0.1:1" "$T/err"
 
+# ---- reasoning: the formatter's parameters reach the server; reasoning deltas count ----
+start_openai_server rsn --models Qwen/Qwen3-0.6B --reasoning 3 --tokens 4 --log "$T/rsn.log"
+write_config "$T/rsn.yaml" "$rsn_PORT" "  reasoning: true"
+if expect_status 0 "$AIEB" run "$T/rsn.yaml" --set backend.model=Qwen/Qwen3-0.6B \
+    --set scenario.num_samples=2 --set scenario.warmup_requests=0; then
+    python3 - "$T/rsn.log" "$(tail -n 1 "$T/out")/requests.jsonl" <<'PY' || fail "reasoning run"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if '"/v1/chat/completions"' in l]
+assert reqs and all(r["body"]["chat_template_kwargs"]["enable_thinking"] is True for r in reqs), reqs[0]
+rows = [json.loads(l) for l in open(sys.argv[2])]
+# first token = first reasoning delta; content comes 3 deltas later
+assert all(r["first_content_s"] > r["first_token_s"] for r in rows), rows
+PY
+fi
+
 # ---- SIGINT: finished requests kept, files marked interrupted, exit 130 -----------
 start_openai_server slow --token-ms 200 --tokens 5
 write_config "$T/slow.yaml" "$slow_PORT" ""
