@@ -51,6 +51,7 @@ start_openai_server() {
     local name=$1
     shift
     local out="$T/$name.stdout"
+    : >"$out" # exists before the background job opens it
     "$AIEB_BUILD_DIR/tests/fakes/openai_server" --port 0 "$@" >"$out" 2>"$T/$name.stderr" &
     local pid=$!
     server_pids="$server_pids $pid"

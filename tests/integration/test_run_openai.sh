@@ -137,6 +137,26 @@ assert all(r["first_content_s"] > r["first_token_s"] for r in rows), rows
 PY
 fi
 
+# ---- the earlier tool's default dataset through the hub client (HF_ENDPOINT) -------
+for i in $(seq 1 150); do printf '{"text": "hub prompt number %d"}\n' "$i"; done >"$T/rows.jsonl"
+start_openai_server hub --rows-file "$T/rows.jsonl" --rows-dataset AIEnergyScore/text_generation \
+    --rows-split train --hf-token hf-secret-123 --log "$T/hub.log"
+write_config "$T/hub.yaml" "$hub_PORT" ""
+if expect_status 0 env HF_ENDPOINT="http://127.0.0.1:$hub_PORT" HF_TOKEN=hf-secret-123 \
+    XDG_CACHE_HOME="$T/cache" "$AIEB" run "$T/hub.yaml" \
+    --set scenario.dataset_name=AIEnergyScore/text_generation --set scenario.num_samples=120; then
+    [ "$(json_get "$(tail -n 1 "$T/out")/summary.json" "d['summary']['successful_prompts']")" = 120 ] ||
+        fail "hub dataset run should have 120 prompts"
+    grep -q '"/rows"' "$T/hub.log" || fail "no /rows request reached the server"
+    ls "$T/cache/aieb/datasets" >/dev/null 2>&1 || fail "hub rows were not cached"
+    # offline now: the cache serves the same prompts, the server is not asked
+    kill "$hub_PID"
+    expect_status 0 env HF_ENDPOINT="http://127.0.0.1:1" XDG_CACHE_HOME="$T/cache" \
+        "$AIEB" run "$T/hub.yaml" --set backend.endpoint=http://127.0.0.1:$srv_PORT/v1 \
+        --set scenario.dataset_name=AIEnergyScore/text_generation --set scenario.num_samples=5
+    if grep -rq "hf-secret-123" "$T/runs"; then fail "the HF token leaked into an output"; fi
+fi
+
 # ---- SIGINT: finished requests kept, files marked interrupted, exit 130 -----------
 start_openai_server slow --token-ms 200 --tokens 5
 write_config "$T/slow.yaml" "$slow_PORT" ""
