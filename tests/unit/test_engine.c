@@ -289,7 +289,7 @@ static void formats(void **state)
     /* quantizing then dequantizing stays within half a step */
     float v[64], back[64];
     fill(v, 64, 5, 1.0f);
-    uint8_t buf[64];
+    uint8_t buf[2 * sizeof(blk_q8_0)];
     quantize_row(AIEB_GGML_Q8_0, v, buf, 64);
     dequantize_row(AIEB_GGML_Q8_0, buf, back, 64);
     for (int i = 0; i < 64; i++)

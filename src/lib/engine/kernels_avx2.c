@@ -44,39 +44,49 @@ static inline float tail_w(const uint8_t *p, int i, int kind)
     return kind == KT_F16 ? fp16_to_f32(h) : bf16_to_f32(h);
 }
 
-/* y[r..r+nr) = rows . x, nr <= 4 */
-TARGET static inline void dot_rows_f(const uint8_t *w0, size_t rb, int n, const float *x, float *y,
-                                     int nr, int kind)
+/* y[0..4) = 4 rows . x, accumulators in registers */
+TARGET static inline void dot4_f(const uint8_t *w0, size_t rb, int n, const float *x, float *y,
+                                 int kind)
 {
     int es = kind == KT_F32 ? 4 : 2;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int i = 0;
-    if (nr == 4) {
-        for (; i + 8 <= n; i += 8) {
-            __m256 xv = _mm256_loadu_ps(x + i);
-            acc[0] = _mm256_fmadd_ps(load_w(w0 + (size_t)i * es, kind), xv, acc[0]);
-            acc[1] = _mm256_fmadd_ps(load_w(w0 + rb + (size_t)i * es, kind), xv, acc[1]);
-            acc[2] = _mm256_fmadd_ps(load_w(w0 + 2 * rb + (size_t)i * es, kind), xv, acc[2]);
-            acc[3] = _mm256_fmadd_ps(load_w(w0 + 3 * rb + (size_t)i * es, kind), xv, acc[3]);
-        }
-    } else {
-        for (; i + 8 <= n; i += 8) {
-            __m256 xv = _mm256_loadu_ps(x + i);
-            for (int r = 0; r < nr; r++)
-                acc[r] = _mm256_fmadd_ps(load_w(w0 + r * rb + (size_t)i * es, kind), xv, acc[r]);
-        }
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        const uint8_t *p = w0 + (size_t)i * es;
+        a0 = _mm256_fmadd_ps(load_w(p, kind), xv, a0);
+        a1 = _mm256_fmadd_ps(load_w(p + rb, kind), xv, a1);
+        a2 = _mm256_fmadd_ps(load_w(p + 2 * rb, kind), xv, a2);
+        a3 = _mm256_fmadd_ps(load_w(p + 3 * rb, kind), xv, a3);
     }
-    for (int r = 0; r < nr; r++) {
-        float s = hsum8(acc[r]);
+    float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+    for (int r = 0; r < 4; r++) {
         for (int k = i; k < n; k++)
-            s += tail_w(w0 + r * rb, k, kind) * x[k];
-        y[r] = s;
+            s[r] += tail_w(w0 + r * rb, k, kind) * x[k];
+        y[r] = s[r];
     }
 }
 
-TARGET static void mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                            int ldy, int kind)
+TARGET static inline float dot1_f(const uint8_t *w0, int n, const float *x, int kind)
+{
+    int es = kind == KT_F32 ? 4 : 2;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(load_w(w0 + (size_t)i * es, kind), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_w(w0 + (size_t)(i + 8) * es, kind), _mm256_loadu_ps(x + i + 8),
+                             a1);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(load_w(w0 + (size_t)i * es, kind), _mm256_loadu_ps(x + i), a0);
+    float s = hsum8(_mm256_add_ps(a0, a1));
+    for (; i < n; i++)
+        s += tail_w(w0, i, kind) * x[i];
+    return s;
+}
+
+TARGET static inline __attribute__((always_inline)) void
+mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy, int kind)
 {
     int rbk = block_rows(w->row_bytes);
     for (int b0 = r0; b0 < r1; b0 += rbk) {
@@ -84,11 +94,11 @@ TARGET static void mm_float(const wmat *w, int r0, int r1, const act *x, int n_t
         for (int t = 0; t < n_tok; t++) {
             const float *xv = x->f + (size_t)t * x->ldf;
             float *yt = y + (size_t)t * ldy;
-            for (int r = b0; r < b1; r += 4) {
-                int nr = b1 - r < 4 ? b1 - r : 4;
-                dot_rows_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
-                           nr, kind);
-            }
+            int r = b0;
+            for (; r + 4 <= b1; r += 4)
+                dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r, kind);
+            for (; r < b1; r++)
+                yt[r] = dot1_f(w->data + (size_t)r * w->row_bytes, w->cols, xv, kind);
         }
     }
 }
@@ -111,96 +121,35 @@ TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_to
 
 /* ==== 8-bit blocks ======================================================== */
 
-/* sum over 32 pairs of (unsigned u) * (signed s), as 8 int32 lanes */
+/* sum over 32 pairs of (unsigned u) * (signed s), as 8 int32 lanes; a pair sum stays
+ * below 2^15 because u <= 128 (|w|) or u <= 15 (nibbles) */
 TARGET static inline __m256i dot_us(__m256i u, __m256i s)
 {
-    __m256i p16 = _mm256_maddubs_epi16(u, s);
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-/* q8_0 x q8: |w| times x with w's sign, so the unsigned operand is |w| <= 128 and the
- * signed one stays in -127..127 (activations never hold -128). */
-TARGET static inline __m256i dot_q8(__m256i w, __m256i xq)
-{
-    return dot_us(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w));
-}
-
-TARGET static void rows_q8_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
-                             const float *xd, float *y, int nr)
-{
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    for (int i = 0; i < nb; i++) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
-        for (int r = 0; r < nr; r++) {
-            const blk_q8_0 *b = (const blk_q8_0 *)(w0 + r * rb) + i;
-            __m256i wv = _mm256_loadu_si256((const __m256i *)b->qs);
-            __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d) * xd[i]);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_q8(wv, xv)), d, acc[r]);
-        }
-    }
-    for (int r = 0; r < nr; r++)
-        y[r] = hsum8(acc[r]);
-}
-
-TARGET static inline __m256i unpack_q4(const uint8_t *qs)
-{
-    __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    __m128i m = _mm_set1_epi8(0x0f);
-    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
-    return _mm256_set_m128i(hi, lo); /* elements 0..15 low, 16..31 high */
-}
-
-TARGET static void rows_q4_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
-                             const float *xd, const float *xs, float *y, int nr)
-{
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    float corr[4] = {0, 0, 0, 0};
-    for (int i = 0; i < nb; i++) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
-        for (int r = 0; r < nr; r++) {
-            const blk_q4_0 *b = (const blk_q4_0 *)(w0 + r * rb) + i;
-            float dw = _cvtsh_ss(b->d);
-            __m256 d = _mm256_set1_ps(dw * xd[i]);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_us(unpack_q4(b->qs), xv)), d, acc[r]);
-            corr[r] += dw * xs[i];
-        }
-    }
-    for (int r = 0; r < nr; r++)
-        y[r] = hsum8(acc[r]) - 8.0f * corr[r];
-}
-
-TARGET static void mm_quant(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                            int ldy, int q4)
-{
-    int nb = w->cols / QK, rbk = block_rows(w->row_bytes);
-    for (int b0 = r0; b0 < r1; b0 += rbk) {
-        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
-        for (int t = 0; t < n_tok; t++) {
-            const int8_t *xq = x->q.q + (size_t)t * w->cols;
-            const float *xd = x->q.d + (size_t)t * nb, *xs = x->q.s + (size_t)t * nb;
-            float *yt = y + (size_t)t * ldy;
-            for (int r = b0; r < b1; r += 4) {
-                int nr = b1 - r < 4 ? b1 - r : 4;
-                const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
-                if (q4)
-                    rows_q4_0(wr, w->row_bytes, nb, xq, xd, xs, yt + r, nr);
-                else
-                    rows_q8_0(wr, w->row_bytes, nb, xq, xd, yt + r, nr);
-            }
-        }
-    }
-}
+/* Q8_0: |w| is the unsigned operand and w's sign moves to x (x never holds -128) */
+#define TMPL_TARGET  TARGET
+#define TMPL_NAME(x) avx2_q_##x
+#define TMPL_Q8_PREP(qs, wu, ws)                                                                   \
+    do {                                                                                           \
+        ws = _mm256_loadu_si256((const __m256i *)(qs));                                            \
+        wu = _mm256_sign_epi8(ws, ws);                                                             \
+    } while (0)
+#define TMPL_Q8_DOT(wu, ws, x) dot_us(wu, _mm256_sign_epi8(x, ws))
+#define TMPL_Q8_BIAS           0
+#define TMPL_Q4_DOT(wu, x)     dot_us(wu, x)
+#define TMPL_Q4_SPLIT(v)       _mm256_blend_epi32(v, _mm256_srli_epi16(v, 4), 0xf0)
+#include "engine/kernels_quant_tmpl.h"
 
 TARGET void avx2_mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
 {
-    mm_quant(w, r0, r1, x, n_tok, y, ldy, 0);
+    avx2_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 0);
 }
 
 TARGET void avx2_mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
 {
-    mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
+    avx2_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
 }
 
 /* ==== activations and attention =========================================== */

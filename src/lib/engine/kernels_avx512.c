@@ -39,39 +39,59 @@ static inline float tail_w(const uint8_t *p, int i, int kind)
     return kind == KT_F16 ? fp16_to_f32(h) : bf16_to_f32(h);
 }
 
-TARGET static inline void dot_rows_f(const uint8_t *w0, size_t rb, int n, const float *x, float *y,
-                                     int nr, int kind)
+/* y[0..4) = 4 rows . x: 16 values per load, two loads in flight per row */
+TARGET static inline void dot4_f(const uint8_t *w0, size_t rb, int n, const float *x, float *y,
+                                 int kind)
 {
     int es = kind == KT_F32 ? 4 : 2;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     int i = 0;
-    if (nr == 4) {
-        for (; i + 16 <= n; i += 16) {
-            __m512 xv = _mm512_loadu_ps(x + i);
-            const uint8_t *p = w0 + (size_t)i * es;
-            acc[0] = _mm512_fmadd_ps(load16(p, kind), xv, acc[0]);
-            acc[1] = _mm512_fmadd_ps(load16(p + rb, kind), xv, acc[1]);
-            acc[2] = _mm512_fmadd_ps(load16(p + 2 * rb, kind), xv, acc[2]);
-            acc[3] = _mm512_fmadd_ps(load16(p + 3 * rb, kind), xv, acc[3]);
-        }
-    } else {
-        for (; i + 16 <= n; i += 16) {
-            __m512 xv = _mm512_loadu_ps(x + i);
-            for (int r = 0; r < nr; r++)
-                acc[r] = _mm512_fmadd_ps(load16(w0 + r * rb + (size_t)i * es, kind), xv, acc[r]);
-        }
+    for (; i + 32 <= n; i += 32) {
+        __m512 xv = _mm512_loadu_ps(x + i), xw = _mm512_loadu_ps(x + i + 16);
+        const uint8_t *p = w0 + (size_t)i * es, *q = p + 16 * es;
+        a0 = _mm512_fmadd_ps(load16(p, kind), xv, a0);
+        b0 = _mm512_fmadd_ps(load16(q, kind), xw, b0);
+        a1 = _mm512_fmadd_ps(load16(p + rb, kind), xv, a1);
+        b1 = _mm512_fmadd_ps(load16(q + rb, kind), xw, b1);
+        a2 = _mm512_fmadd_ps(load16(p + 2 * rb, kind), xv, a2);
+        b2 = _mm512_fmadd_ps(load16(q + 2 * rb, kind), xw, b2);
+        a3 = _mm512_fmadd_ps(load16(p + 3 * rb, kind), xv, a3);
+        b3 = _mm512_fmadd_ps(load16(q + 3 * rb, kind), xw, b3);
     }
-    for (int r = 0; r < nr; r++) {
-        float s = _mm512_reduce_add_ps(acc[r]);
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        const uint8_t *p = w0 + (size_t)i * es;
+        a0 = _mm512_fmadd_ps(load16(p, kind), xv, a0);
+        a1 = _mm512_fmadd_ps(load16(p + rb, kind), xv, a1);
+        a2 = _mm512_fmadd_ps(load16(p + 2 * rb, kind), xv, a2);
+        a3 = _mm512_fmadd_ps(load16(p + 3 * rb, kind), xv, a3);
+    }
+    float s[4] = {
+        _mm512_reduce_add_ps(_mm512_add_ps(a0, b0)), _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
+        _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)), _mm512_reduce_add_ps(_mm512_add_ps(a3, b3))};
+    for (int r = 0; r < 4; r++) {
         for (int k = i; k < n; k++)
-            s += tail_w(w0 + r * rb, k, kind) * x[k];
-        y[r] = s;
+            s[r] += tail_w(w0 + r * rb, k, kind) * x[k];
+        y[r] = s[r];
     }
 }
 
-TARGET static void mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                            int ldy, int kind)
+TARGET static inline float dot1_f(const uint8_t *w0, int n, const float *x, int kind)
+{
+    int es = kind == KT_F32 ? 4 : 2;
+    __m512 a = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        a = _mm512_fmadd_ps(load16(w0 + (size_t)i * es, kind), _mm512_loadu_ps(x + i), a);
+    float s = _mm512_reduce_add_ps(a);
+    for (; i < n; i++)
+        s += tail_w(w0, i, kind) * x[i];
+    return s;
+}
+
+TARGET static inline __attribute__((always_inline)) void
+mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy, int kind)
 {
     int rbk = block_rows(w->row_bytes);
     for (int b0 = r0; b0 < r1; b0 += rbk) {
@@ -79,11 +99,11 @@ TARGET static void mm_float(const wmat *w, int r0, int r1, const act *x, int n_t
         for (int t = 0; t < n_tok; t++) {
             const float *xv = x->f + (size_t)t * x->ldf;
             float *yt = y + (size_t)t * ldy;
-            for (int r = b0; r < b1; r += 4) {
-                int nr = b1 - r < 4 ? b1 - r : 4;
-                dot_rows_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
-                           nr, kind);
-            }
+            int r = b0;
+            for (; r + 4 <= b1; r += 4)
+                dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r, kind);
+            for (; r < b1; r++)
+                yt[r] = dot1_f(w->data + (size_t)r * w->row_bytes, w->cols, xv, kind);
         }
     }
 }
@@ -106,92 +126,32 @@ TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_to
 
 /* ==== 8-bit blocks with VNNI ============================================== */
 
-TARGET_VNNI static void rows_q8_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
-                                  const float *xd, const float *xs, float *y, int nr)
-{
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    float corr[4] = {0, 0, 0, 0};
-    for (int i = 0; i < nb; i++) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
-        for (int r = 0; r < nr; r++) {
-            const blk_q8_0 *b = (const blk_q8_0 *)(w0 + r * rb) + i;
-            __m256i wu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), flip);
-            __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, xv);
-            float dw = _cvtsh_ss(b->d);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xd[i]), acc[r]);
-            corr[r] += dw * xs[i];
-        }
-    }
-    for (int r = 0; r < nr; r++) {
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        y[r] = _mm_cvtss_f32(s) - 128.0f * corr[r];
-    }
-}
-
-TARGET_VNNI static void rows_q4_0(const uint8_t *w0, size_t rb, int nb, const int8_t *xq,
-                                  const float *xd, const float *xs, float *y, int nr)
-{
-    const __m128i m4 = _mm_set1_epi8(0x0f);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    float corr[4] = {0, 0, 0, 0};
-    for (int i = 0; i < nb; i++) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i * QK));
-        for (int r = 0; r < nr; r++) {
-            const blk_q4_0 *b = (const blk_q4_0 *)(w0 + r * rb) + i;
-            __m128i q = _mm_loadu_si128((const __m128i *)b->qs);
-            __m256i wu =
-                _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
-            __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, xv);
-            float dw = _cvtsh_ss(b->d);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xd[i]), acc[r]);
-            corr[r] += dw * xs[i];
-        }
-    }
-    for (int r = 0; r < nr; r++) {
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        y[r] = _mm_cvtss_f32(s) - 8.0f * corr[r];
-    }
-}
-
-TARGET_VNNI static void mm_quant(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                                 int ldy, int q4)
-{
-    int nb = w->cols / QK, rbk = block_rows(w->row_bytes);
-    for (int b0 = r0; b0 < r1; b0 += rbk) {
-        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
-        for (int t = 0; t < n_tok; t++) {
-            const int8_t *xq = x->q.q + (size_t)t * w->cols;
-            const float *xd = x->q.d + (size_t)t * nb, *xs = x->q.s + (size_t)t * nb;
-            float *yt = y + (size_t)t * ldy;
-            for (int r = b0; r < b1; r += 4) {
-                int nr = b1 - r < 4 ? b1 - r : 4;
-                const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
-                if (q4)
-                    rows_q4_0(wr, w->row_bytes, nb, xq, xd, xs, yt + r, nr);
-                else
-                    rows_q8_0(wr, w->row_bytes, nb, xq, xd, xs, yt + r, nr);
-            }
-        }
-    }
-}
+/* Q8_0: w + 128 (xor 0x80) is the unsigned operand; the template takes 128 * sum(x) back */
+#define TMPL_TARGET  TARGET_VNNI
+#define TMPL_NAME(x) vnni_q_##x
+#define TMPL_Q8_PREP(qs, wu, ws)                                                                   \
+    do {                                                                                           \
+        wu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qs)),                           \
+                              _mm256_set1_epi8((char)0x80));                                       \
+        ws = wu;                                                                                   \
+    } while (0)
+#define TMPL_Q8_DOT(wu, ws, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x)
+#define TMPL_Q8_BIAS           128
+#define TMPL_Q4_DOT(wu, x)     _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x)
+#define TMPL_Q4_SPLIT(v)                                                                           \
+    _mm256_srlv_epi16(v, _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4))
+#include "engine/kernels_quant_tmpl.h"
 
 TARGET_VNNI static void mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                                 int ldy)
 {
-    mm_quant(w, r0, r1, x, n_tok, y, ldy, 0);
+    vnni_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 0);
 }
 
 TARGET_VNNI static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                                 int ldy)
 {
-    mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
+    vnni_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
 }
 
 /* ==== attention =========================================================== */
