@@ -8,11 +8,10 @@
  * request.
  *
  *   bench_client [--requests N] [--tokens N] [--concurrency 1,32] [--warmup N]
- *                [--flush-each 0|1] [--server PATH | --endpoint URL --model M]
+ *                [--coalesce 0|1] [--server PATH | --endpoint URL --model M]
  *
- * --flush-each 1 makes the server write every event on its own (as a server
- * that is never ahead of its socket); then the client wakes many times per
- * request and the kernel's share of the CPU time grows.
+ * By default the server writes every event on its own; --coalesce 1 lets it
+ * write the events that are due together in one write.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -63,7 +62,7 @@ static double cpu_s(double *sys_s, long *switches)
 }
 
 /* Starts the server binary; fills endpoint. Returns its pid, or -1. */
-static pid_t start_server(const char *bin, int tokens, int flush_each, char *endpoint, size_t cap)
+static pid_t start_server(const char *bin, int tokens, int coalesce, char *endpoint, size_t cap)
 {
     char tok[16];
     snprintf(tok, sizeof tok, "%d", tokens);
@@ -77,7 +76,7 @@ static pid_t start_server(const char *bin, int tokens, int flush_each, char *end
         close(out[0]);
         close(out[1]);
         execl(bin, bin, "--port", "0", "--tokens", tok, "--first-token-ms", "0", "--token-ms", "0",
-              (char *)NULL);
+              "--coalesce", coalesce ? "1" : "0", (char *)NULL);
         fprintf(stderr, "bench_client: cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
@@ -132,7 +131,7 @@ static int measure(aieb_backend *b, aieb_request *reqs, size_t n, int conc, int 
 int main(int argc, char **argv)
 {
     size_t n_requests = 2000, warmup = 50;
-    int tokens = 100, flush_each = 0;
+    int tokens = 100, coalesce = 0;
     const char *conc_list = "1,32";
     const char *endpoint_arg = NULL, *model = "test-model", *server = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -148,8 +147,8 @@ int main(int argc, char **argv)
             endpoint_arg = argv[i + 1];
         else if (strcmp(argv[i], "--model") == 0)
             model = argv[i + 1];
-        else if (strcmp(argv[i], "--flush-each") == 0)
-            flush_each = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--coalesce") == 0)
+            coalesce = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--server") == 0)
             server = argv[i + 1];
         else {
@@ -171,7 +170,7 @@ int main(int argc, char **argv)
             snprintf(bin, sizeof bin, "%s/../tests/fakes/openai_server", dirname(self));
             server = bin;
         }
-        pid = start_server(server, tokens, flush_each, endpoint, sizeof endpoint);
+        pid = start_server(server, tokens, coalesce, endpoint, sizeof endpoint);
         if (pid < 0) {
             fprintf(stderr,
                     "bench_client: could not start %s (build with tests on, or pass "
@@ -206,9 +205,8 @@ int main(int argc, char **argv)
     printf("bench_client: %s, %d-token streamed chat completions%s, CPU of this process only\n",
            endpoint, tokens,
            endpoint_arg ? ""
-           : flush_each ? ", one write per event"
-                        : ", events due together "
-                          "share a write");
+           : coalesce   ? ", due events share a write"
+                        : ", one write per event");
     int failed = measure(b, reqs, warmup, 4, tokens, "warm-up");
     char copy[128];
     snprintf(copy, sizeof copy, "%s", conc_list);

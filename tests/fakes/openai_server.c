@@ -45,8 +45,8 @@
  *   --drop 1              close the connection without any reply
  *   --crlf 1, --no-space 1, --comments 1   CRLF line ends, "data:" without the
  *                         space, ": ping" comment lines between events
- *   --flush-each 1        write every event on its own, even when the next one is
- *                         already due (by default events due together share a write)
+ *   --coalesce 1          events already due go out in one write (by default every
+ *                         event is written on its own, even with zero delays)
  *   --faults-first N      status/drop/disconnect/error/garbage/huge-line/first-byte
  *                         apply only to the first N completion requests
  */
@@ -95,7 +95,7 @@ typedef struct behaviour {
     int crlf;
     int no_space;
     int comments;
-    int flush_each;
+    int coalesce;
     int faults_first; /* -1: every request */
 } behaviour;
 
@@ -154,7 +154,7 @@ static int set_behaviour(behaviour *b, const char *key, const char *val)
         {"crlf", &b->crlf},
         {"no-space", &b->no_space},
         {"comments", &b->comments},
-        {"flush-each", &b->flush_each},
+        {"coalesce", &b->coalesce},
         {"faults-first", &b->faults_first},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
@@ -497,9 +497,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (r < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    /* events already due go out together, as from a server that is ahead of
-     * its socket; --flush-each 1 writes every event on its own */
-    while (!st->b.flush_each && st->out.len - st->off < max && next_is_due(st))
+    /* --coalesce: events already due go out together, as from a server that
+     * is ahead of its socket */
+    while (st->b.coalesce && st->out.len - st->off < max && next_is_due(st))
         if (produce(st) != 0)
             break;
     size_t k = st->out.len - st->off < max ? st->out.len - st->off : max;

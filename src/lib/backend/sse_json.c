@@ -142,12 +142,32 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* 1 for the bytes a string scan can pass over without a look: printable ASCII
+ * and DEL, except '"' and '\\'. */
+static const unsigned char plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* At '"': validates the string and records it in *out. */
 static int scan_string(scanner *s, span *out)
 {
     const unsigned char *p = s->p + 1, *end = s->end, *start = p;
     int esc = 0;
-    while (p < end) {
+    for (;;) {
+        while (end - p >= 4 && plain_byte[p[0]] && plain_byte[p[1]] && plain_byte[p[2]] &&
+               plain_byte[p[3]])
+            p += 4;
+        while (p < end && plain_byte[*p])
+            p++;
+        if (p >= end)
+            return 0;
         unsigned c = *p;
         if (c == '"') {
             out->p = start;
@@ -185,16 +205,11 @@ static int scan_string(scanner *s, span *out)
             }
             return 0;
         }
-        if (c >= 0x80) {
-            size_t k = utf8_seq(p, end);
-            if (!k)
-                return 0;
-            p += k;
-            continue;
-        }
-        p++;
+        size_t k = utf8_seq(p, end); /* c >= 0x80 */
+        if (!k)
+            return 0;
+        p += k;
     }
-    return 0;
 }
 
 /* At '-' or a digit: validates a number. *ival gets its value and *is_int 1 for
