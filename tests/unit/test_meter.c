@@ -28,6 +28,8 @@ typedef struct script {
     fn_t power[4], energy[4], mem[4];
     int *closed; /* incremented at close, to check ownership */
     int reads;
+    int costly_counter; /* honour skip_counter, as nvml.c does */
+    int counter_reads;
 } script;
 
 static int script_read(aieb_source *s, int64_t t, aieb_channel_reading *out, aieb_err *err)
@@ -38,8 +40,10 @@ static int script_read(aieb_source *s, int64_t t, aieb_channel_reading *out, aie
         aieb_reading_clear(&out[i]);
         if (sc->power[i])
             out[i].power_w = sc->power[i](t);
-        if (sc->energy[i])
+        if (sc->energy[i] && !(sc->costly_counter && s->skip_counter)) {
             out[i].energy_j = sc->energy[i](t);
+            sc->counter_reads++;
+        }
         if (sc->mem[i])
             out[i].mem_used_mb = sc->mem[i](t);
     }
@@ -321,6 +325,29 @@ static void marks_calibrate_piecewise(void **state)
     assert_float_equal(window_j(m, 1.0, 1.95, NULL), 400 * 0.95, 1e-6);
     assert_float_equal(window_j(m, 0.5, 1.5, NULL), 200 * 0.5 + 400 * 0.5, 1e-6);
     assert_float_equal(window_j(m, 0.02, 1.95, NULL), 576, 1e-6);
+    aieb_meter_close(m);
+}
+
+/* A costly counter (NVML: ~4 ms a read) is read at start, stop and around its
+ * steps only; the run still adds up to it. */
+static void costly_counter_read_only_around_steps(void **state)
+{
+    aieb_source *src[] = {source1(chan_info(AIEB_DOMAIN_GPU, "gpu0", "nvml_counter", 1, 1, 0.1),
+                                  p_100, e_steps_200w, NULL)};
+    script *sc = src[0]->ctx;
+    sc->costly_counter = 1;
+    aieb_meter *m = open_manual(src, 1, 0);
+    drive(m, cal_ticks, 13, 1.08, cal_tail, 2);
+    /* start, 0.099 and 0.101 (the step), stop, and the two tail readings */
+    assert_int_equal(sc->counter_reads, 6);
+    assert_int_equal(sc->reads, 13 + 1 + 2);
+    assert_float_equal(window_j(m, 0.02, 1.08, NULL), 212, 1e-6);
+    assert_float_equal(window_j(m, 0.5, 1.0, NULL), 100, 1e-6);
+    aieb_channel_reading r;
+    aieb_err err = {0};
+    assert_int_equal(aieb_meter_sample(m, 5, NULL, &r, &err), 0);
+    assert_true(isnan(r.energy_j)); /* not read there */
+    assert_float_equal(r.power_w, 100, 0);
     aieb_meter_close(m);
 }
 
@@ -673,6 +700,7 @@ int main(void)
         cmocka_unit_test(counter_only_interpolates),
         cmocka_unit_test(counter_calibrates_power),
         cmocka_unit_test(marks_calibrate_piecewise),
+        cmocka_unit_test(costly_counter_read_only_around_steps),
         cmocka_unit_test(run_between_steps_uses_power),
         cmocka_unit_test(baseline_gives_net),
         cmocka_unit_test(memory_growth_marks_gpu_used),

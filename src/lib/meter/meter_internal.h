@@ -90,9 +90,11 @@ struct aieb_meter {
 
     aieb_source **src;
     int n_src;
-    int *src_base;       /* first channel of each source */
-    int *src_err_count;  /* failed reads per source */
-    int64_t *src_read_t; /* when each source was last read (min_read_interval_ns) */
+    int *src_base;          /* first channel of each source */
+    int *src_err_count;     /* failed reads per source */
+    int64_t *src_read_t;    /* when each source was last read (min_read_interval_ns) */
+    int *src_cheap_counter; /* the source has a counter channel read at every tick */
+    int64_t last_mark_ns;   /* for the automatic marks */
 
     chan *ch;
     int n_ch, n_slow;

@@ -212,7 +212,7 @@ static int nvml_read(aieb_source *s, int64_t t_ns, aieb_channel_reading *out, ai
         aieb_channel_reading *r = &out[i];
         nvmlReturn_t nr;
         aieb_reading_clear(r);
-        if (g->has_counter) {
+        if (g->has_counter && !s->skip_counter) {
             unsigned long long mj = 0;
             nr = c->api.get_energy(g->dev, &mj);
             if (nr == NVML_SUCCESS)

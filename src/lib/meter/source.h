@@ -49,6 +49,14 @@ struct aieb_source {
      * read. 0 = every tick. Set by whoever opens the source (meter_open.c sets
      * it for the estimates). */
     int64_t min_read_interval_ns;
+
+    /* Set by the sampler before each read(): non-zero means energy counters
+     * that are costly to read may be skipped this time (energy_j left NAN).
+     * NVML's total-energy call costs ~4 ms of CPU on an H100 (measured, see
+     * docs/methodology.md), so the sampler asks for it only at start, stop and
+     * while locating counter steps; power is read at every tick. Sources whose
+     * counters are cheap (RAPL) ignore it. 0 (the default) = read everything. */
+    int skip_counter;
 };
 
 /* Sets every field of r to NAN. Can't fail. */
