@@ -232,7 +232,8 @@ static void set_errors(void **state)
         {"scenario.num_samples=${AIEB_T_UNSET}", "scenario.num_samples", "is not set"},
         {"backend.max_memory={0: [1]}", "backend.max_memory", "wrong type"},
         {"backend.max_memory={0: ", NULL, "YAML syntax error"},
-        {"name=\xff", "name", "invalid UTF-8"},
+        {"name=\xff", NULL, "invalid UTF-8"},
+        {"scenario.generate_kwargs.x\xff=1", NULL, "invalid UTF-8"},
     };
     unsetenv("AIEB_T_UNSET");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -221,7 +221,7 @@ static int put_value(aieb_buf *out, const aieb_config *cfg, const cfg_key *k)
         return aieb_buf_printf(out, "%lld", v);
     }
     case CFG_T_DBL:
-        return put_double(out, *CFG_CFIELD(cfg, k, double), 0);
+        return put_double(out, cfg_get_dbl(cfg, k), 0);
     case CFG_T_BOOL:
         return aieb_buf_puts(out, *CFG_CFIELD(cfg, k, int) ? "true" : "false");
     case CFG_T_TRI: {

@@ -13,6 +13,7 @@
 #define AIEB_CONFIG_INTERNAL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "aieb/config.h"
 
@@ -209,5 +210,19 @@ void cfg_diag_at_key(const aieb_config *cfg, aieb_diags *d, aieb_diag_severity s
 
 #define CFG_FIELD(cfg, k, type)  ((type *)((char *)(cfg) + (k)->off))
 #define CFG_CFIELD(cfg, k, type) ((const type *)((const char *)(cfg) + (k)->off))
+
+/* Doubles go through memcpy (a byte pointer cast to double * is what portability
+ * checkers rightly distrust). */
+static inline double cfg_get_dbl(const aieb_config *cfg, const cfg_key *k)
+{
+    double v;
+    memcpy(&v, (const char *)cfg + k->off, sizeof v);
+    return v;
+}
+
+static inline void cfg_set_dbl(aieb_config *cfg, const cfg_key *k, double v)
+{
+    memcpy((char *)cfg + k->off, &v, sizeof v);
+}
 
 #endif

@@ -211,6 +211,13 @@ static void apply_set(cfg_ctx *c, const char *arg)
 {
     c->src = (cfg_src){.kind = CFG_SRC_SET};
     snprintf(c->where, sizeof c->where, "--set");
+    size_t bad;
+    if (!cfg_utf8_valid(arg, strlen(arg), &bad)) {
+        aieb_diags_add(c->d, AIEB_DIAG_ERROR, "--set", 0, 0, NULL,
+                       "invalid UTF-8 (byte 0x%02x at offset %zu); arguments must be UTF-8 text",
+                       (unsigned char)arg[bad], bad);
+        return;
+    }
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg) {
         aieb_diags_add(c->d, AIEB_DIAG_ERROR, "--set", 0, 0, NULL,

@@ -123,7 +123,7 @@ static void check_key(const aieb_config *cfg, aieb_diags *d, int ki)
         break;
     }
     case CFG_T_DBL: {
-        double v = *CFG_CFIELD(cfg, k, double);
+        double v = cfg_get_dbl(cfg, k);
         if (isnan(v))
             return;
         if (!in_range(k, v)) {

@@ -337,7 +337,7 @@ static int set_scalar(cfg_ctx *c, int ki, const cfg_node *n, const char *key)
             range_error(c, n, key, k, got, sc.orig);
             break;
         }
-        *CFG_FIELD(cfg, k, double) = v;
+        cfg_set_dbl(cfg, k, v);
         ok = 1;
         break;
     }
@@ -412,8 +412,8 @@ static int set_int_list(cfg_ctx *c, int ki, const cfg_node *n, const char *key)
     } else {
         /* a scalar: null, "[]", "3", "0,1" or "[0, 1]" (environment and --set) */
         scalar sc;
-        if (get_scalar(c, n, key, &sc))
-            return c->oom ? AIEB_ENOMEM : 0;
+        if (get_scalar(c, n, key, &sc))      /* nothing is allocated yet in this branch */
+            return c->oom ? AIEB_ENOMEM : 0; // cppcheck-suppress memleak
         char *s = sc.text;
         size_t len = strlen(s);
         while (len && isspace((unsigned char)s[len - 1]))

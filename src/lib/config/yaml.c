@@ -543,7 +543,8 @@ int cfg_map_pairs(const cfg_node *map, const char *file, const char *path, aieb_
         free(c);
         return rc;
     }
-    qsort(c, n, sizeof *c, cmp_cand_key);
+    if (n > 1)
+        qsort(c, n, sizeof *c, cmp_cand_key);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(c[i].p.key->text, c[i - 1].p.key->text) != 0)
             continue;
@@ -563,7 +564,8 @@ int cfg_map_pairs(const cfg_node *map, const char *file, const char *path, aieb_
     for (size_t i = 0; i < n; i++)
         if (c[i].keep)
             c[kept++] = c[i];
-    qsort(c, kept, sizeof *c, cmp_cand_rank);
+    if (kept > 1)
+        qsort(c, kept, sizeof *c, cmp_cand_rank);
     cfg_pair *out = kept ? malloc(kept * sizeof *out) : NULL;
     if (kept && !out) {
         free(c);
