@@ -334,6 +334,14 @@ int model_load_gguf(model *m, aieb_gguf *g, aieb_err *err)
     size_t per_layer =
         2 * (size_t)hp->n_embd + (size_t)(hp->n_heads + 2 * hp->n_kv_heads) * hp->head_dim;
     size_t n_fv = per_layer * hp->n_layers + hp->n_embd + hp->n_rot / 2 + 16;
+    /* every vector and layer must be in the file (2+ bytes a value, 9 tensors a layer):
+     * shapes asking for more cannot be real, so nothing that size is allocated */
+    if ((n_fv - 16) * 2 > aieb_gguf_file_size(g) ||
+        (uint64_t)hp->n_layers * 9 > aieb_gguf_n_tensors(g))
+        return aieb_errf(err, AIEB_EINVAL,
+                         "model: %s hyperparameters (%d layers of width %d) need more tensors "
+                         "than the file holds",
+                         ld.arch, hp->n_layers, hp->n_embd);
     m->fvec = malloc(n_fv * sizeof *m->fvec);
     m->layers = calloc((size_t)hp->n_layers, sizeof *m->layers);
     if (!m->fvec || !m->layers)
