@@ -1,4 +1,4 @@
-/* client.c - CPU cost of the OpenAI-compatible client per streamed request.
+/* main.c (bench_client) - CPU cost of the OpenAI-compatible client per streamed request.
  *
  * Starts the test server (tests/fakes/openai_server) with zero delays, or uses
  * --endpoint, and streams requests of --tokens tokens through the backend,
