@@ -152,6 +152,11 @@ def memory_snapshot(use_cuda):
     return snap
 
 
+def dtype_key():
+    """transformers 4.56 renamed from_pretrained's torch_dtype to dtype."""
+    return "dtype" if version_tuple(transformers.__version__) >= (4, 56) else "torch_dtype"
+
+
 def version_tuple(v):
     out = []
     for part in v.split(".")[:3]:
@@ -557,7 +562,7 @@ class Worker:
         return torch.float16 if device.type == "cuda" else torch.float32
 
     def build_from_config(self, config, device, dtype, trust):
-        kw = {"torch_dtype": dtype}
+        kw = {dtype_key(): dtype}
         if trust:
             kw["trust_remote_code"] = True
         ctx = getattr(torch.device(device), "__enter__", None)
@@ -617,7 +622,7 @@ class Worker:
             name, trust_remote_code=trust, padding_side="left"
         )
         self.tok = HFTokenizer(tok, m.get("pad_token_id"))
-        kw = {"torch_dtype": dtype, "trust_remote_code": trust}
+        kw = {dtype_key(): dtype, "trust_remote_code": trust}
         quant = self.quantization(m)
         device_map = m.get("device_map")
         max_memory = m.get("max_memory") or None

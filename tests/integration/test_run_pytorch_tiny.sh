@@ -80,6 +80,36 @@ expect_status 1 "$AIEB" run "$T/slow.yaml"
 expect_grep "every request failed; last error: request [01]: timed out after 1 s \(backend.timeout_s\); generation was cancelled" \
     "$T/err"
 
+# ---- the transformers path's glue, through a stand-in transformers module -----------
+# (tests/fakes/transformers_shim: configs, dtype keyword, streamer, stopping
+# criteria and padding as transformers has them, with a bigram model inside)
+cat >"$T/python-shim" <<SH
+#!/bin/sh
+PYTHONPATH="$AIEB_SOURCE_DIR/tests/fakes/transformers_shim" exec $PY "\$@"
+SH
+chmod +x "$T/python-shim"
+write_config "$T/shim.yaml" "synthetic:llama-3.2-1b" "" 6 6 5 1
+sed -i "s|python: $PY|python: $T/python-shim|; s|batch_size: 2|batch_size: 3|" "$T/shim.yaml"
+if expect_status 0 "$AIEB" run "$T/shim.yaml" --set scenario.generate_kwargs.repetition_penalty=1.1; then
+    run_dir=$(tail -n 1 "$T/out")
+    python3 - "$run_dir/summary.json" <<'PY' || fail "shim run content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d["backend_info"]
+assert b["versions"]["transformers"] == "4.57.0-shim" and b["arch"] == "llama", b
+assert b["context_length"] == 131072 and b["tokenizer"] == "bytes"
+assert b["worker_stats"]["generate_calls"] == 3  # warmup + batches of 3 and 2
+assert d["summary"]["successful_prompts"] == 5 and d["summary"]["total_completion_tokens"] == 30
+PY
+fi
+expect_status 1 "$AIEB" run "$T/shim.yaml" --set backend.model=synthetic:gpt2 \
+    --set backend.timeout_s=1 --set scenario.generate_kwargs.max_new_tokens=1000000 \
+    --set scenario.generate_kwargs.min_new_tokens=0 --set scenario.num_samples=1 \
+    --set scenario.warmup_requests=0
+expect_grep "request 0: timed out after 1 s \(backend.timeout_s\); generation was cancelled" "$T/err"
+expect_status 2 "$AIEB" run "$T/shim.yaml" --set backend.model=synthetic:llama-9b
+expect_grep "loading synthetic:llama-9b: synthetic: unknown preset 'llama-9b' \(gpt2, " "$T/err"
+
 # ---- torch or transformers missing: exit 3 with the install hint -------------------
 mkdir -p "$T/shadow"
 echo 'raise ImportError("No module named torch (hidden by the test)")' >"$T/shadow/torch.py"
