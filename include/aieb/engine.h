@@ -90,6 +90,12 @@ int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t 
  * valid until the next call on e. This function can't fail. */
 const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len);
 
+struct aieb_buf;
+
+/* Appends the text of n ids to out (see aieb_engine_token_text). Returns 0, or
+ * AIEB_ETOOBIG / AIEB_ENOMEM from the buffer (out then holds a prefix). */
+int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n, struct aieb_buf *out);
+
 typedef struct aieb_sample_params {
     int max_new_tokens; /* >= 0; 0 = only process the prompt */
     int min_new_tokens; /* EOS is suppressed until this many tokens were made */

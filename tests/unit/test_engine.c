@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aieb/buf.h"
 #include "aieb/engine.h"
 #include "engine/kernels.h"
 #include "test_engine_model.h"
@@ -428,6 +429,13 @@ static void generation(void **state)
     int32_t want[] = {1, 0, 0, 0, 5, 7};
     assert_int_equal(n, 6);
     assert_memory_equal(ids, want, sizeof want);
+    aieb_buf text;
+    aieb_buf_init(&text, 0);
+    int32_t back[] = {1, 5, 7, 299, 2, 400};
+    assert_int_equal(aieb_engine_detokenize(e, back, 6, &text), 0);
+    /* without token types <s> and </s> are plain text; 400 is out of range */
+    assert_string_equal(text.data, "<s>t5t7t299</s>");
+    aieb_buf_free(&text);
     aieb_engine_close(e);
 }
 

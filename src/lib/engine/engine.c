@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aieb/buf.h"
 #include "aieb/clock.h"
 #include "aieb/log.h"
 #include "engine/engine_impl.h"
@@ -170,6 +171,18 @@ int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t 
 const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len)
 {
     return tokenizer_piece(&e->tok, id, len);
+}
+
+int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n, aieb_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *p = tokenizer_piece(&e->tok, ids[i], &len);
+        int rc = aieb_buf_append(out, p, len);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 const float *aieb_engine_logits(const aieb_engine *e)
