@@ -241,6 +241,53 @@ static void connection_refused_retries_with_backoff(void **state)
     b->ops->close(b);
 }
 
+/* A listening socket that never accepts, its backlog full: the next SYNs are
+ * dropped, so a connect hangs until its timeout. Returns the port (0 when this
+ * kernel accepted anyway); *fds gets the sockets to close. */
+static int hanging_port(int fds[4])
+{
+    fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(fds[0], (struct sockaddr *)&a, sizeof a);
+    listen(fds[0], 0);
+    getsockname(fds[0], (struct sockaddr *)&a, &len);
+    for (int i = 1; i < 4; i++) { /* fill the accept queue */
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fds[i], (struct sockaddr *)&a, sizeof a);
+    }
+    aieb_sleep_ns(50 * AIEB_NS_PER_MS, NULL);
+    return ntohs(a.sin_port);
+}
+
+static void connect_timeout(void **state)
+{
+    int fds[4];
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/v1", hanging_port(fds));
+    aieb_openai_opts o;
+    aieb_openai_opts_init(&o);
+    o.endpoint = endpoint;
+    o.model = "m";
+    o.connect_timeout_s = 0.3;
+    o.max_retries = 0;
+    aieb_backend *b = open_backend(&o);
+    aieb_request req;
+    same_requests(&req, 1, "p");
+    collected got = {0};
+    aieb_err err = {0};
+    int64_t t0 = aieb_now_ns();
+    assert_int_equal(b->ops->run(b, &req, 1, 1, 0, collect, &got, NULL, &err), 0);
+    double ms = ms_between(t0, aieb_now_ns());
+    expect(&got.r[0], AIEB_REQ_TIMEOUT, "connecting (timeout) to http://127.0.0.1:");
+    if (ms < 250 || ms > 2000)
+        fail_msg("a 0.3 s connect timeout fired after %.0f ms", ms);
+    collected_free(&got);
+    b->ops->close(b);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+}
+
 static void timeouts(void **state)
 {
     fake_server fs;
@@ -405,6 +452,7 @@ int main(void)
         cmocka_unit_test(huge_line_hits_the_cap),
         cmocka_unit_test(retries_only_before_any_byte),
         cmocka_unit_test(connection_refused_retries_with_backoff),
+        cmocka_unit_test(connect_timeout),
         cmocka_unit_test(timeouts),
         cmocka_unit_test(stop_flag_and_grace),
         cmocka_unit_test(callback_stops_the_run),
