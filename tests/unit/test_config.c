@@ -517,6 +517,7 @@ static void emit_round_trips(void **state)
                     "    s: \"1\"\n"
                     "    \"odd key\": [1, \"x: y\", {k: v}, [], {}]\n"
                     "    empty: {}\n"
+                    "    \"${key_not_interpolated}\": 1\n"
                     "    n: {a: {b: 1}}\n"
                     "  generate_kwargs:\n"
                     "    temperature: 0.1\n"
@@ -548,6 +549,7 @@ static void emit_round_trips(void **state)
     assert_true(c2->scenario.request_rate == 1e-3);
     assert_true(json_equal(c->scenario.reasoning_params, c2->scenario.reasoning_params));
     assert_true(json_is_real(json_object_get(c2->scenario.reasoning_params, "f")));
+    assert_non_null(json_object_get(c2->scenario.reasoning_params, "${key_not_interpolated}"));
     assert_true(json_is_string(json_object_get(c2->scenario.reasoning_params, "s")));
     assert_true(json_equal(c->scenario.generate_kwargs.extra, c2->scenario.generate_kwargs.extra));
     assert_non_null(strstr(out1, "    num_beams: 2\n"));

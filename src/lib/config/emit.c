@@ -48,7 +48,9 @@ static size_t utf8_next(const unsigned char *p, unsigned *cp)
     return 4;
 }
 
-static int put_quoted(aieb_buf *out, const char *s)
+/* Double-quoted scalar. Values are interpolated when loaded, so in them "${"
+ * becomes "$${"; keys are not (is_key). */
+static int put_quoted(aieb_buf *out, const char *s, int is_key)
 {
     int rc = aieb_buf_puts(out, "\"");
     const unsigned char *p = (const unsigned char *)s;
@@ -69,7 +71,7 @@ static int put_quoted(aieb_buf *out, const char *s)
             rc = aieb_buf_printf(out, "\\x%02x", cp);
         else if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF)
             rc = aieb_buf_printf(out, "\\u%04x", cp);
-        else if (cp == '$' && p[1] == '{')
+        else if (cp == '$' && p[1] == '{' && !is_key)
             rc = aieb_buf_puts(out, "$$"); /* "${" -> "$${": not a variable */
         else
             rc = aieb_buf_append(out, p, n);
@@ -78,14 +80,20 @@ static int put_quoted(aieb_buf *out, const char *s)
     return rc ? rc : aieb_buf_puts(out, "\"");
 }
 
-/* A string as a YAML scalar; flow contexts always quote. */
+/* A string value as a YAML scalar; flow contexts always quote. */
 static int put_string(aieb_buf *out, const char *s, int flow)
 {
     if (!s)
         return aieb_buf_puts(out, "null");
     if (!flow && plain_ok(s))
         return aieb_buf_puts(out, s);
-    return put_quoted(out, s);
+    return put_quoted(out, s, 0);
+}
+
+/* A mapping key (block context). */
+static int put_key(aieb_buf *out, const char *s)
+{
+    return plain_ok(s) ? aieb_buf_puts(out, s) : put_quoted(out, s, 1);
 }
 
 /* Shortest text that reads back as the same double; reals keep a '.' or 'e'. */
@@ -155,7 +163,7 @@ static int put_json_flow(aieb_buf *out, const json_t *j)
                 rc = aieb_buf_puts(out, ", ");
             first = 0;
             if (!rc)
-                rc = put_quoted(out, k);
+                rc = put_quoted(out, k, 1);
             if (!rc)
                 rc = aieb_buf_puts(out, ": ");
             if (!rc)
@@ -187,7 +195,7 @@ static int put_json_block(aieb_buf *out, const json_t *o, int indent)
         if (!rc)
             rc = aieb_buf_printf(out, "%*s", indent, "");
         if (!rc)
-            rc = put_string(out, k, 0);
+            rc = put_key(out, k);
         if (!rc && json_is_object(v) && json_object_size(v) > 0) {
             rc = aieb_buf_puts(out, ":\n");
             if (!rc)
@@ -271,7 +279,7 @@ int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aieb_buf *ou
             for (size_t j = 0; !rc && j < l->n; j++) {
                 rc = aieb_buf_printf(out, "%*s", depth * 2 + 2, "");
                 if (!rc)
-                    rc = put_string(out, l->items[j].key, 0);
+                    rc = put_key(out, l->items[j].key);
                 if (!rc)
                     rc = aieb_buf_puts(out, ": ");
                 if (!rc)
