@@ -114,7 +114,7 @@ typedef struct aieb_config_meta aieb_config_meta; /* sources; opaque */
 /* Strings are malloc'd and owned by the config; NULL means "null" (unset) only
  * where the comment says so. Doubles documented as "NAN = unset" use NAN. */
 typedef struct aieb_config {
-    char *name;       /* run name; a directory name under output_dir (no '/') */
+    char *name;       /* run name; see aieb_config_dir_name() for the directory */
     char *output_dir; /* results go to <output_dir>/<name>/<UTC time>/ */
 
     struct {
@@ -230,6 +230,13 @@ int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aieb_buf *ou
  * (buf then holds ""). Keys are dotted paths as in the YAML
  * ("scenario.generate_kwargs.max_new_tokens"). */
 int aieb_config_source(const aieb_config *cfg, const char *key, char *buf, size_t size);
+
+/* Writes cfg->name as one safe directory name into buf (the run directory is
+ * <output_dir>/<this>/<UTC time>/): '/', '\\' and control characters become '_',
+ * as does a leading '.', so "..", "." and hidden names cannot result; an empty
+ * name gives "benchmark". Cut to at most 255 bytes (and size - 1) on a UTF-8
+ * character boundary. Can't fail; size must be > 0. */
+void aieb_config_dir_name(const aieb_config *cfg, char *buf, size_t size);
 
 /* Frees the config and everything it owns. cfg may be NULL. */
 void aieb_config_free(aieb_config *cfg);

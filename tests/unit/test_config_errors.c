@@ -50,6 +50,9 @@ static const bad_case bad_values[] = {
     {"backend:\n  type: tensorrt\n", "backend.type", 2,
      "unknown value (expected one of vllm, openai, pytorch or native, got \"tensorrt\")"},
     {"backend:\n  type: pytroch\n", "backend.type", 2, "did you mean pytorch?"},
+    {"backend:\n  type: SGLang\n", "backend.type", 2,
+     "server (SGLang, TGI, llama.cpp, Ollama, ...) use type: openai"},
+    {"backend:\n  type: transformers\n", "backend.type", 2, "use type: pytorch"},
     {"backend:\n  endpoint: localhost:8000\n", "backend.endpoint", 2,
      "not an http(s) URL (expected e.g. http://localhost:8000/v1, got \"localhost:8000\")"},
     {"backend:\n  endpoint: ftp://host/v1\n", "backend.endpoint", 2, "not an http(s) URL"},
@@ -71,6 +74,8 @@ static const bad_case bad_values[] = {
     {"metrics:\n  cpu_tdp_w: 0\n", "metrics.cpu_tdp_w", 2, "expected a number in (0, 100000]"},
     {"metrics:\n  country_iso_code: US\n", "metrics.country_iso_code", 2,
      "not an ISO 3166 alpha-3 country code"},
+    {"metrics:\n  country_iso_code: U1A\n", "metrics.country_iso_code", 2,
+     "expected three capital letters"},
     {"metrics:\n  gpu_ids: [0, -1]\n", "metrics.gpu_ids", 2,
      "expected a list of integers each >= 0, got -1"},
     {"metrics:\n  gpu_ids: [x]\n", "metrics.gpu_ids", 2, "not an integer"},
@@ -120,8 +125,6 @@ static const bad_case bad_values[] = {
     {"scenario:\n  reasoning: true\n  reasoning_params:\n    reasoning_effort: 3\n",
      "scenario.reasoning_params", 4, "reasoning_effort: wrong type"},
     {"scenario:\n  reasoning_params: 5\n", "scenario.reasoning_params", 2, "wrong type"},
-    {"name: a/b\n", "name", 1, "not usable as a directory name"},
-    {"name: ..\n", "name", 1, "not usable as a directory name"},
     /* types */
     {"scenario:\n  num_samples: 12.5\n", "scenario.num_samples", 2, "not a whole number"},
     {"scenario:\n  num_samples: ten\n", "scenario.num_samples", 2, "not a number"},
@@ -174,7 +177,9 @@ static void warnings_do_not_fail(void **state)
                              "    reasoning_effort: extreme\n"
                              "  generate_kwargs:\n"
                              "    repetition_penalty: 1.2\n"
-                             "zzzzzzzzz: 1\n",
+                             "zzzzzzzzz: 1\n"
+                             "name: org/model\n"
+                             "metrics: {country_iso_code: fra}\n",
                              &d);
     assert_int_equal(d.n_errors, 0);
     expect_diag(&d, AIEB_DIAG_WARNING, "modle", 1,
@@ -190,6 +195,8 @@ static void warnings_do_not_fail(void **state)
     expect_diag(&d, AIEB_DIAG_WARNING, "zzzzzzzzz", 9,
                 "known keys at the top level: name, backend, scenario, metrics, reporter, "
                 "output_dir");
+    expect_diag(&d, AIEB_DIAG_WARNING, "name", 10, "it will be named \"org_model\"");
+    assert_string_equal(c->metrics.country_iso_code, "FRA"); /* any case, stored upper */
     assert_int_equal(c->scenario.num_samples, 10);
     aieb_config_free(c);
     aieb_diags_free(&d);
@@ -523,6 +530,41 @@ static void hostile_alias_bomb(void **state)
     aieb_buf_free(&b);
 }
 
+static void directory_names(void **state)
+{
+    static const struct {
+        const char *name, *dir;
+    } cases[] = {
+        {"plain", "plain"},
+        {"org/model", "org_model"},
+        {"..", "_."},
+        {".hidden", "_hidden"},
+        {"a\\b\tc", "a_b_c"},
+        {"", "benchmark"},
+        {"caf\xc3\xa9", "caf\xc3\xa9"},
+    };
+    aieb_config *c = aieb_config_defaults();
+    char buf[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        free(c->name);
+        c->name = strdup(cases[i].name);
+        aieb_config_dir_name(c, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].dir);
+    }
+    /* cut on a character boundary: 4 bytes of room, "é" would straddle it */
+    free(c->name);
+    c->name = strdup("abc\xc3\xa9");
+    aieb_config_dir_name(c, buf, 5);
+    assert_string_equal(buf, "abc");
+    free(c->name);
+    c->name = malloc(400);
+    memset(c->name, 'n', 399);
+    c->name[399] = '\0';
+    aieb_config_dir_name(c, buf, sizeof buf);
+    assert_int_equal(strlen(buf), 255);
+    aieb_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup(warnings_do_not_fail, setup),
         cmocka_unit_test_setup(every_problem_is_reported_at_once, setup),
         cmocka_unit_test_setup(set_errors, setup),
+        cmocka_unit_test_setup(directory_names, setup),
         cmocka_unit_test(hostile_small_inputs),
         cmocka_unit_test(hostile_files),
         cmocka_unit_test(hostile_deep_nesting),

@@ -4,6 +4,7 @@
  * records its source per key; validation runs once on the final values, so a
  * bad value in the file that --set replaces is not reported.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,9 @@ static int load(const char *file, const char *data, size_t len, int have_data,
     c.interpolate = 1;
     for (size_t i = 0; i < n_sets && !c.oom; i++)
         apply_set(&c, sets[i]);
+    /* The earlier tool passed the code to CodeCarbon, which takes any case. */
+    for (char *p = cfg->metrics.country_iso_code; p && *p; p++)
+        *p = (char)toupper((unsigned char)*p);
     if (parse_rc == 0 && !c.oom)
         cfg_validate(cfg, cfg->meta->file, diags);
 

@@ -16,17 +16,6 @@
 
 /* ==== Extra checks ==== */
 
-static int check_name(const cfg_key *k, const void *field, char *why, size_t n)
-{
-    const char *s = *(char *const *)field;
-    if (s && (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)) {
-        snprintf(why, n, "not usable as a directory name (expected a name without '/', got \"%s\")",
-                 s);
-        return 1;
-    }
-    return 0;
-}
-
 static int check_url(const cfg_key *k, const void *field, char *why, size_t n)
 {
     const char *s = *(char *const *)field;
@@ -131,8 +120,7 @@ static const char *const reporter_types[] = {"csv", NULL};
     }
 
 const cfg_key cfg_keys[] = {
-    {"name", CFG_T_STR, OFF(name), "benchmark", CFG_NONEMPTY, NONE, NONE, 0, NULL, check_name,
-     NULL},
+    {"name", CFG_T_STR, OFF(name), "benchmark", CFG_NONEMPTY, NONE, NONE, 0, NULL, NULL, NULL},
 
     SECTION("backend"),
     {"backend.type", CFG_T_ENUM, OFF(backend.type), "vllm", 0, NONE, NONE, 0, backend_types, NULL,

@@ -209,6 +209,24 @@ static void check_reasoning_params(const aieb_config *cfg, aieb_diags *d)
                         "tokens)");
 }
 
+void aieb_config_dir_name(const aieb_config *cfg, char *buf, size_t size)
+{
+    const char *s = cfg->name && *cfg->name ? cfg->name : "benchmark";
+    size_t max = size - 1 < 255 ? size - 1 : 255;
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* do not cut a UTF-8 character in two */
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = (c < 0x20 || c == 0x7F || c == '/' || c == '\\' || (i == 0 && c == '.')) ? '_'
+                                                                                          : (char)c;
+    }
+    buf[n] = '\0';
+}
+
 void cfg_validate(const aieb_config *cfg, const char *file, aieb_diags *d)
 {
     for (size_t i = 0; i < cfg_n_keys; i++)
@@ -243,5 +261,10 @@ void cfg_validate(const aieb_config *cfg, const char *file, aieb_diags *d)
                         "http://localhost:8000/v1, got null)",
                         cfg->backend.type);
     check_reasoning_params(cfg, d);
+    char dir[256];
+    aieb_config_dir_name(cfg, dir, sizeof dir);
+    if (cfg->name && strcmp(dir, cfg->name) != 0)
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_WARNING, key("name"),
+                        "not usable as is for the run directory; it will be named \"%s\"", dir);
     (void)file;
 }

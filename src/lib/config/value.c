@@ -239,6 +239,24 @@ static void null_ignored(cfg_ctx *c, const cfg_node *n, const char *key, const c
     aieb_buf_free(&exp);
 }
 
+/* Servers and libraries people name as a backend type, and the type that runs them. */
+static const char *backend_hint(const char *s)
+{
+    static const char *const servers[] = {"sglang",       "tgi",      "text-generation-inference",
+                                          "ollama",       "llamacpp", "llama.cpp",
+                                          "llama-cpp",    "lmstudio", "trtllm",
+                                          "tensorrt-llm", "triton",   NULL};
+    static const char *const torch[] = {"transformers", "huggingface", "hf", "torch", NULL};
+    for (int i = 0; servers[i]; i++)
+        if (strcasecmp(s, servers[i]) == 0)
+            return "for any OpenAI-compatible server (SGLang, TGI, llama.cpp, Ollama, ...) use "
+                   "type: openai";
+    for (int i = 0; torch[i]; i++)
+        if (strcasecmp(s, torch[i]) == 0)
+            return "for Hugging Face transformers use type: pytorch";
+    return NULL;
+}
+
 static int set_scalar(cfg_ctx *c, int ki, const cfg_node *n, const char *key)
 {
     const cfg_key *k = &cfg_keys[ki];
@@ -276,8 +294,12 @@ static int set_scalar(cfg_ctx *c, int ki, const cfg_node *n, const char *key)
             if (strcasecmp(sc.text, k->choices[i]) == 0)
                 pick = k->choices[i];
         if (!pick) {
-            char sug[64], what[128] = "unknown value";
-            if (cfg_suggest_word(sc.text, k->choices, sug, sizeof sug))
+            char sug[64], what[160] = "unknown value";
+            const char *hint =
+                k->off == offsetof(aieb_config, backend.type) ? backend_hint(sc.text) : NULL;
+            if (hint)
+                snprintf(what, sizeof what, "unknown value; %s", hint);
+            else if (cfg_suggest_word(sc.text, k->choices, sug, sizeof sug))
                 snprintf(what, sizeof what, "unknown value; did you mean %s?", sug);
             type_error(c, n, key, k, what, got, sc.orig);
             break;
