@@ -29,6 +29,7 @@ aieb can say what to install.
 """
 
 import gc
+import importlib
 import json
 import os
 import queue
@@ -110,11 +111,10 @@ def handshake(torch_error, transformers_error):
     if transformers is not None:
         info["transformers"] = transformers.__version__
     try:
+        import importlib.metadata
         import importlib.util
 
         if importlib.util.find_spec("bitsandbytes") is not None:
-            import importlib.metadata
-
             info["bitsandbytes"] = importlib.metadata.version("bitsandbytes")
     except Exception:
         pass
@@ -604,7 +604,7 @@ class Worker:
         if not (m.get("load_in_8bit") or m.get("load_in_4bit")):
             return None
         try:
-            import bitsandbytes  # noqa: F401
+            importlib.import_module("bitsandbytes")
         except Exception as e:
             raise WorkerError(
                 "env",
@@ -793,15 +793,16 @@ class Worker:
 
 
 class Timing:
-    """Records time.monotonic_ns() at every step's tokens. The first put() is the
-    prompt (transformers passes it before generating); it is not a token."""
+    """Records time.monotonic_ns() at every step's tokens. transformers passes the
+    prompt to put() before generating; it is not a token."""
 
     def __init__(self):
         self.steps = []
         self.prompt_seen = False
 
     def put(self, value):
-        if not self.prompt_seen:
+        # The prompt comes as (batch, length), each step's tokens as (batch,).
+        if not self.prompt_seen and getattr(value, "dim", lambda: 1)() >= 2:
             self.prompt_seen = True
             return
         # transformers hands over next_tokens.cpu(): the step's kernels are done.
