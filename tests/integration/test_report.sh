@@ -106,7 +106,7 @@ if expect_status 0 "$AIEB" run "$T/run.yaml"; then
     expect_grep '^\*\*Verdict: GPU used\.\*\*' "$run_dir/report.md"
     expect_grep '^\| 11 \| ' "$run_dir/report.md"
     # On a pipe: plain progress lines, the last one at 12/12.
-    expect_grep '^aieb: progress: 12/12 requests \(0 failed\), .* W, .*ETA done$' "$T/err"
+    expect_grep '^aieb: progress: 12/12 requests \(0 failed\), [0-9.]+ req/s, [0-9.]+ tok/s, [0-9]+ W, .*ETA done$' "$T/err"
     grep -q $'\r' "$T/err" && fail "carriage returns on a pipe"
     # `aieb report` writes the same report.md again.
     cp "$run_dir/report.md" "$T/first.md"
