@@ -574,6 +574,16 @@ static void test_handshake_failures(void **state)
     assert_true(aieb_now_ns() - t0 < 5 * AIEB_NS_PER_S);
     assert_non_null(strstr(err.msg, "did not start within 0.5 s"));
     assert_non_null(strstr(err.msg, "starting slowly"));
+
+    /* A stop (Ctrl-C) ends the wait for the handshake at once. */
+    o.startup_timeout_s = 30;
+    aieb_backend *b = NULL;
+    assert_int_equal(aieb_pytorch_backend_open(&o, &b, &err), 0);
+    volatile int stop = 1;
+    t0 = aieb_now_ns();
+    assert_int_equal(b->ops->health(b, &stop, &err), AIEB_EINTR);
+    assert_true(aieb_now_ns() - t0 < 3 * AIEB_NS_PER_S);
+    b->ops->close(b);
 }
 
 static void test_missing_python_and_worker(void **state)

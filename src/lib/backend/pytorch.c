@@ -169,7 +169,8 @@ int tb_call(torch_backend *t, json_t *msg, int64_t deadline_ns, json_t **reply, 
             return fail_with_stderr(t, err, AIEB_EIO, 4, "%s", t->dead_msg);
         }
         json_t *rid = json_object_get(o, "id");
-        if (json_is_integer(rid) && json_integer_value(rid) == id) {
+        /* id null: the worker could not read our line; it is the answer. */
+        if ((json_is_integer(rid) && json_integer_value(rid) == id) || json_is_null(rid)) {
             *reply = o;
             return 0;
         }
@@ -240,7 +241,7 @@ static int check_handshake(torch_backend *t, int64_t t_spawn, int64_t t_recv, ai
     return 0;
 }
 
-static int start_worker(torch_backend *t, aieb_err *err)
+static int start_worker(torch_backend *t, const volatile int *stop, aieb_err *err)
 {
     if (t->started)
         return 0;
@@ -285,12 +286,14 @@ static int start_worker(torch_backend *t, aieb_err *err)
     AIEB_DEBUG("pytorch: started %s %s (pid %d)", t->python, t->worker_path, (int)t->proc.pid);
 
     char *line = NULL;
-    rc = wproc_read_line(&t->proc, t_spawn + t->startup_timeout_ns, NULL, &line, err);
+    rc = wproc_read_line(&t->proc, t_spawn + t->startup_timeout_ns, stop, &line, err);
     int64_t t_recv = aieb_now_ns();
     if (rc) {
         char msg[AIEB_ERR_MSG_MAX];
         snprintf(msg, sizeof msg, "%s", err->msg);
         wproc_kill(&t->proc);
+        if (rc == AIEB_EINTR)
+            return aieb_errf(err, AIEB_EINTR, "pytorch: interrupted while the worker started");
         if (rc == AIEB_ETIMEOUT)
             return fail_with_stderr(t, err, AIEB_EENV, 6,
                                     "pytorch: the worker (%s %s) did not start within %.1f s "
@@ -331,8 +334,7 @@ static int start_worker(torch_backend *t, aieb_err *err)
 
 static int tb_health(aieb_backend *b, const volatile int *stop, aieb_err *err)
 {
-    (void)stop;
-    return start_worker(b->ctx, err);
+    return start_worker(b->ctx, stop, err);
 }
 
 /* ==== Loading ============================================================== */
@@ -370,7 +372,7 @@ static int tb_load(aieb_backend *b, aieb_err *err)
     torch_backend *t = b->ctx;
     if (t->loaded)
         return 0;
-    int rc = start_worker(t, err);
+    int rc = start_worker(t, NULL, err);
     if (rc)
         return rc;
     json_t *msg = load_message(t), *reply = NULL;

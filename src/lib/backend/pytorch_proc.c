@@ -144,11 +144,12 @@ static void keep_err_line(wproc *p)
     p->err_part_len = 0;
 }
 
-/* Reads what stderr has; at its end, keeps the unterminated last line. */
+/* Reads what stderr has (at most 64 chunks, so that a chatty child cannot hold
+ * the caller); at its end, keeps the unterminated last line. */
 static void drain_stderr(wproc *p)
 {
     char chunk[4096];
-    while (p->err_fd >= 0) {
+    for (int round = 0; round < 64 && p->err_fd >= 0; round++) {
         ssize_t n = read(p->err_fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
