@@ -338,8 +338,9 @@ static void costly_counter_read_only_around_steps(void **state)
     sc->costly_counter = 1;
     aieb_meter *m = open_manual(src, 1, 0);
     drive(m, cal_ticks, 13, 1.08, cal_tail, 2);
-    /* start, 0.099 and 0.101 (the step), stop, and the two tail readings */
-    assert_int_equal(sc->counter_reads, 6);
+    /* start, 0.099 and 0.101 (the step), an anchor read at 1.05 (1 s after the
+     * start), stop, and the two tail readings */
+    assert_int_equal(sc->counter_reads, 7);
     assert_int_equal(sc->reads, 13 + 1 + 2);
     assert_float_equal(window_j(m, 0.02, 1.08, NULL), 212, 1e-6);
     assert_float_equal(window_j(m, 0.5, 1.0, NULL), 100, 1e-6);
@@ -348,6 +349,41 @@ static void costly_counter_read_only_around_steps(void **state)
     assert_int_equal(aieb_meter_sample(m, 5, NULL, &r, &err), 0);
     assert_true(isnan(r.energy_j)); /* not read there */
     assert_float_equal(r.power_w, 100, 0);
+    aieb_meter_close(m);
+}
+
+/* True power 200 W before 1.5 s, 400 W after; the counter integrates it to
+ * its last 100 ms step. */
+static double e_rate_change(int64_t t)
+{
+    double q = 0.1 * (double)(t / S(0.1));
+    return q <= 1.5 ? 200 * q : 300 + 400 * (q - 1.5);
+}
+
+/* Anchor reads (about once a second) between the located steps at 0.1 and
+ * 3.1 s fall on the counter's 100 ms grid and calibrate each second apart. */
+static void anchors_calibrate_between_marks(void **state)
+{
+    aieb_source *src[] = {source1(chan_info(AIEB_DOMAIN_GPU, "gpu0", "nvml_counter", 1, 1, 0.1),
+                                  p_100, e_rate_change, NULL)};
+    script *sc = src[0]->ctx;
+    sc->costly_counter = 1;
+    aieb_meter *m = open_manual(src, 1, 0);
+    double ticks[3 + 59];
+    int n = 0;
+    ticks[n++] = 0.02;
+    ticks[n++] = 0.099;
+    ticks[n++] = 0.101;
+    for (int i = 3; i <= 61; i++)
+        ticks[n++] = 0.05 * i;
+    double tail[] = {3.099, 3.101};
+    drive(m, ticks, n, 3.08, tail, 2);
+    /* counter reads: start, the step, anchors at 1.05, 2.05, 3.05, stop, tail */
+    assert_int_equal(sc->counter_reads, 1 + 2 + 3 + 1 + 2);
+    assert_float_equal(window_j(m, 2.0, 3.0, NULL), 400, 1e-6);
+    assert_float_equal(window_j(m, 1.0, 2.0, NULL), 300, 1e-6);
+    assert_float_equal(window_j(m, 0.5, 1.0, NULL), 100, 1e-6);
+    assert_float_equal(window_j(m, 0.02, 3.08, NULL), 200 * 1.48 + 400 * 1.58, 1e-6);
     aieb_meter_close(m);
 }
 
@@ -701,6 +737,7 @@ int main(void)
         cmocka_unit_test(counter_calibrates_power),
         cmocka_unit_test(marks_calibrate_piecewise),
         cmocka_unit_test(costly_counter_read_only_around_steps),
+        cmocka_unit_test(anchors_calibrate_between_marks),
         cmocka_unit_test(run_between_steps_uses_power),
         cmocka_unit_test(baseline_gives_net),
         cmocka_unit_test(memory_growth_marks_gpu_used),

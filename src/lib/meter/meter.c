@@ -32,6 +32,14 @@
  * piecewise over segments of at most this length. Each mark reads the slow
  * counters back to back for up to ~130 ms (NVML: ~4 ms of CPU per read). */
 #define AUTO_MARK_NS (60 * AIEB_NS_PER_S)
+/* Between marks, costly counters are read about once a second (half a second
+ * per such channel, at least 1 s: ~0.4% of a core per H100) and each read
+ * becomes an anchor of the piecewise calibration. */
+#define ANCHOR_MIN_NS         (1 * AIEB_NS_PER_S)
+#define ANCHOR_NS_PER_CHANNEL (AIEB_NS_PER_S / 2)
+/* An anchor read is used only when no predicted counter step lies within this
+ * much of it (the steps' scatter on an H100 was 2 ms RMS). */
+#define ANCHOR_MARGIN_NS (10 * AIEB_NS_PER_MS)
 
 void aieb_meter_opts_init(aieb_meter_opts *opts)
 {
@@ -102,6 +110,9 @@ static int init_channels(aieb_meter *m, aieb_err *err)
         }
     }
     m->interval_ms = (int)((m->interval_ns + AIEB_NS_PER_MS - 1) / AIEB_NS_PER_MS);
+    m->anchor_ns = m->n_slow * ANCHOR_NS_PER_CHANNEL;
+    if (m->anchor_ns < ANCHOR_MIN_NS)
+        m->anchor_ns = ANCHOR_MIN_NS;
     m->fine_ns = FINE_INTERVAL_NS < m->interval_ns ? FINE_INTERVAL_NS : m->interval_ns;
     m->row_size = sizeof(row) + (size_t)m->n_ch * sizeof(slot);
     m->max_rows = m->opts.timeline_max_rows;
@@ -178,8 +189,10 @@ void aieb_meter_close(aieb_meter *m)
         free(m->chunks[i]);
     for (int i = 0; i < m->n_notes; i++)
         free(m->notes[i]);
-    for (int i = 0; m->ch && i < m->n_ch; i++)
+    for (int i = 0; m->ch && i < m->n_ch; i++) {
         free(m->ch[i].edges);
+        free(m->ch[i].anchors);
+    }
     free(m->chunks);
     free(m->src);
     free(m->src_base);
@@ -210,6 +223,7 @@ static int fine_wanted(const aieb_meter *m, int64_t now)
  * lock: sources may be slow. */
 static void read_all(aieb_meter *m, int64_t t_ns, int force, int counters)
 {
+    int64_t began = aieb_now_ns();
     for (int i = 0; i < m->n_src; i++) {
         aieb_source *s = m->src[i];
         aieb_channel_reading *out = &m->scratch[m->src_base[i]];
@@ -226,6 +240,7 @@ static void read_all(aieb_meter *m, int64_t t_ns, int force, int counters)
             AIEB_WARN("meter: %s read failed: %s (further failures are counted, not logged)",
                       s->name, e.msg[0] ? e.msg : "unknown error");
     }
+    m->read_end_ns = t_ns + (aieb_now_ns() - began); /* t_ns may be a manual clock's */
 }
 
 /* Makes room for one more row. Under the lock. Returns 0, or -1 when memory
@@ -281,9 +296,24 @@ static void push_edge(chan *c, int64_t t, double e, double w)
     c->edges[c->n_edges++] = (edge){.t_ns = t, .e_j = e, .w_j = w, .k = NAN};
 }
 
+/* Keeps a counter read taken between marks. Past MAX_ANCHORS (or out of
+ * memory) reads are not kept: calibration then spans longer segments. */
+static void push_anchor(chan *c, int64_t t0, int64_t t1, double e)
+{
+    if (c->n_anchors == c->cap_anchors) {
+        int cap = c->cap_anchors ? c->cap_anchors * 2 : 64;
+        anchor *p = cap <= MAX_ANCHORS ? realloc(c->anchors, (size_t)cap * sizeof *p) : NULL;
+        if (!p)
+            return;
+        c->anchors = p;
+        c->cap_anchors = cap;
+    }
+    c->anchors[c->n_anchors++] = (anchor){t0, t1, e};
+}
+
 /* Updates channel c's running figures with reading r at t. Under the lock. */
 static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r, int64_t t,
-                           int phase, slot *out)
+                           int phase, int is_anchor, slot *out)
 {
     const aieb_channel_info *in = c->info;
     double w_before = c->w, dt = c->have_prev ? (double)(t - c->prev_t) / 1e9 : 0;
@@ -322,6 +352,8 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
         }
         if (c->edge_state == EDGE_ARM_NEXT)
             c->edge_state = EDGE_ARMED; /* this reading is the reference */
+        if (is_anchor && c->slow && phase == PH_RUN)
+            push_anchor(c, t, m->read_end_ns, e);
         c->e_last = e;
         c->e_last_t = t;
     }
@@ -343,7 +375,7 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
 }
 
 /* Folds m->scratch (read at t) into the channels and the timeline. Under the lock. */
-static void record(aieb_meter *m, int64_t t, int phase)
+static void record(aieb_meter *m, int64_t t, int phase, int is_anchor)
 {
     row *r = NULL;
     int store = phase != PH_RUN || ++m->since_store >= m->stride;
@@ -360,7 +392,7 @@ static void record(aieb_meter *m, int64_t t, int phase)
         m->since_store = 0;
     }
     for (int c = 0; c < m->n_ch; c++)
-        update_channel(m, &m->ch[c], &m->scratch[c], t, phase, r ? &r->s[c] : NULL);
+        update_channel(m, &m->ch[c], &m->scratch[c], t, phase, is_anchor, r ? &r->s[c] : NULL);
     if (phase == PH_STOP && r)
         m->stop_row = m->n_rows - 1;
 }
@@ -417,12 +449,15 @@ static void *sampler_main(void *arg)
         }
         if (m->stop_req)
             break;
-        int counters = fine_wanted(m, aieb_now_ns());
-        pthread_mutex_unlock(&m->mu);
         int64_t t = aieb_now_ns();
-        read_all(m, t, 0, counters);
+        int counters = fine_wanted(m, t);
+        int is_anchor = !counters && m->n_slow > 0 && t - m->last_anchor_ns >= m->anchor_ns;
+        if (is_anchor)
+            m->last_anchor_ns = t;
+        pthread_mutex_unlock(&m->mu);
+        read_all(m, t, 0, counters || is_anchor);
         pthread_mutex_lock(&m->mu);
-        record(m, t, PH_RUN);
+        record(m, t, PH_RUN, is_anchor);
         if (woken)
             next = t;
     }
@@ -444,10 +479,10 @@ int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     }
     read_all(m, t_ns, 1, 1);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, PH_START);
+    record(m, t_ns, PH_START, 0);
     arm_edges(m, EDGE_ARMED); /* the start reading is the reference */
     m->fine_until_ns = t_ns + edge_wait_ns(m);
-    m->last_mark_ns = t_ns;
+    m->last_mark_ns = m->last_anchor_ns = t_ns;
     m->t_start = t_ns;
     m->state = ST_RUNNING;
     pthread_mutex_unlock(&m->mu);
@@ -475,9 +510,13 @@ int aieb_meter_tick_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
     if ((m->state != ST_RUNNING && m->state != ST_STOPPED) || m->thread_started || t_ns <= last)
         return aieb_errf(err, AIEB_EINVAL, "meter: tick out of order");
-    read_all(m, t_ns, 0, m->state != ST_RUNNING || fine_wanted(m, t_ns));
+    int running = m->state == ST_RUNNING, fine = fine_wanted(m, t_ns);
+    int is_anchor = running && !fine && m->n_slow > 0 && t_ns - m->last_anchor_ns >= m->anchor_ns;
+    if (is_anchor)
+        m->last_anchor_ns = t_ns;
+    read_all(m, t_ns, 0, !running || fine || is_anchor);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, m->state == ST_RUNNING ? PH_RUN : PH_TAIL);
+    record(m, t_ns, running ? PH_RUN : PH_TAIL, is_anchor);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -492,7 +531,7 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
         t_ns = last + 1;
     read_all(m, t_ns, 1, 1);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, PH_STOP);
+    record(m, t_ns, PH_STOP, 0);
     arm_edges(m, EDGE_ARMED); /* the stop reading is the reference */
     m->t_stop = t_ns;
     m->state = ST_STOPPED;
@@ -511,7 +550,7 @@ int aieb_meter_stop(aieb_meter *m, aieb_err *err)
         int64_t t = aieb_now_ns();
         read_all(m, t, 0, 1);
         pthread_mutex_lock(&m->mu);
-        record(m, t, PH_TAIL);
+        record(m, t, PH_TAIL, 0);
         pthread_mutex_unlock(&m->mu);
         if (t - m->t_stop > edge_wait_ns(m))
             break;
@@ -557,10 +596,60 @@ int aieb_meter_mark(aieb_meter *m, aieb_err *err)
  * is that segment's factor; before the first step the first segment's factor
  * applies, after the last the last one's (docs/methodology.md). Returns 0 when
  * fewer than two steps were located or power integrates to nothing between two. */
+static int cmp_edge(const void *a, const void *b)
+{
+    const edge *x = a, *y = b;
+    return (x->t_ns > y->t_ns) - (x->t_ns < y->t_ns);
+}
+
+/* Turns anchor reads into edges. Between two located steps t_a < t_b the steps
+ * lie on a grid of period P = (t_b - t_a) / N, N = round((t_b - t_a) / the
+ * source's period), when P is within 5% of that period (the update clock is
+ * regular: 100.003 ms, 2 ms RMS on an H100). A read taken in [t0, t1] with no
+ * predicted step within ANCHOR_MARGIN_NS of it saw the counter as it was at
+ * the last step before t0. Keeps the edges sorted. */
+static void anchors_to_edges(aieb_meter *m, int ci)
+{
+    chan *c = &m->ch[ci];
+    double nominal = (double)c->info->counter_period_ns;
+    int n_located = c->n_edges, used = 0;
+    for (int i = 0; i + 1 < n_located; i++) {
+        const edge a = c->edges[i], b = c->edges[i + 1];
+        double span = (double)(b.t_ns - a.t_ns);
+        long n_steps = lround(span / nominal);
+        if (n_steps < 2)
+            continue;
+        double p = span / (double)n_steps;
+        if (fabs(p - nominal) > 0.05 * nominal)
+            continue;
+        long last_step = 0;
+        for (int k = 0; k < c->n_anchors; k++) {
+            const anchor *an = &c->anchors[k];
+            if (an->t0_ns <= a.t_ns || an->t1_ns >= b.t_ns)
+                continue;
+            long step = (long)floor((double)(an->t0_ns - a.t_ns) / p);
+            double u = (double)a.t_ns + (double)step * p;
+            if (step < 1 || step >= n_steps || step == last_step ||
+                (double)an->t0_ns - u < ANCHOR_MARGIN_NS ||
+                u + p - (double)an->t1_ns < ANCHOR_MARGIN_NS || an->e_j < a.e_j || an->e_j > b.e_j)
+                continue;
+            int64_t tu = (int64_t)llround(u);
+            push_edge(c, tu, an->e_j, meter_raw_w_at(m, ci, tu));
+            last_step = step;
+            used++;
+        }
+    }
+    if (used)
+        qsort(c->edges, (size_t)c->n_edges, sizeof *c->edges, cmp_edge);
+    AIEB_DEBUG("meter: %s: %d located steps, %d of %d anchor reads used", c->info->label, n_located,
+               used, c->n_anchors);
+}
+
 static int calibrate_edges(aieb_meter *m, chan *c)
 {
     if (c->n_edges < 2)
         return 0;
+    anchors_to_edges(m, (int)(c - m->ch));
     for (int i = 0; i + 1 < c->n_edges; i++) {
         double dw = c->edges[i + 1].w_j - c->edges[i].w_j;
         if (!(dw > 0))

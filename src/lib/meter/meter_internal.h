@@ -39,8 +39,18 @@ typedef struct edge {
     double k;
 } edge;
 
-/* Most edges kept per channel (the start, one per mark, the stop). */
-#define MAX_EDGES 4096
+/* Most edges kept per channel (the start, one per mark, the stop), and most
+ * anchor reads (one a second or so: 4 days). */
+#define MAX_EDGES   4096
+#define MAX_ANCHORS (1 << 19)
+
+/* A counter read between located edges, taken [t0_ns, t1_ns] (the read's
+ * start and end): once the update grid is known, the value is the counter at
+ * the last step before t0 (docs/methodology.md, "Anchors"). */
+typedef struct anchor {
+    int64_t t0_ns, t1_ns;
+    double e_j;
+} anchor;
 
 /* MODE_W: energy = k x W (channels without both a counter and power, or with
  * fewer than two located edges); MODE_EDGES: piecewise calibration between
@@ -67,6 +77,8 @@ typedef struct chan {
     int edge_state;
     edge *edges;
     int n_edges, cap_edges;
+    anchor *anchors;
+    int n_anchors, cap_anchors;
     double w_stop, e_stop;
     /* results, set by finish */
     int mode;
@@ -95,6 +107,9 @@ struct aieb_meter {
     int64_t *src_read_t;    /* when each source was last read (min_read_interval_ns) */
     int *src_cheap_counter; /* the source has a counter channel read at every tick */
     int64_t last_mark_ns;   /* for the automatic marks */
+    int64_t anchor_ns;      /* costly counters are read this often between marks */
+    int64_t last_anchor_ns;
+    int64_t read_end_ns; /* when the last read_all ended */
 
     chan *ch;
     int n_ch, n_slow;
@@ -133,6 +148,10 @@ static inline row *meter_row(const struct aieb_meter *m, size_t i)
 /* Cumulative energy of channel c at t (t_start <= t <= t_stop), in the
  * channel's window units (k already applied). */
 double meter_energy_at(const struct aieb_meter *m, int c, int64_t t_ns);
+
+/* Channel c's integrated power W at t (t_start <= t <= t_stop), from the rows
+ * around t, not calibrated. */
+double meter_raw_w_at(const struct aieb_meter *m, int c, int64_t t_ns);
 
 /* The calibrated cumulative energy of a MODE_EDGES channel at t, where its
  * integrated power is w (not yet relative to t_start). */

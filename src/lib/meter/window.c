@@ -78,12 +78,10 @@ double meter_calibrated(const chan *c, int64_t t, double w)
     return e->e_j + e->k * (w - e->w_j);
 }
 
-double meter_energy_at(const aieb_meter *m, int c, int64_t t)
+double meter_raw_w_at(const aieb_meter *m, int c, int64_t t)
 {
     const chan *ch = &m->ch[c];
     size_t j = meter_upper_row(m, t); /* rows [0, j) are at or before t */
-    if (ch->mode == MODE_COUNTER)
-        return counter_at(m, c, j, t);
     if (j == 0)
         return 0;
     const row *a = meter_row(m, j - 1);
@@ -98,6 +96,15 @@ double meter_energy_at(const aieb_meter *m, int c, int64_t t)
             f = (pa * tau + (pb - pa) * tau * tau / (2 * span)) / ((pa + pb) * span / 2);
         w += (wb - w) * f;
     }
+    return w;
+}
+
+double meter_energy_at(const aieb_meter *m, int c, int64_t t)
+{
+    const chan *ch = &m->ch[c];
+    if (ch->mode == MODE_COUNTER)
+        return counter_at(m, c, meter_upper_row(m, t), t);
+    double w = meter_raw_w_at(m, c, t);
     if (ch->mode == MODE_EDGES)
         return meter_calibrated(ch, t, w) - ch->e_start;
     return ch->k * w;
