@@ -47,7 +47,10 @@ void aieb_log(aieb_log_level level, const char *fmt, ...)
     if ((int)level < atomic_load(&log_level) || level >= AIEB_LOG_SILENT)
         return;
     char line[2048];
-    int n = snprintf(line, sizeof line, "aieb: %s: ", tags[level]);
+    /* On a terminal, start by erasing the current line: a progress bar drawn
+     * with carriage returns may be on it (it is redrawn at its next update). */
+    int n = snprintf(line, sizeof line, "%saieb: %s: ", isatty(STDERR_FILENO) ? "\r\x1b[K" : "",
+                     tags[level]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
