@@ -123,7 +123,7 @@ write_config "$T/down.yaml" 1 ""
 expect_status 3 "$AIEB" run "$T/down.yaml" && expect_grep "127.0.0.1:1" "$T/err"
 
 # ---- reasoning: the formatter's parameters reach the server; reasoning deltas count ----
-start_openai_server rsn --models Qwen/Qwen3-0.6B --reasoning 3 --tokens 4 --log "$T/rsn.log"
+start_openai_server rsn --models Qwen/Qwen3-0.6B --reasoning 3 --tokens 4 --token-ms 5 --log "$T/rsn.log"
 write_config "$T/rsn.yaml" "$rsn_PORT" "  reasoning: true"
 if expect_status 0 "$AIEB" run "$T/rsn.yaml" --set backend.model=Qwen/Qwen3-0.6B \
     --set scenario.num_samples=2 --set scenario.warmup_requests=0; then
