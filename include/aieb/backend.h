@@ -37,6 +37,8 @@ typedef struct aieb_request {
     size_t index;              /* position in the workload (0-based, warmup excluded) */
     const char *prompt;        /* prompt text after reasoning formatting */
     const char *system_prompt; /* NULL for none */
+    const char *raw_prompt;    /* the whole conversation as raw text (Harmony), for APIs
+                                  without roles (/v1/completions); NULL for none */
     json_t *extra_params;      /* extra body fields from the formatter, or NULL */
     int64_t arrival_ns;        /* earliest send time (CLOCK_MONOTONIC); 0 = at once */
 } aieb_request;
@@ -100,6 +102,10 @@ typedef struct aieb_backend_ops {
     int (*run)(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency,
                int grace_ms, aieb_result_cb cb, void *user, const volatile int *stop,
                aieb_err *err);
+    /* Frees the model after the workload, while the meter still runs, so the
+     * memory it gives back shows on the timeline (native, pytorch); NULL for
+     * servers. Failures are reported, never fatal. */
+    int (*unload)(aieb_backend *b, aieb_err *err);
     /* Describes the backend for summary.json's backend_info (new object). */
     json_t *(*info)(aieb_backend *b);
     void (*close)(aieb_backend *b);

@@ -98,12 +98,12 @@ int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err);
  * On *stop the running call is cancelled (grace_ms to answer) and its requests
  * are CANCELLED. Returns 0, or AIEB_EINVAL when the model is not loaded.
  *
- * info() reports the worker's versions, device, dtype, load time and memory
- * before and after loading. The runner calls it once, after the workload and
- * after the meter stopped: it then unloads the model first, so that the memory
- * after unloading and the memory freed are in the report too (run() fails
- * afterwards). close() unloads if still loaded, asks the worker to exit, and
- * kills it after close_timeout_s. */
+ * unload() frees the model (the runner calls it after the workload, while the
+ * meter still runs, so the memory given back shows on the timeline); run()
+ * fails afterwards. info() reports the worker's versions, device, dtype, load
+ * time and memory before and after loading, and after unloading once unload()
+ * ran. close() unloads if still loaded, asks the worker to exit, and kills it
+ * after close_timeout_s. */
 int aieb_pytorch_backend_open(const aieb_pytorch_opts *opts, aieb_backend **out, aieb_err *err);
 
 #ifdef __cplusplus

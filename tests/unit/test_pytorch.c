@@ -147,6 +147,8 @@ static void test_results_and_info(void **state)
         assert_null(r->error);
     }
     collected_free(&c);
+    aieb_err uerr = {0};
+    assert_int_equal(b->ops->unload(b, &uerr), 0);
     json_t *info = b->ops->info(b);
     assert_string_equal(json_string_value(json_object_get(info, "type")), "pytorch");
     assert_string_equal(json_string_value(json_object_get(info, "cuda_visible_devices")), "2,5");

@@ -1,5 +1,6 @@
 /* native.c - the `native` backend: the embedded engine driven in-process. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,27 @@ typedef struct native {
     int concurrency_asked; /* the largest max_concurrency run() was given */
     int64_t *chunks;       /* (max_new_tokens) token times of the current request */
     size_t n_chunks;
-    const volatile int *stop; /* the run's stop flag */
+    const volatile int *stop;           /* the run's stop flag */
+    int grace_ms;                       /* in-flight grace after a stop */
+    int64_t stop_seen_ns;               /* when the stop was first seen, 0 before */
+    double rss_before_mb, rss_after_mb; /* resident memory around the load */
+    int bos_id;
 } native;
+
+/* VmRSS of this process in MB (from /proc/self/status), NAN when unknown. */
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return NAN;
+    char line[256];
+    double kb = NAN;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb / 1024.0;
+}
 
 /* ==== Loading ============================================================== */
 
@@ -31,13 +51,22 @@ static int native_load(aieb_backend *b, aieb_err *err)
     native *n = b->ctx;
     if (n->engine)
         return 0;
+    n->rss_before_mb = rss_mb();
     int64_t t0 = aieb_now_ns();
     int rc = aieb_engine_open(n->model, &n->eopts, &n->engine, err);
     if (rc)
         return aieb_err_prefix(err, "native: %s", n->model);
     n->load_ns = aieb_now_ns() - t0;
+    n->rss_after_mb = rss_mb();
     aieb_model_info info;
     aieb_engine_info(n->engine, &info);
+    n->bos_id = info.bos_id;
+    /* A tokenizer that cannot encode text fails here, not request by request. */
+    int32_t probe[16];
+    size_t n_probe = 0;
+    rc = aieb_engine_tokenize(n->engine, "Hello", 1, probe, 16, &n_probe, err);
+    if (rc)
+        return aieb_err_prefix(err, "native: %s: tokenizer", n->model);
     n->ids_cap = (size_t)info.context_length;
     n->ids = malloc(n->ids_cap * sizeof *n->ids);
     n->chunks = malloc(((size_t)n->gen.max_new_tokens + 1) * sizeof *n->chunks);
@@ -64,7 +93,12 @@ static int on_token(void *user, int32_t token, int64_t t_ns)
     native *n = user;
     (void)token;
     n->chunks[n->n_chunks++] = t_ns;
-    return n->stop && *n->stop;
+    if (!n->stop || !*n->stop)
+        return 0;
+    /* Stopped: the request in flight gets grace_ms to finish, then is cut. */
+    if (!n->stop_seen_ns)
+        n->stop_seen_ns = t_ns;
+    return t_ns - n->stop_seen_ns >= (int64_t)n->grace_ms * AIEB_NS_PER_MS;
 }
 
 static int tokenize_prompt(native *n, const aieb_request *rq, size_t *n_ids, aieb_err *err)
@@ -85,13 +119,18 @@ static int tokenize_prompt(native *n, const aieb_request *rq, size_t *n_ids, aie
     if (rc == AIEB_ETOOBIG || (!rc && *n_ids > room)) {
         /* Keep the prompt's end (the question usually comes last). Tokenize into a
          * bigger scratch buffer to find the tail. */
-        size_t cap = text.len + 2;
+        /* Byte fallback can spend a token per byte, plus word markers. */
+        size_t cap = 2 * text.len + 8;
         int32_t *all = malloc(cap * sizeof *all);
         size_t n_all = 0;
         rc = all ? aieb_engine_tokenize(n->engine, text.data, 1, all, cap, &n_all, err)
                  : aieb_errf(err, AIEB_ENOMEM, "out of memory");
         if (!rc) {
-            memcpy(n->ids, all + (n_all - room), room * sizeof *all);
+            /* Keep BOS, then the last tokens that fit. */
+            size_t keep_bos = n_all && n->bos_id >= 0 && all[0] == n->bos_id ? 1 : 0;
+            n->ids[0] = all[0];
+            memcpy(n->ids + keep_bos, all + (n_all - (room - keep_bos)),
+                   (room - keep_bos) * sizeof *all);
             *n_ids = room;
             n->n_truncated++;
         }
@@ -106,7 +145,8 @@ static int native_run(aieb_backend *b, const aieb_request *reqs, size_t count, i
                       aieb_err *err)
 {
     native *n = b->ctx;
-    (void)grace_ms;
+    n->grace_ms = grace_ms > 0 ? grace_ms : 0;
+    n->stop_seen_ns = 0;
     if (!n->engine)
         return aieb_errf(err, AIEB_EINVAL, "native: model not loaded");
     if (max_concurrency > n->concurrency_asked)
@@ -207,6 +247,12 @@ static json_t *native_info(aieb_backend *b)
         json_object_set_new(o, "threads", json_integer(mi.threads));
         json_object_set_new(o, "blas", json_boolean(mi.blas));
         json_object_set_new(o, "load_time_s", json_real((double)n->load_ns / 1e9));
+        if (!isnan(n->rss_before_mb) && !isnan(n->rss_after_mb)) {
+            json_object_set_new(o, "rss_before_load_mb", json_real(n->rss_before_mb));
+            json_object_set_new(o, "rss_after_load_mb", json_real(n->rss_after_mb));
+            json_object_set_new(o, "load_rss_growth_mb",
+                                json_real(n->rss_after_mb - n->rss_before_mb));
+        }
     }
     json_object_set_new(o, "prompts_truncated_to_context",
                         json_integer((json_int_t)n->n_truncated));

@@ -77,6 +77,13 @@ char *oa_request_body(const oa_ctx *c, const aieb_request *r)
         json_array_append_new(
             msgs, json_pack("{s:s, s:s}", "role", "user", "content", r->prompt ? r->prompt : ""));
         json_object_set_new(o, "messages", msgs);
+    } else if (r->raw_prompt) {
+        /* The whole conversation already rendered (Harmony) for raw-text APIs. */
+        json_object_set_new(o, "prompt", json_string(r->raw_prompt));
+    } else if (r->system_prompt && *r->system_prompt) {
+        /* /v1/completions has no roles: the system text goes first. */
+        json_object_set_new(o, "prompt",
+                            json_sprintf("%s\n\n%s", r->system_prompt, r->prompt ? r->prompt : ""));
     } else {
         json_object_set_new(o, "prompt", json_string(r->prompt ? r->prompt : ""));
     }

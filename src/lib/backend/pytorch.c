@@ -494,15 +494,21 @@ static void copy_key(json_t *dst, const char *dkey, const json_t *src, const cha
     json_object_set_new(dst, dkey, v ? json_deep_copy(v) : json_null());
 }
 
+/* The runner calls this after the workload while the meter still runs, so the
+ * memory given back shows on the timeline and in backend_info. */
+static int tb_unload(aieb_backend *b, aieb_err *err)
+{
+    torch_backend *t = b->ctx;
+    if (!t->loaded || t->dead)
+        return 0;
+    fetch_stats(t);
+    int rc = unload(t);
+    return rc ? aieb_errf(err, rc, "pytorch: the worker could not unload the model") : 0;
+}
+
 static json_t *tb_info(aieb_backend *b)
 {
     torch_backend *t = b->ctx;
-    /* The runner's last look: the meter has stopped, so unloading now costs the
-     * measurement nothing and puts the memory after unloading in the report. */
-    if (t->loaded && !t->dead) {
-        fetch_stats(t);
-        unload(t);
-    }
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("pytorch"));
     json_object_set_new(o, "model", json_string(t->model));
@@ -613,6 +619,7 @@ static const aieb_backend_ops torch_ops = {
     .load = tb_load,
     .health = tb_health,
     .run = tb_run,
+    .unload = tb_unload,
     .info = tb_info,
     .close = tb_close,
 };

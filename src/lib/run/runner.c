@@ -1,9 +1,11 @@
 /* runner.c - the flow of one `aieb run` (run.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aieb/clock.h"
@@ -29,19 +31,40 @@ void runner_warn(runner *r, const char *fmt, ...)
 static int make_run_dir(runner *r, aieb_err *err)
 {
     const aieb_config *cfg = r->cfg;
-    char stamp[32];
+    char stamp[32], name[256];
     aieb_format_utc(r->wall_start_ns, 1, stamp);
     snprintf(r->run_id, sizeof r->run_id, "%s", stamp);
-    if (r->opts->run_dir && *r->opts->run_dir)
+    int rc;
+    if (r->opts->run_dir && *r->opts->run_dir) {
         snprintf(r->run_dir, sizeof r->run_dir, "%s", r->opts->run_dir);
-    else
-        snprintf(r->run_dir, sizeof r->run_dir, "%s/%s/%s", cfg->output_dir, cfg->name, stamp);
-    int rc = aieb_mkdir_p(r->run_dir, err);
-    if (rc)
-        return rc;
-    snprintf(r->requests_path, sizeof r->requests_path, "%s/requests.jsonl", r->run_dir);
-    /* A reused --run-dir starts a fresh log. */
-    remove(r->requests_path);
+        rc = aieb_mkdir_p(r->run_dir, err);
+        if (rc)
+            return rc;
+        snprintf(r->requests_path, sizeof r->requests_path, "%s/requests.jsonl", r->run_dir);
+        /* A reused --run-dir starts a fresh log. */
+        remove(r->requests_path);
+    } else {
+        aieb_config_dir_name(cfg, name, sizeof name);
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof parent, "%s/%s", cfg->output_dir, name);
+        rc = aieb_mkdir_p(parent, err);
+        if (rc)
+            return aieb_err_prefix(err, "output_dir");
+        /* Two runs started in the same second get their own directories. */
+        for (int k = 1;; k++) {
+            if (k == 1)
+                snprintf(r->run_id, sizeof r->run_id, "%s", stamp);
+            else
+                snprintf(r->run_id, sizeof r->run_id, "%s-%d", stamp, k);
+            snprintf(r->run_dir, sizeof r->run_dir, "%s/%s", parent, r->run_id);
+            if (mkdir(r->run_dir, 0755) == 0)
+                break;
+            if (errno != EEXIST || k == 1000)
+                return aieb_errf(err, AIEB_EIO, "%s: cannot create the run directory: %s",
+                                 r->run_dir, strerror(errno));
+        }
+        snprintf(r->requests_path, sizeof r->requests_path, "%s/requests.jsonl", r->run_dir);
+    }
     r->out->run_dir = strdup(r->run_dir);
     return r->out->run_dir ? 0 : aieb_errf(err, AIEB_ENOMEM, "out of memory");
 }
@@ -61,6 +84,9 @@ static int load_prompts(runner *r, aieb_err *err)
         return aieb_err_prefix(err, "dataset");
     AIEB_INFO("dataset: %zu prompts from %s%s", r->ds.n, r->ds.source,
               r->ds.from_cache ? " (cached)" : "");
+    if (r->ds.n_truncated)
+        runner_warn(r, "%zu prompt(s) were cut to the truncation length (scenario.truncation)",
+                    r->ds.n_truncated);
     if (r->ds.n < (size_t)cfg->scenario.num_samples)
         runner_warn(r, "dataset has %zu usable prompts, fewer than num_samples=%d", r->ds.n,
                     cfg->scenario.num_samples);
@@ -111,6 +137,7 @@ static int build_requests(runner *r, aieb_err *err)
         if (r->shaped) {
             q->prompt = r->shaped[p].prompt;
             q->system_prompt = r->shaped[p].system_prompt;
+            q->raw_prompt = r->shaped[p].raw_prompt;
             q->extra_params = r->shaped[p].extra_params;
         } else {
             q->prompt = r->ds.prompts[p].text;
@@ -180,11 +207,13 @@ static int on_workload_result(void *user, const aieb_result *res)
             r->n_tokens_done += (size_t)res->completion_tokens;
     } else {
         r->out->n_failed++;
-        if (res->error_kind != AIEB_REQ_CANCELLED)
+        /* Requests cancelled by our own stop are not the cause of anything. */
+        if (res->error_kind != AIEB_REQ_CANCELLED) {
             r->consecutive_failures++;
-        snprintf(r->out->last_error, sizeof r->out->last_error, "request %zu: %s", res->index,
-                 res->error ? res->error : aieb_req_error_kind_name(res->error_kind));
-        AIEB_WARN("%s", r->out->last_error);
+            snprintf(r->out->last_error, sizeof r->out->last_error, "request %zu: %s", res->index,
+                     res->error ? res->error : aieb_req_error_kind_name(res->error_kind));
+            AIEB_WARN("%s", r->out->last_error);
+        }
     }
     if (r->opts->progress) {
         aieb_run_progress p = {.done = r->n_results,
@@ -200,6 +229,8 @@ static int on_workload_result(void *user, const aieb_result *res)
     }
     int max_fail = r->cfg->scenario.max_consecutive_failures;
     if (max_fail > 0 && r->consecutive_failures >= max_fail) {
+        if (r->out->failed_fast)
+            return 1;
         r->out->failed_fast = 1;
         AIEB_ERROR("stopping: %d consecutive failed requests (scenario.max_consecutive_failures)",
                    r->consecutive_failures);
@@ -217,6 +248,15 @@ static int on_warmup_result(void *user, const aieb_result *res)
                     res->error ? res->error : aieb_req_error_kind_name(res->error_kind));
     }
     return 0;
+}
+
+/* Pins slow counters at a phase boundary so windows on both sides calibrate
+ * against the counter (meter.h). */
+static void mark(runner *r)
+{
+    aieb_err e = {0};
+    if (aieb_meter_mark(r->meter, &e) != 0)
+        runner_warn(r, "meter: cannot mark a phase boundary: %s", e.msg);
 }
 
 static int run_phases(runner *r, aieb_err *err)
@@ -242,6 +282,7 @@ static int run_phases(runner *r, aieb_err *err)
         r->t_load1 = aieb_now_ns();
         if (rc)
             return rc;
+        mark(r);
     }
     if (r->n_warmup && !(o->stop && *o->stop)) {
         AIEB_INFO("warmup: %zu request(s), excluded from every metric", r->n_warmup);
@@ -251,6 +292,7 @@ static int run_phases(runner *r, aieb_err *err)
         r->t_warm1 = aieb_now_ns();
         if (rc)
             return rc;
+        mark(r);
         if (r->warmup_failed == r->n_warmup)
             runner_warn(r, "every warmup request failed; the workload will likely fail too");
     }
@@ -274,6 +316,18 @@ static int run_phases(runner *r, aieb_err *err)
     rc = r->backend->ops->run(r->backend, work, r->n_workload, conc, grace, on_workload_result, r,
                               o->stop, err);
     r->t_work1 = aieb_now_ns();
+    if (r->backend->ops->unload) {
+        aieb_err uerr = {0};
+        r->t_unload0 = aieb_now_ns();
+        if (r->backend->ops->unload(r->backend, &uerr) != 0)
+            runner_warn(r, "unloading the model: %s", uerr.msg);
+        r->t_unload1 = aieb_now_ns();
+    }
+    if (cfg->backend.kind == AIEB_CFG_BACKEND_NATIVE && conc > 1)
+        runner_warn(r,
+                    "the native backend runs one request at a time; "
+                    "scenario.max_concurrency=%d was ignored",
+                    conc);
     /* A stop we asked for (fail-fast, interrupt) is reported by aieb_run itself. */
     if (rc && (r->out->failed_fast || (o->stop && *o->stop)))
         rc = 0;
@@ -303,35 +357,53 @@ static int write_json(const char *dir, const char *name, json_t *o, aieb_err *er
     return rc;
 }
 
+/* Keeps the first error in *first, logs the later ones: one failing file must
+ * not cost the others. */
+static void keep_first(int rc, const aieb_err *e, int *first, aieb_err *err)
+{
+    if (!rc)
+        return;
+    if (!*first) {
+        *first = rc;
+        *err = *e;
+    } else {
+        AIEB_ERROR("%s", e->msg);
+    }
+}
+
 static int write_outputs(runner *r, aieb_err *err)
 {
     aieb_request_energy *energies = calloc(r->n_results + 1, sizeof *energies);
     if (!energies)
         return aieb_errf(err, AIEB_ENOMEM, "out of memory");
     json_t *summary = runner_build_summary(r, energies, err);
-    int rc = summary ? 0 : (err->code ? err->code : AIEB_ENOMEM);
-    if (!rc)
-        rc = aieb_requests_log_write(r->requests_path, r->results, r->n_results,
-                                     aieb_meter_start_ns(r->meter), energies, err);
-    if (!rc)
-        rc = write_json(r->run_dir, "summary.json", summary, err);
-    if (!rc) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/timeseries.csv", r->run_dir);
-        rc = aieb_meter_write_timeline_csv(r->meter, path, err);
+    if (!summary) {
+        free(energies);
+        return err->code ? err->code : AIEB_ENOMEM;
     }
-    if (!rc)
-        rc = runner_write_results_csv(r, summary, err);
-    if (!rc)
-        rc = runner_write_emissions(r, err);
+    int first = 0;
+    aieb_err e = {0};
+    /* The appended-to files first: their warnings ("row went to a side file")
+     * land in summary.json's warnings, which shares r->warnings. */
+    if (runner_write_results_csv(r, summary, &e))
+        keep_first(aieb_err_prefix(&e, "reporter.output_file"), &e, &first, err);
+    if (runner_write_emissions(r, &e))
+        keep_first(aieb_err_prefix(&e, "emissions.csv"), &e, &first, err);
+    keep_first(aieb_requests_log_write(r->requests_path, r->results, r->n_results,
+                                       aieb_meter_start_ns(r->meter), energies, &e),
+               &e, &first, err);
+    keep_first(write_json(r->run_dir, "summary.json", summary, &e), &e, &first, err);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/timeseries.csv", r->run_dir);
+    keep_first(aieb_meter_write_timeline_csv(r->meter, path, &e), &e, &first, err);
     /* report.md and the plot are read back from the files above; a failure
      * there loses no result (`aieb report` can write them again). */
     aieb_err rerr = {0};
-    if (!rc && aieb_report_write_all(r->run_dir, &rerr) != 0)
+    if (!first && aieb_report_write_all(r->run_dir, &rerr) != 0)
         AIEB_WARN("report: %s; `aieb report %s` writes it again", rerr.msg, r->run_dir);
     json_decref(summary);
     free(energies);
-    return rc;
+    return first;
 }
 
 /* ==== Entry point ========================================================== */
@@ -381,8 +453,9 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     if (!rc)
         rc = runner_open_backend(cfg, &r->backend, err);
     if (!rc && r->backend->ops->health) {
-        AIEB_INFO("checking the backend at %s",
-                  cfg->backend.endpoint ? cfg->backend.endpoint : "-");
+        int server = !r->backend->ops->load && cfg->backend.endpoint;
+        AIEB_INFO("checking the %s backend%s%s", cfg->backend.type, server ? " at " : "",
+                  server ? cfg->backend.endpoint : "");
         rc = r->backend->ops->health(r->backend, r->opts->stop, err);
     }
     if (!rc)
@@ -419,7 +492,9 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         free(out->run_dir);
         out->run_dir = NULL;
     }
-    if (!rc && out->interrupted)
+    if (!rc && out->interrupted && !r->t_work0)
+        rc = aieb_errf(err, AIEB_EINTR, "interrupted before the workload; no results written");
+    else if (!rc && out->interrupted)
         rc = aieb_errf(err, AIEB_EINTR, "interrupted; %zu request(s) finished, results in %s",
                        r->n_results, r->run_dir);
     else if (!rc && out->failed_fast)

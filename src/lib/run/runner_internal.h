@@ -46,6 +46,7 @@ typedef struct runner {
 
     /* Phase boundaries (CLOCK_MONOTONIC ns; 0 when the phase did not happen). */
     int64_t t_base0, t_base1, t_load0, t_load1, t_warm0, t_warm1, t_work0, t_work1;
+    int64_t t_unload0, t_unload1;
 
     json_t *warnings; /* array of strings */
 

@@ -95,6 +95,21 @@ static double ram_j_of(const aieb_meter_summary *ms, const double *by_domain)
     return ms->has_domain[AIEB_DOMAIN_RAM] ? by_domain[AIEB_DOMAIN_RAM] : 0.0;
 }
 
+/* Net energy is gross minus idle x duration; for a constant estimate the two
+ * cancel up to rounding (1e-17 J): show that as 0 rather than as noise. */
+static double tidy(double net, double gross)
+{
+    return fabs(net) <= 1e-9 * fabs(gross) ? 0.0 : net;
+}
+
+static int any_gpu_used(const aieb_meter_summary *ms)
+{
+    for (int i = 0; i < ms->n_channels; i++)
+        if (ms->channels[i].info->domain == AIEB_DOMAIN_GPU && ms->channels[i].used == 1)
+            return 1;
+    return 0;
+}
+
 static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
                               const aieb_latency_summary *ls)
 {
@@ -102,19 +117,28 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     const aieb_window *w = &ms->window;
     json_t *o = json_object();
     int has_gpu = ms->has_domain[AIEB_DOMAIN_GPU];
-    double gpu_j = w->energy_j[AIEB_DOMAIN_GPU], cpu_j = w->energy_j[AIEB_DOMAIN_CPU];
+    /* Absent domains count 0 in sums and show as null. */
+    double gpu_j = has_gpu ? w->energy_j[AIEB_DOMAIN_GPU] : 0.0;
+    double cpu_j = ms->has_domain[AIEB_DOMAIN_CPU] ? w->energy_j[AIEB_DOMAIN_CPU] : 0.0;
     double ram_j = ram_j_of(ms, w->energy_j);
     double total_j = gpu_j + cpu_j + ram_j;
-    double net_gpu = w->net_energy_j[AIEB_DOMAIN_GPU], net_cpu = w->net_energy_j[AIEB_DOMAIN_CPU];
-    double net_ram = ram_j_of(ms, w->net_energy_j);
+    double net_gpu = has_gpu ? tidy(w->net_energy_j[AIEB_DOMAIN_GPU], gpu_j) : 0.0;
+    double net_cpu =
+        ms->has_domain[AIEB_DOMAIN_CPU] ? tidy(w->net_energy_j[AIEB_DOMAIN_CPU], cpu_j) : 0.0;
+    double net_ram = tidy(ram_j_of(ms, w->net_energy_j), ram_j);
     double net_total = net_gpu + net_cpu + net_ram;
-    /* The primary metric is GPU energy, as in the earlier tool and AIEnergyScore;
-     * on a machine without a GPU meter it is CPU + RAM, and the summary says so. */
-    double primary_j = has_gpu ? gpu_j : cpu_j + ram_j;
-    double primary_net = has_gpu ? net_gpu : net_cpu + net_ram;
-    json_object_set_new(o, "primary", json_string(has_gpu ? "gpu" : "cpu+ram"));
+    /* The primary metric is GPU energy, as in the earlier tool and AIEnergyScore,
+     * when a GPU is measured and the backend can use one; the embedded engine
+     * runs on the CPU, so there (and without a GPU meter) it is CPU + RAM. */
+    int gpu_primary = has_gpu && cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE;
+    double primary_j = gpu_primary ? gpu_j : cpu_j + ram_j;
+    double primary_net = gpu_primary ? net_gpu : net_cpu + net_ram;
+    if (gpu_primary && !any_gpu_used(ms))
+        runner_warn(r, "energy_wh is GPU energy, but no GPU showed use (no power rise over idle, "
+                       "no memory growth): check that the backend runs on the measured GPU");
+    json_object_set_new(o, "primary", json_string(gpu_primary ? "gpu" : "cpu+ram"));
     json_object_set_new(o, "energy_wh", num(primary_j / J_PER_WH));
-    json_object_set_new(o, "gpu_energy_wh", num(gpu_j / J_PER_WH));
+    json_object_set_new(o, "gpu_energy_wh", has_gpu ? num(gpu_j / J_PER_WH) : json_null());
     json_object_set_new(o, "cpu_energy_wh", num(cpu_j / J_PER_WH));
     json_object_set_new(o, "ram_energy_wh", num(ram_j / J_PER_WH));
     json_object_set_new(o, "dram_energy_wh",
@@ -129,7 +153,7 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
 
     json_t *net = json_object();
     json_object_set_new(net, "energy_wh", num(primary_net / J_PER_WH));
-    json_object_set_new(net, "gpu_energy_wh", num(net_gpu / J_PER_WH));
+    json_object_set_new(net, "gpu_energy_wh", has_gpu ? num(net_gpu / J_PER_WH) : json_null());
     json_object_set_new(net, "cpu_energy_wh", num(net_cpu / J_PER_WH));
     json_object_set_new(net, "ram_energy_wh", num(net_ram / J_PER_WH));
     json_object_set_new(net, "total_energy_wh", num(net_total / J_PER_WH));
@@ -152,6 +176,7 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
 
     /* Emissions: every component x PUE x grid intensity (CodeCarbon's rule). */
     aieb_carbon c;
+    memset(&c, 0, sizeof c);
     aieb_err cerr = {0};
     double override = cfg->metrics.carbon_intensity_g_per_kwh;
     if (aieb_carbon_lookup(cfg->metrics.country_iso_code, cfg->metrics.region, override, &c,
@@ -172,6 +197,8 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
         r->em = em;
         r->carbon = c;
         r->workload_s = w->duration_s;
+    } else if (!isnan(c.g_per_kwh)) {
+        runner_warn(r, "emissions not computed: %s", cerr.msg);
     }
     json_object_set_new(o, "emissions_g_co2eq", num(em.emissions_g));
     json_object_set_new(o, "carbon_intensity_g_per_kwh", num(c.g_per_kwh));
@@ -222,13 +249,11 @@ static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_reques
         aieb_errf(err, AIEB_ENOMEM, "out of memory");
         return NULL;
     }
-    int engine_knows = n > 0;
-    for (size_t i = 0; i < n; i++) {
-        const aieb_result *q = &r->results[i];
-        if (!q->prefill_end_ns && q->error_kind == AIEB_REQ_OK)
-            engine_knows = 0;
-        iv[i] = (aieb_interval){q->sent_ns, q->done_ns};
-    }
+    /* Only the embedded engine knows where prefill ends; servers and the
+     * pytorch worker give the first token's time for it. */
+    int engine_knows = r->cfg->backend.kind == AIEB_CFG_BACKEND_NATIVE;
+    for (size_t i = 0; i < n; i++)
+        iv[i] = (aieb_interval){r->results[i].sent_ns, r->results[i].done_ns};
     json_t *phases = NULL;
     /* Per-request energy: the [sent, done] intervals alone. */
     aieb_share unattributed;
@@ -246,21 +271,33 @@ static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_reques
     for (size_t i = 0; !rc && i < n; i++) {
         const aieb_result *q = &r->results[i];
         int64_t mid = q->prefill_end_ns ? q->prefill_end_ns : q->first_token_ns;
+        if (!mid) /* failed before any token: all of it counts as one piece */
+            mid = q->done_ns;
         iv[i] = (aieb_interval){q->sent_ns, mid};
         iv[n + i] = (aieb_interval){mid, q->done_ns};
     }
     if (!rc)
         rc = aieb_attribute(r->meter, iv, 2 * n, sh, NULL, err);
     if (!rc) {
-        aieb_share pre, dec;
+        aieb_share pre, dec, failed;
         memset(&pre, 0, sizeof pre);
         memset(&dec, 0, sizeof dec);
+        memset(&failed, 0, sizeof failed);
+        size_t n_failed = 0;
         double pre_s = 0, dec_s = 0;
         long pre_tok = 0, dec_tok = 0;
         for (size_t i = 0; i < n; i++) {
             const aieb_result *q = &r->results[i];
-            if (q->error_kind != AIEB_REQ_OK)
+            if (q->error_kind != AIEB_REQ_OK) {
+                /* What failed requests cost, kept apart so the phases plus
+                 * this plus between_requests add up to the workload. */
+                for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+                    failed.energy_j[d] += sh[i].energy_j[d] + sh[n + i].energy_j[d];
+                    failed.net_energy_j[d] += sh[i].net_energy_j[d] + sh[n + i].net_energy_j[d];
+                }
+                n_failed++;
                 continue;
+            }
             for (int d = 0; d < AIEB_N_DOMAINS; d++) {
                 pre.energy_j[d] += sh[i].energy_j[d];
                 pre.net_energy_j[d] += sh[i].net_energy_j[d];
@@ -282,10 +319,37 @@ static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_reques
         json_object_set_new(phases, "decode", phase_json(&dec, has_domain, dec_s, dec_tok));
         json_object_set_new(phases, "between_requests",
                             phase_json(&unattributed, has_domain, NAN, 0));
+        if (n_failed) {
+            json_t *fj = phase_json(&failed, has_domain, NAN, 0);
+            json_object_set_new(fj, "requests", json_integer((json_int_t)n_failed));
+            json_object_set_new(phases, "failed_requests", fj);
+        }
     }
     free(iv);
     free(sh);
     return phases;
+}
+
+/* Mean GPU memory used over the workload's samples (a true average, not the
+ * midpoint of min and max); NAN without samples. */
+static double mem_avg_mb(const runner *r, int channel)
+{
+    size_t n = aieb_meter_n_samples(r->meter);
+    int nch = aieb_meter_n_channels(r->meter);
+    aieb_channel_reading *rd = calloc((size_t)nch + 1, sizeof *rd);
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; rd && i < n; i++) {
+        int64_t t;
+        if (aieb_meter_sample(r->meter, i, &t, rd, NULL) != 0)
+            continue;
+        if (t < r->t_work0 || t > r->t_work1 || isnan(rd[channel].mem_used_mb))
+            continue;
+        sum += rd[channel].mem_used_mb;
+        k++;
+    }
+    free(rd);
+    return k ? sum / (double)k : NAN;
 }
 
 static json_t *gpu_stats_and_evidence(runner *r, const aieb_meter_summary *ms, json_t **evidence)
@@ -308,7 +372,7 @@ static json_t *gpu_stats_and_evidence(runner *r, const aieb_meter_summary *ms, j
         json_object_set_new(g, "energy_wh", num(c->energy_j / J_PER_WH));
         json_object_set_new(g, "avg_utilization_percent", num(c->util_avg_pct));
         json_object_set_new(g, "max_utilization_percent", num(c->util_max_pct));
-        json_object_set_new(g, "avg_memory_mb", num((c->mem_min_mb + c->mem_max_mb) / 2));
+        json_object_set_new(g, "avg_memory_mb", num(mem_avg_mb(r, i)));
         json_object_set_new(g, "min_memory_mb", num(c->mem_min_mb));
         json_object_set_new(g, "max_memory_mb", num(c->mem_max_mb));
         json_object_set_new(g, "avg_power_w", num(c->avg_power_w));
@@ -374,8 +438,11 @@ static json_t *config_echo(const aieb_config *cfg)
     json_object_set_new(o, "name", json_string(cfg->name));
     json_object_set_new(o, "backend", json_string(cfg->backend.type));
     json_object_set_new(o, "model", json_string(cfg->backend.model));
+    int server =
+        cfg->backend.kind == AIEB_CFG_BACKEND_VLLM || cfg->backend.kind == AIEB_CFG_BACKEND_OPENAI;
     json_object_set_new(o, "endpoint",
-                        cfg->backend.endpoint ? json_string(cfg->backend.endpoint) : json_null());
+                        server && cfg->backend.endpoint ? json_string(cfg->backend.endpoint)
+                                                        : json_null());
     json_object_set_new(o, "dataset", json_string(cfg->scenario.dataset_name));
     json_object_set_new(o, "num_samples", json_integer(cfg->scenario.num_samples));
     json_object_set_new(o, "max_new_tokens",
@@ -474,6 +541,7 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
     SPAN("model_load", r->t_load0, r->t_load1)
     SPAN("warmup", r->t_warm0, r->t_warm1)
     SPAN("workload", r->t_work0, r->t_work1)
+    SPAN("cleanup", r->t_unload0, r->t_unload1)
 #undef SPAN
     json_object_set_new(o, "timeline", times);
     json_object_set_new(o, "warnings", json_incref(r->warnings));
@@ -595,7 +663,7 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
         u_max = isnan(u_max) || um > u_max ? um : u_max;
         m_max = isnan(m_max) || mm > m_max ? mm : m_max;
     }
-    char vals[N_CSV_COLS][128];
+    char vals[N_CSV_COLS][512];
     const char *ptrs[N_CSV_COLS];
     char ts[32];
     aieb_format_utc(r->wall_start_ns, 0, ts);
