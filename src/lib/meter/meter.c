@@ -421,10 +421,23 @@ static int64_t edge_wait_ns(const aieb_meter *m)
 
 /* ==== The sampler thread =================================================== */
 
+/* When the next anchor read is due: anchor_ns after the last one plus a phase
+ * offset that walks the counter's update period by the golden ratio, so that
+ * reads do not stay locked to the steps' phase (a 100 ms tick and NVML's 100 ms
+ * steps would otherwise keep every read next to a step, where it is useless). */
+static int64_t next_anchor(const aieb_meter *m, int64_t after, long k)
+{
+    double period = (double)m->max_slow_period_ns, frac = fmod(0.6180339887 * (double)k, 1.0);
+    return after + m->anchor_ns + (int64_t)(frac * period);
+}
+
 static void *sampler_main(void *arg)
 {
     aieb_meter *m = arg;
     int64_t next = m->t_start;
+    long n_anchor = 0;
+    int64_t anchor_at = next_anchor(m, m->t_start, n_anchor);
+    int advance = 1;
     pthread_mutex_lock(&m->mu);
     while (!m->stop_req) {
         int64_t now = aieb_now_ns();
@@ -435,10 +448,16 @@ static void *sampler_main(void *arg)
             m->last_mark_ns = now;
         }
         int fine = fine_wanted(m, now);
-        next += fine ? m->fine_ns : m->interval_ns;
-        if (next < now)
-            next = now; /* fell behind (slow reads): no burst of catch-up samples */
-        struct timespec ts = {.tv_sec = next / AIEB_NS_PER_S, .tv_nsec = next % AIEB_NS_PER_S};
+        if (advance) {
+            next += fine ? m->fine_ns : m->interval_ns;
+            if (next < now)
+                next = now; /* fell behind (slow reads): no burst of catch-up samples */
+        }
+        /* an anchor read of its own between ticks, unless fine sampling reads
+         * the counters anyway */
+        int for_anchor = !fine && m->n_slow > 0 && anchor_at < next;
+        int64_t wake = for_anchor ? (anchor_at > now ? anchor_at : now) : next;
+        struct timespec ts = {.tv_sec = wake / AIEB_NS_PER_S, .tv_nsec = wake % AIEB_NS_PER_S};
         int woken = 0;
         while (!m->stop_req && !woken) {
             int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
@@ -451,15 +470,18 @@ static void *sampler_main(void *arg)
             break;
         int64_t t = aieb_now_ns();
         int counters = fine_wanted(m, t);
-        int is_anchor = !counters && m->n_slow > 0 && t - m->last_anchor_ns >= m->anchor_ns;
-        if (is_anchor)
-            m->last_anchor_ns = t;
+        int is_anchor = for_anchor && !woken && !counters;
+        if (for_anchor && !woken)
+            anchor_at = next_anchor(m, t, ++n_anchor);
         pthread_mutex_unlock(&m->mu);
         read_all(m, t, 0, counters || is_anchor);
         pthread_mutex_lock(&m->mu);
         record(m, t, PH_RUN, is_anchor);
-        if (woken)
+        advance = !(for_anchor && !woken); /* after an anchor read, the tick is still due */
+        if (woken) {
             next = t;
+            advance = 1;
+        }
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
