@@ -143,8 +143,9 @@ int aieb_meter_mark(aieb_meter *m, aieb_err *err);
 /* Stops the sampler, takes a synchronous reading (t_stop), then keeps reading
  * slow counters (NVML updates about every 100 ms) for up to 2.5 update periods
  * until each has moved once, so the energy up to t_stop can be pinned down
- * (docs/methodology.md). Then computes the whole-run totals. Fails with
- * AIEB_EINVAL when not running. */
+ * (docs/methodology.md). Then computes the whole-run totals and the piecewise
+ * calibration (located steps and anchor reads). Fails with AIEB_EINVAL when not
+ * running. */
 int aieb_meter_stop(aieb_meter *m, aieb_err *err);
 
 /* Records [t0_ns, t1_ns] (inside the run) as the idle baseline, replacing any
@@ -172,7 +173,10 @@ size_t aieb_meter_n_samples(const aieb_meter *m);
 /* Copies sample i: its timestamp and one reading per channel into
  * readings[0..n_channels) (may be NULL). Safe while the sampler runs. For
  * counter-only channels (RAPL) power_w is the average over the interval since
- * the previous reading. Fails with AIEB_EINVAL when i is out of range. */
+ * the previous reading. Costly counters (NVML's) are read only at start, stop,
+ * around marks and about once a second, so energy_j is NAN in most samples;
+ * windows, not raw readings, give energy. Fails with AIEB_EINVAL when i is out
+ * of range. */
 int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns, aieb_channel_reading *readings,
                       aieb_err *err);
 
