@@ -1,6 +1,6 @@
 /* carbon.c - carbon intensity lookup in the embedded table and the emissions of
  * a run (energy x PUE x intensity). Table format and sources: the header of
- * data/carbon_intensity.csv and docs/methodology-cpu.md. */
+ * data/carbon_intensity.csv and docs/methodology.md. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* estimate.c - CPU (TDP x load) and RAM (DIMM count) power estimates, used where
  * no energy counter exists. Both are power-only channels: the sampler integrates
  * their power over time. Models and constants: estimate.h and
- * docs/methodology-cpu.md. */
+ * docs/methodology.md. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

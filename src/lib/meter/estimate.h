@@ -5,7 +5,7 @@
  *      (codecarbon/external/hardware.py, CPU._get_power_from_cpu_load).
  * RAM: CodeCarbon 3.x's DIMM model (codecarbon/external/ram.py,
  *      RAM._estimate_dimm_count and RAM._calculate_ram_power).
- * docs/methodology-cpu.md gives every constant and where it comes from.
+ * docs/methodology.md gives every constant and where it comes from.
  */
 #ifndef AIEB_METER_ESTIMATE_H
 #define AIEB_METER_ESTIMATE_H
@@ -15,7 +15,7 @@
 #include "aieb/err.h"
 
 /* Default TDP when none is configured: 4 W per hardware thread (project choice,
- * see docs/methodology-cpu.md). */
+ * see docs/methodology.md). */
 #define AIEB_ESTIMATE_W_PER_THREAD 4.0
 
 /* RAM model constants (CodeCarbon 3.x ram.py). */

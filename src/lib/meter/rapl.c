@@ -7,7 +7,7 @@
  * client parts). Each has name, energy_uj (a wrapping counter in uJ) and
  * max_energy_range_uj (where it wraps).
  *
- * What is summed, and why (docs/methodology-cpu.md):
+ * What is summed, and why (docs/methodology.md):
  * - "package-*" top-level zones into channel "cpu";
  * - sub-zones named "dram" into channel "dram";
  * - never psys (the platform domain already contains the packages), never core
