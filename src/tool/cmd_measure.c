@@ -106,7 +106,7 @@ static int parse_args(int argc, char **argv, measure_args *a)
     a->intensity = NAN;
     a->mo.pue = 1.0;
     int opt, rc = 0;
-    double v;
+    double v = 0;
     optind = 1;
     opterr = 0;
     /* '+': options end at the first non-option, so CMD's own flags are CMD's. */

@@ -564,7 +564,7 @@ static int decode_span(aieb_buf *b, const span *sp)
         }
         p++;
         unsigned c = *p++;
-        unsigned v, v2;
+        unsigned v = 0, v2 = 0xDC00; /* set by hex4 on input validated earlier */
         switch (c) {
         case 'b':
             o[len++] = '\b';
