@@ -131,9 +131,10 @@ static void paths_agree(void **state)
                     open_tiny(model_path(name), v[k].k, v[k].threads, v[k].blas, v[k].batch);
                 float *lg = prompt_logits(e, prompt, N_PROMPT);
                 double re = rel_err(lg, base, 300);
-                /* float paths only reassociate sums; int8 paths may also round an
-                 * activation differently (SIMD vs scalar) by one step */
-                double tol = quant ? 2e-3 : 2e-5;
+                /* float paths only reassociate sums; in int8 paths such a difference
+                 * can also move an activation across a rounding step (1/127 of its
+                 * block's largest value), which later layers carry along */
+                double tol = quant ? 1e-2 : 2e-5;
                 if (re > tol)
                     fail_msg("%s variant %zu: relative error %g > %g", name, k, re, tol);
                 free(lg);
@@ -171,7 +172,8 @@ static void kernels_match_scalar(void **state)
         const kernels *K = sets[si];
         for (size_t ti = 0; ti < 5; ti++)
             for (size_t sh = 0; sh < 4; sh++) {
-                int rows = shapes[sh][0], cols = shapes[sh][1], n_tok = 3;
+                int rows = shapes[sh][0], cols = shapes[sh][1],
+                    n_tok = 5; /* a 4-token tile and one more */
                 int quant = types[ti] == AIEB_GGML_Q8_0 || types[ti] == AIEB_GGML_Q4_0;
                 if (quant && cols % 32)
                     continue;
@@ -190,12 +192,17 @@ static void kernels_match_scalar(void **state)
                 int8_t *q2 = malloc((size_t)n_tok * cols);
                 float *d2 = malloc((size_t)n_tok * cols / 32 * sizeof *d + 4);
                 float *s2 = malloc((size_t)n_tok * cols / 32 * sizeof *s + 4);
+                int32_t *ns = malloc((size_t)n_tok * cols / 32 * sizeof *ns + 4);
+                int32_t *ns2 = malloc((size_t)n_tok * cols / 32 * sizeof *ns + 4);
                 if (quant)
                     for (int t = 0; t < n_tok; t++) {
                         kernels_scalar.quantize_act(x + t * cols, cols, q + t * cols,
-                                                    d + t * cols / 32, s + t * cols / 32);
+                                                    d + t * cols / 32, s + t * cols / 32,
+                                                    ns + t * cols / 32);
                         K->quantize_act(x + t * cols, cols, q2 + t * cols, d2 + t * cols / 32,
-                                        s2 + t * cols / 32);
+                                        s2 + t * cols / 32, ns2 + t * cols / 32);
+                        assert_memory_equal(ns + t * cols / 32, ns2 + t * cols / 32,
+                                            cols / 32 * sizeof *ns);
                         /* the same rounding: identical quantized activations */
                         assert_memory_equal(q + t * cols, q2 + t * cols, (size_t)cols);
                         assert_memory_equal(d + t * cols / 32, d2 + t * cols / 32,
@@ -203,8 +210,8 @@ static void kernels_match_scalar(void **state)
                         for (int b = 0; b < cols / 32; b++)
                             assert_float_equal(s[t * cols / 32 + b], s2[t * cols / 32 + b], 1e-5);
                     }
-                act a = {.f = x, .ldf = cols, .q = {q, d, s}};
-                float y1[3 * 16], y2[3 * 16];
+                act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}};
+                float y1[5 * 16], y2[5 * 16];
                 int ldy = 16;
                 memset(y1, 0, sizeof y1);
                 memset(y2, 0, sizeof y2);
@@ -242,6 +249,8 @@ static void kernels_match_scalar(void **state)
                 free(q2);
                 free(d2);
                 free(s2);
+                free(ns);
+                free(ns2);
             }
     }
 }

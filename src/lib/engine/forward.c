@@ -81,6 +81,7 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
     e->xq.q = (int8_t *)alloc_floats(B * widest / 4 + 16);
     e->xq.d = alloc_floats(B * widest / QK + 16);
     e->xq.s = alloc_floats(B * widest / QK + 16);
+    e->xq.nsum = (int32_t *)alloc_floats(B * widest / QK + 16);
     e->att = alloc_floats((size_t)e->n_threads * e->n_ctx);
     e->tile = alloc_floats((size_t)e->n_threads * TILE_ROWS * widest);
     e->rope_cos = alloc_floats((size_t)e->n_ctx * half);
@@ -89,8 +90,8 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
     e->key_cache = big_zeroed(e->kv_bytes);
     e->value_cache = big_zeroed(e->kv_bytes);
     if (!e->x || !e->xn || !e->q || !e->att_out || !e->tmp || !e->hb || !e->hb2 || !e->logits ||
-        !e->xq.q || !e->xq.d || !e->xq.s || !e->att || !e->tile || !e->rope_cos || !e->rope_sin ||
-        !e->key_cache || !e->value_cache)
+        !e->xq.q || !e->xq.d || !e->xq.s || !e->xq.nsum || !e->att || !e->tile || !e->rope_cos ||
+        !e->rope_sin || !e->key_cache || !e->value_cache)
         return aieb_errf(err, AIEB_ENOMEM,
                          "engine: out of memory for activations and a %d-position KV cache "
                          "(%.0f MiB); lower the context length",
@@ -123,6 +124,7 @@ void forward_free(aieb_engine *e)
     free(e->xq.q);
     free(e->xq.d);
     free(e->xq.s);
+    free(e->xq.nsum);
     free(e->att);
     free(e->tile);
     free(e->rope_cos);
@@ -156,7 +158,8 @@ static void quantize_rows(aieb_engine *e, const float *src, int n, int t0, int t
 {
     for (int t = t0; t < t1; t++)
         e->k->quantize_act(src + (size_t)t * n, n, e->xq.q + (size_t)t * n,
-                           e->xq.d + (size_t)t * (n / QK), e->xq.s + (size_t)t * (n / QK));
+                           e->xq.d + (size_t)t * (n / QK), e->xq.s + (size_t)t * (n / QK),
+                           e->xq.nsum + (size_t)t * (n / QK));
 }
 
 /* Rows [r0, r1) of y = W x for n_tok tokens; x is float rows (ld = W's cols), already

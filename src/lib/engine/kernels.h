@@ -31,7 +31,7 @@ typedef struct kernels {
     const char *name;
     mm_fn mm[KT_COUNT];
     /* quantizes n floats (multiple of 32) into int8 blocks (see quant.h act_q8) */
-    void (*quantize_act)(const float *x, int n, int8_t *q, float *d, float *s);
+    void (*quantize_act)(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
     /* sum a[i]*b[i] */
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] += a * x[i] */

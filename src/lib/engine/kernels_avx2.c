@@ -95,8 +95,12 @@ mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int l
             const float *xv = x->f + (size_t)t * x->ldf;
             float *yt = y + (size_t)t * ldy;
             int r = b0;
-            for (; r + 4 <= b1; r += 4)
-                dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r, kind);
+            /* a few tokens: one row after the other (one stream for the prefetcher);
+             * more: 4 rows share each activation load, the rows being in cache */
+            if (n_tok >= 4)
+                for (; r + 4 <= b1; r += 4)
+                    dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
+                           kind);
             for (; r < b1; r++)
                 yt[r] = dot1_f(w->data + (size_t)r * w->row_bytes, w->cols, xv, kind);
         }
@@ -139,6 +143,7 @@ TARGET static inline __m256i dot_us(__m256i u, __m256i s)
 #define TMPL_Q8_DOT(wu, ws, x) dot_us(wu, _mm256_sign_epi8(x, ws))
 #define TMPL_Q8_BIAS           0
 #define TMPL_Q4_DOT(wu, x)     dot_us(wu, x)
+#define TMPL_EXACT             0
 #define TMPL_Q4_SPLIT(v)       _mm256_blend_epi32(v, _mm256_srli_epi16(v, 4), 0xf0)
 #include "engine/kernels_quant_tmpl.h"
 
@@ -154,7 +159,7 @@ TARGET void avx2_mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok,
 
 /* ==== activations and attention =========================================== */
 
-TARGET void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s)
+TARGET void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum)
 {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < n / QK; b++, x += QK, q += QK) {
@@ -179,7 +184,9 @@ TARGET void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float 
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
         s4 = _mm_hadd_epi32(s4, s4);
         s4 = _mm_hadd_epi32(s4, s4);
-        s[b] = d[b] * (float)_mm_cvtsi128_si32(s4);
+        int isum = _mm_cvtsi128_si32(s4);
+        s[b] = d[b] * (float)isum;
+        nsum[b] = -isum;
         /* packs interleave 128-bit lanes; the permute puts elements back in order */
         __m256i p16 = _mm256_packs_epi32(i0, i1), p16b = _mm256_packs_epi32(i2, i3);
         __m256i p8 = _mm256_packs_epi16(p16, p16b);

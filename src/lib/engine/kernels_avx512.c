@@ -80,11 +80,18 @@ TARGET static inline void dot4_f(const uint8_t *w0, size_t rb, int n, const floa
 TARGET static inline float dot1_f(const uint8_t *w0, int n, const float *x, int kind)
 {
     int es = kind == KT_F32 ? 4 : 2;
-    __m512 a = _mm512_setzero_ps();
+    __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
     int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const uint8_t *p = w0 + (size_t)i * es;
+        a = _mm512_fmadd_ps(load16(p, kind), _mm512_loadu_ps(x + i), a);
+        b = _mm512_fmadd_ps(load16(p + 16 * es, kind), _mm512_loadu_ps(x + i + 16), b);
+        c = _mm512_fmadd_ps(load16(p + 32 * es, kind), _mm512_loadu_ps(x + i + 32), c);
+        d = _mm512_fmadd_ps(load16(p + 48 * es, kind), _mm512_loadu_ps(x + i + 48), d);
+    }
     for (; i + 16 <= n; i += 16)
         a = _mm512_fmadd_ps(load16(w0 + (size_t)i * es, kind), _mm512_loadu_ps(x + i), a);
-    float s = _mm512_reduce_add_ps(a);
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
     for (; i < n; i++)
         s += tail_w(w0, i, kind) * x[i];
     return s;
@@ -100,8 +107,12 @@ mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int l
             const float *xv = x->f + (size_t)t * x->ldf;
             float *yt = y + (size_t)t * ldy;
             int r = b0;
-            for (; r + 4 <= b1; r += 4)
-                dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r, kind);
+            /* a few tokens: one row after the other (one stream for the prefetcher);
+             * more: 4 rows share each activation load, the rows being in cache */
+            if (n_tok >= 4)
+                for (; r + 4 <= b1; r += 4)
+                    dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
+                           kind);
             for (; r < b1; r++)
                 yt[r] = dot1_f(w->data + (size_t)r * w->row_bytes, w->cols, xv, kind);
         }
@@ -126,7 +137,9 @@ TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_to
 
 /* ==== 8-bit blocks with VNNI ============================================== */
 
-/* Q8_0: w + 128 (xor 0x80) is the unsigned operand; the template takes 128 * sum(x) back */
+/* Q8_0: w + 128 (xor 0x80) is the unsigned operand; the accumulator starts at
+ * -128 * sum(x) (16 * -sum(x) in each of 8 lanes), Q4_0's at -8 * sum(x), so the
+ * integer block sums are exact */
 #define TMPL_TARGET  TARGET_VNNI
 #define TMPL_NAME(x) vnni_q_##x
 #define TMPL_Q8_PREP(qs, wu, ws)                                                                   \
@@ -135,9 +148,10 @@ TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_to
                               _mm256_set1_epi8((char)0x80));                                       \
         ws = wu;                                                                                   \
     } while (0)
-#define TMPL_Q8_DOT(wu, ws, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x)
-#define TMPL_Q8_BIAS           128
-#define TMPL_Q4_DOT(wu, x)     _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x)
+#define TMPL_Q8_DOTI(init, wu, ws, x) _mm256_dpbusd_epi32(init, wu, x)
+#define TMPL_Q8_BIAS                  128
+#define TMPL_Q4_DOTI(init, wu, x)     _mm256_dpbusd_epi32(init, wu, x)
+#define TMPL_EXACT                    1
 #define TMPL_Q4_SPLIT(v)                                                                           \
     _mm256_srlv_epi16(v, _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4))
 #include "engine/kernels_quant_tmpl.h"

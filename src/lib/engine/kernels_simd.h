@@ -7,7 +7,7 @@
 
 void avx2_mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
 void avx2_mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
-void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s);
+void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
 float avx2_dot(const float *a, const float *b, int n);
 void avx2_axpy(float a, const float *x, float *y, int n);
 void avx2_to_f32(uint32_t type, const void *src, float *dst, int n);

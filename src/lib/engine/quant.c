@@ -153,7 +153,7 @@ void quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
     }
 }
 
-void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s)
+void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum)
 {
     for (int b = 0; b < n / QK; b++, x += QK, q += QK) {
         float amax = 0;
@@ -167,5 +167,6 @@ void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s)
         }
         d[b] = dd;
         s[b] = dd * (float)sum;
+        nsum[b] = -sum;
     }
 }

@@ -32,11 +32,13 @@ _Static_assert(sizeof(blk_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(blk_q4_0) == 18, "Q4_0 block is 18 bytes");
 
 /* Rows of activations quantized per block of 32: row t's values are
- * q[t*n + i] * d[t*n/32 + i/32]; s holds d * sum(q) of each block (for Q4_0's -8). */
+ * q[t*n + i] * d[t*n/32 + i/32]; s holds d * sum(q) of each block and nsum -sum(q)
+ * (for the offsets of Q4_0's q - 8 and of unsigned Q8_0 weights). */
 typedef struct act_q8 {
-    int8_t *q; /* (n_tok, n) */
-    float *d;  /* (n_tok, n/32) */
-    float *s;  /* (n_tok, n/32) */
+    int8_t *q;     /* (n_tok, n) */
+    float *d;      /* (n_tok, n/32) */
+    float *s;      /* (n_tok, n/32) */
+    int32_t *nsum; /* (n_tok, n/32) */
 } act_q8;
 
 /* IEEE half <-> float, round to nearest even; exact for every half value. */
@@ -91,7 +93,7 @@ void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
  * Used by the writer of test models and by synthetic models. */
 void quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
-/* Quantizes n floats (a multiple of 32) to int8 blocks: q, d, s as in act_q8. */
-void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s);
+/* Quantizes n floats (a multiple of 32) to int8 blocks: q, d, s, nsum as in act_q8. */
+void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
 
 #endif
