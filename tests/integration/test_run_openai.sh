@@ -176,4 +176,18 @@ if [ -d "$run_dir" ]; then
 else
     fail "interrupted run printed no run directory"
 fi
+# ---- a second SIGINT exits at once; requests.jsonl keeps whole lines ---------------
+"$AIEB" run "$T/slow.yaml" --set scenario.num_samples=50 --set scenario.warmup_requests=0 \
+    --set scenario.max_concurrency=4 >"$T/int2.out" 2>"$T/int2.err" &
+pid=$!
+sleep 3
+kill -INT "$pid"
+sleep 0.2
+kill -INT "$pid" 2>/dev/null
+status=0
+wait "$pid" || status=$?
+[ "$status" = 130 ] || fail "twice-interrupted run exited $status, wanted 130"
+log=$(ls -d "$T"/runs/e2e/*/requests.jsonl | xargs ls -t | head -1)
+python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$log" ||
+    fail "requests.jsonl has a broken line after a second SIGINT"
 finish
