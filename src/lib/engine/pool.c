@@ -1,19 +1,28 @@
-/* pool.c - persistent SPMD thread pool (see pool.h). */
+/* pool.c - persistent SPMD thread pool (see pool.h).
+ *
+ * Every wait (a worker for the next job, a barrier, the caller for the end of a job)
+ * spins for a bounded time and then sleeps on a futex. Spinning keeps the hand-offs of
+ * a decode step (tens of microseconds apart) cheap on an idle machine; sleeping keeps
+ * a thread whose partner was descheduled by other work from burning the CPU that
+ * partner needs. A waker makes the futex call only when someone sleeps.
+ */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "aieb/clock.h"
 #include "engine/pool.h"
 
-/* Spins this many rounds before yielding the CPU inside a job (barriers, join). */
-#define SPIN_ROUNDS 4096
-/* An idle worker spins this long for the next job before sleeping on the condvar:
- * longer than the gap between two decode steps, short enough to cost nothing idle. */
-#define IDLE_SPIN_NS (2 * AIEB_NS_PER_MS)
+/* How long a wait spins before sleeping: inside a job (barriers, the end of a job)
+ * and between jobs (a decode step's sampling and callback happen there). */
+#define BARRIER_SPIN_NS (50 * 1000)
+#define IDLE_SPIN_NS    (300 * 1000)
 
 typedef struct worker {
     pool *p;
@@ -26,13 +35,12 @@ struct pool {
     worker *workers;
     pool_fn fn;
     void *arg;
-    atomic_uint job;   /* incremented for each pool_run */
-    atomic_int n_done; /* workers finished with the current job */
-    atomic_int bar_count;
-    atomic_uint bar_gen;
+    atomic_uint job;      /* incremented for each pool_run (futex word) */
+    atomic_uint n_done;   /* workers finished with the current job (futex word) */
+    atomic_uint bar_gen;  /* incremented when a barrier opens (futex word) */
+    atomic_int bar_count; /* threads arrived at the current barrier */
+    atomic_int job_sleepers, done_sleepers, bar_sleepers;
     atomic_int stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
     int started; /* workers created (for cleanup after a failed create) */
 };
 
@@ -43,28 +51,54 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static void futex_wait(atomic_uint *word, unsigned expected)
+{
+    /* returns at once when *word != expected, on a wake, or on a signal */
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *word, int n)
+{
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* Waits until *word != value: spins up to spin_ns, then sleeps, counted in sleepers. */
+static void wait_change(atomic_uint *word, unsigned value, atomic_int *sleepers, int64_t spin_ns,
+                        const atomic_int *stop)
+{
+    int64_t t0 = 0;
+    for (unsigned spins = 0; atomic_load(word) == value; spins++) {
+        if (stop && atomic_load(stop))
+            return;
+        cpu_relax();
+        if (spins % 64 != 63)
+            continue;
+        int64_t now = aieb_now_ns();
+        if (!t0)
+            t0 = now;
+        else if (now - t0 > spin_ns)
+            break;
+    }
+    atomic_fetch_add(sleepers, 1);
+    while (atomic_load(word) == value && !(stop && atomic_load(stop)))
+        futex_wait(word, value);
+    atomic_fetch_sub(sleepers, 1);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     pool *p = w->p;
     unsigned seen = 0;
     for (;;) {
-        int64_t t0 = aieb_now_ns();
-        unsigned spins = 0;
-        while (atomic_load(&p->job) == seen && !atomic_load(&p->stop)) {
-            cpu_relax();
-            if (++spins % 1024 == 0 && aieb_now_ns() - t0 > IDLE_SPIN_NS) {
-                pthread_mutex_lock(&p->mu);
-                while (atomic_load(&p->job) == seen && !atomic_load(&p->stop))
-                    pthread_cond_wait(&p->cv, &p->mu);
-                pthread_mutex_unlock(&p->mu);
-            }
-        }
+        wait_change(&p->job, seen, &p->job_sleepers, IDLE_SPIN_NS, &p->stop);
         if (atomic_load(&p->stop))
             return NULL;
         seen = atomic_load(&p->job);
         p->fn(p->arg, w->ith, p->n);
-        atomic_fetch_add(&p->n_done, 1);
+        if (atomic_fetch_add(&p->n_done, 1) + 1 == (unsigned)p->n - 1 &&
+            atomic_load(&p->done_sleepers) > 0)
+            futex_wake(&p->n_done, 1);
     }
 }
 
@@ -85,8 +119,6 @@ int pool_create(int n_threads, pool **out, aieb_err *err)
         free(p);
         return aieb_errf(err, AIEB_ENOMEM, "engine: out of memory for the thread pool");
     }
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
     for (int i = 1; i < n_threads; i++) {
         p->workers[i].p = p;
         p->workers[i].ith = i;
@@ -106,14 +138,11 @@ void pool_destroy(pool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->job, 1);
+    futex_wake(&p->job, INT_MAX);
     for (int i = 1; i <= p->started; i++)
         pthread_join(p->threads[i], NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
     free(p->threads);
     free(p->workers);
     free(p);
@@ -133,16 +162,15 @@ void pool_run(pool *p, pool_fn fn, void *arg)
     p->fn = fn;
     p->arg = arg;
     atomic_store(&p->n_done, 0);
-    pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->job, 1);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    if (atomic_load(&p->job_sleepers) > 0)
+        futex_wake(&p->job, INT_MAX);
     fn(arg, 0, p->n);
-    unsigned spins = 0;
-    while (atomic_load(&p->n_done) != p->n - 1) {
-        cpu_relax();
-        if (++spins > SPIN_ROUNDS)
-            sched_yield();
+    for (;;) {
+        unsigned done = atomic_load(&p->n_done);
+        if (done == (unsigned)p->n - 1)
+            return;
+        wait_change(&p->n_done, done, &p->done_sleepers, BARRIER_SPIN_NS, NULL);
     }
 }
 
@@ -154,12 +182,9 @@ void pool_barrier(pool *p)
     if (atomic_fetch_add(&p->bar_count, 1) == p->n - 1) {
         atomic_store(&p->bar_count, 0);
         atomic_fetch_add(&p->bar_gen, 1);
+        if (atomic_load(&p->bar_sleepers) > 0)
+            futex_wake(&p->bar_gen, INT_MAX);
         return;
     }
-    unsigned spins = 0;
-    while (atomic_load(&p->bar_gen) == gen) {
-        cpu_relax();
-        if (++spins > SPIN_ROUNDS)
-            sched_yield();
-    }
+    wait_change(&p->bar_gen, gen, &p->bar_sleepers, BARRIER_SPIN_NS, NULL);
 }
