@@ -237,6 +237,19 @@ static void kernels_match_scalar(void **state)
                 kernels_scalar.axpy(0.5f, x + cols, yb, cols);
                 for (int i = 0; i < cols; i++)
                     assert_float_equal(ya[i], yb[i], 1e-5);
+                /* attention rows: 64-wide heads (the fast path) and others */
+                for (int hd = 40; hd <= 64; hd += 24) {
+                    float kv[1400], sa[13], sb[13], oa[64], ob[64];
+                    fill(kv, 1400, 77, 1.0f);
+                    K->scores(kv, kv + 7, 100, 13, hd, 0.125f, sa);
+                    kernels_scalar.scores(kv, kv + 7, 100, 13, hd, 0.125f, sb);
+                    for (int p = 0; p < 13; p++)
+                        assert_float_equal(sa[p], sb[p], 1e-4 * (1 + fabsf(sb[p])));
+                    K->mix(kv + 3, kv + 11, 90, 13, hd, oa);
+                    kernels_scalar.mix(kv + 3, kv + 11, 90, 13, hd, ob);
+                    for (int i = 0; i < hd; i++)
+                        assert_float_equal(oa[i], ob[i], 1e-4 * (1 + fabsf(ob[i])));
+                }
                 K->to_f32(types[ti], wq, ya, cols);
                 kernels_scalar.to_f32(types[ti], wq, yb, cols);
                 assert_memory_equal(ya, yb, (size_t)cols * 4);

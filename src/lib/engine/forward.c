@@ -274,21 +274,20 @@ static void attention_step(const job *j, int l, int ith, int nth)
         int t = item / nh, h = item % nh, kvh = h / group;
         int n_pos = j->pos0 + t + 1;
         const float *qh = e->q + (size_t)t * qd + (size_t)h * hd;
+        e->k->scores(qh, kc + (size_t)kvh * hd, (size_t)kvd, n_pos, hd, scale, att);
         float vmax = -INFINITY;
-        for (int p = 0; p < n_pos; p++) {
-            att[p] = e->k->dot(qh, kc + (size_t)p * kvd + (size_t)kvh * hd, hd) * scale;
+        for (int p = 0; p < n_pos; p++)
             vmax = fmaxf(vmax, att[p]);
-        }
         float sum = 0;
         for (int p = 0; p < n_pos; p++) {
             att[p] = expf(att[p] - vmax);
             sum += att[p];
         }
-        float *out = e->att_out + (size_t)t * qd + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof *out);
         float inv = 1.0f / sum;
         for (int p = 0; p < n_pos; p++)
-            e->k->axpy(att[p] * inv, vc + (size_t)p * kvd + (size_t)kvh * hd, out, hd);
+            att[p] *= inv;
+        e->k->mix(att, vc + (size_t)kvh * hd, (size_t)kvd, n_pos, hd,
+                  e->att_out + (size_t)t * qd + (size_t)h * hd);
     }
 }
 

@@ -36,6 +36,11 @@ typedef struct kernels {
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] += a * x[i] */
     void (*axpy)(float a, const float *x, float *y, int n);
+    /* attention scores: out[p] = scale * dot(q, k + p * stride, hd) for p < n */
+    void (*scores)(const float *q, const float *k, size_t stride, int n, int hd, float scale,
+                   float *out);
+    /* attention output: out[0..hd) = sum over p < n of w[p] * v[p * stride ..] */
+    void (*mix)(const float *w, const float *v, size_t stride, int n, int hd, float *out);
     /* converts one row of a weight type to float (for embeddings and tiles) */
     void (*to_f32)(uint32_t type, const void *src, float *dst, int n);
 } kernels;

@@ -220,6 +220,47 @@ TARGET void avx2_axpy(float a, const float *x, float *y, int n)
         y[i] += a * x[i];
 }
 
+/* one position per step for the scores, the output row kept in registers for the mix
+ * when the head is at most 64 wide (the common size), else in memory */
+TARGET void avx2_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale,
+                        float *out)
+{
+    for (int p = 0; p < n; p++) {
+        const float *kp = k + (size_t)p * stride;
+        __m256 a = _mm256_setzero_ps(), b = a;
+        int i = 0;
+        for (; i + 16 <= hd; i += 16) {
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kp + i), a);
+            b = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(kp + i + 8), b);
+        }
+        float s = hsum8(_mm256_add_ps(a, b));
+        for (; i < hd; i++)
+            s += q[i] * kp[i];
+        out[p] = scale * s;
+    }
+}
+
+TARGET void avx2_mix(const float *w, const float *v, size_t stride, int n, int hd, float *out)
+{
+    if (hd == 64) {
+        __m256 o[8];
+        for (int j = 0; j < 8; j++)
+            o[j] = _mm256_setzero_ps();
+        for (int p = 0; p < n; p++) {
+            __m256 wp = _mm256_broadcast_ss(w + p);
+            const float *vp = v + (size_t)p * stride;
+            for (int j = 0; j < 8; j++)
+                o[j] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * j), o[j]);
+        }
+        for (int j = 0; j < 8; j++)
+            _mm256_storeu_ps(out + 8 * j, o[j]);
+        return;
+    }
+    memset(out, 0, (size_t)hd * sizeof *out);
+    for (int p = 0; p < n; p++)
+        avx2_axpy(w[p], v + (size_t)p * stride, out, hd);
+}
+
 TARGET void avx2_to_f32(uint32_t type, const void *src, float *dst, int n)
 {
     int kind = kt_index(type);
@@ -241,5 +282,7 @@ const kernels kernels_avx2 = {
     .quantize_act = avx2_quantize_act,
     .dot = avx2_dot,
     .axpy = avx2_axpy,
+    .scores = avx2_scores,
+    .mix = avx2_mix,
     .to_f32 = avx2_to_f32,
 };

@@ -193,12 +193,57 @@ TARGET static void axpy(float a, const float *x, float *y, int n)
         y[i] += a * x[i];
 }
 
+TARGET static void scores(const float *q, const float *k, size_t stride, int n, int hd, float scale,
+                          float *out)
+{
+    if (hd == 64) { /* q in registers, 4 positions per step */
+        __m512 q0 = _mm512_loadu_ps(q), q1 = _mm512_loadu_ps(q + 16);
+        __m512 q2 = _mm512_loadu_ps(q + 32), q3 = _mm512_loadu_ps(q + 48);
+        for (int p = 0; p < n; p++) {
+            const float *kp = k + (size_t)p * stride;
+            __m512 a = _mm512_mul_ps(q0, _mm512_loadu_ps(kp));
+            __m512 b = _mm512_mul_ps(q1, _mm512_loadu_ps(kp + 16));
+            a = _mm512_fmadd_ps(q2, _mm512_loadu_ps(kp + 32), a);
+            b = _mm512_fmadd_ps(q3, _mm512_loadu_ps(kp + 48), b);
+            out[p] = scale * _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+        }
+        return;
+    }
+    for (int p = 0; p < n; p++)
+        out[p] = scale * dot(q, k + (size_t)p * stride, hd);
+}
+
+TARGET static void mix(const float *w, const float *v, size_t stride, int n, int hd, float *out)
+{
+    if (hd == 64) { /* the output row in four registers */
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int p = 0; p < n; p++) {
+            __m512 wp = _mm512_set1_ps(w[p]);
+            const float *vp = v + (size_t)p * stride;
+            o0 = _mm512_fmadd_ps(wp, _mm512_loadu_ps(vp), o0);
+            o1 = _mm512_fmadd_ps(wp, _mm512_loadu_ps(vp + 16), o1);
+            o2 = _mm512_fmadd_ps(wp, _mm512_loadu_ps(vp + 32), o2);
+            o3 = _mm512_fmadd_ps(wp, _mm512_loadu_ps(vp + 48), o3);
+        }
+        _mm512_storeu_ps(out, o0);
+        _mm512_storeu_ps(out + 16, o1);
+        _mm512_storeu_ps(out + 32, o2);
+        _mm512_storeu_ps(out + 48, o3);
+        return;
+    }
+    memset(out, 0, (size_t)hd * sizeof *out);
+    for (int p = 0; p < n; p++)
+        axpy(w[p], v + (size_t)p * stride, out, hd);
+}
+
 const kernels kernels_avx512 = {
     .name = "avx512",
     .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0},
     .quantize_act = avx2_quantize_act,
     .dot = dot,
     .axpy = axpy,
+    .scores = scores,
+    .mix = mix,
     .to_f32 = avx2_to_f32,
 };
 
@@ -208,5 +253,7 @@ const kernels kernels_avx512_vnni = {
     .quantize_act = avx2_quantize_act,
     .dot = dot,
     .axpy = axpy,
+    .scores = scores,
+    .mix = mix,
     .to_f32 = avx2_to_f32,
 };

@@ -135,7 +135,8 @@ TMPL_NAME(tile4x4)(const uint8_t *w0, size_t rb, int nb, int q4, const int8_t *x
     {                                                                                              \
         TMPL_LOAD(q4, p + (r)*rb, wu, ws, dwv);                                                    \
         CELL(r, 0)                                                                                 \
-        CELL(r, 1) CELL(r, 2) CELL(r, 3) if (!TMPL_EXACT) c##r =                                   \
+        CELL(r, 1)                                                                                 \
+        CELL(r, 2) CELL(r, 3) if (!TMPL_EXACT) c##r =                                              \
             _mm_fmadd_ps(_mm256_castps256_ps128(dwv), sx, c##r);                                   \
     }
         ROW(0) ROW(1) ROW(2) ROW(3)
@@ -150,8 +151,9 @@ TMPL_NAME(tile4x4)(const uint8_t *w0, size_t rb, int nb, int q4, const int8_t *x
     _mm_storeu_ps(c[3], c3);
 #define OUT(r, t) y[(size_t)(t)*ldy + (r)] = TMPL_NAME(hsum)(a##r##t) - bias * c[r][t];
     OUT(0, 0)
-    OUT(0, 1) OUT(0, 2) OUT(0, 3) OUT(1, 0) OUT(1, 1) OUT(1, 2) OUT(1, 3) OUT(2, 0) OUT(2, 1)
-        OUT(2, 2) OUT(2, 3) OUT(3, 0) OUT(3, 1) OUT(3, 2) OUT(3, 3)
+    OUT(0, 1)
+    OUT(0, 2) OUT(0, 3) OUT(1, 0) OUT(1, 1) OUT(1, 2) OUT(1, 3) OUT(2, 0) OUT(2, 1) OUT(2, 2)
+        OUT(2, 3) OUT(3, 0) OUT(3, 1) OUT(3, 2) OUT(3, 3)
 #undef OUT
 }
 
@@ -172,8 +174,7 @@ TMPL_NAME(mm_quant)(const wmat *w, int r0, int r1, const act *x, int n_tok, floa
             int r = b0;
             for (; r + 4 <= b1; r += 4)
                 TMPL_NAME(tile4x4)
-                (w->data + (size_t)r * rb, rb, nb, q4, xq, xd, xs, xn, n, y + (size_t)t * ldy + r,
-                 ldy);
+            (w->data + (size_t)r * rb, rb, nb, q4, xq, xd, xs, xn, n, y + (size_t)t * ldy + r, ldy);
             for (; r < b1; r++)
                 for (int k = 0; k < 4; k++)
                     y[(size_t)(t + k) * ldy + r] = TMPL_NAME(tile1x1)(

@@ -163,6 +163,20 @@ static void axpy(float a, const float *x, float *y, int n)
         y[i] += a * x[i];
 }
 
+static void scores(const float *q, const float *k, size_t stride, int n, int hd, float scale,
+                   float *out)
+{
+    for (int p = 0; p < n; p++)
+        out[p] = scale * dot(q, k + (size_t)p * stride, hd);
+}
+
+static void mix(const float *w, const float *v, size_t stride, int n, int hd, float *out)
+{
+    memset(out, 0, (size_t)hd * sizeof *out);
+    for (int p = 0; p < n; p++)
+        axpy(w[p], v + (size_t)p * stride, out, hd);
+}
+
 static void to_f32(uint32_t type, const void *src, float *dst, int n)
 {
     dequantize_row(type, src, dst, n);
@@ -174,5 +188,7 @@ const kernels kernels_scalar = {
     .quantize_act = quantize_act_scalar,
     .dot = dot,
     .axpy = axpy,
+    .scores = scores,
+    .mix = mix,
     .to_f32 = to_f32,
 };

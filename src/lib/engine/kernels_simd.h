@@ -11,6 +11,9 @@ void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s, int
 float avx2_dot(const float *a, const float *b, int n);
 void avx2_axpy(float a, const float *x, float *y, int n);
 void avx2_to_f32(uint32_t type, const void *src, float *dst, int n);
+void avx2_scores(const float *q, const float *k, size_t stride, int n, int hd, float scale,
+                 float *out);
+void avx2_mix(const float *w, const float *v, size_t stride, int n, int hd, float *out);
 
 /* Rows per cache block: about 64 KiB of weights, a multiple of 4. */
 static inline int block_rows(size_t row_bytes)
