@@ -2,7 +2,8 @@
  *
  * Each of N threads sums its own slice of a buffer far larger than the caches with
  * 256-bit loads (4 independent accumulators), as a decode step streams the weights
- * once. Reports the best of several passes in GB/s (10^9 bytes/s) for 1..max threads.
+ * once. Reports the best and the median of several passes in GB/s (10^9 bytes/s) for
+ * 1..max threads (on a shared or virtual machine the spread says how much to trust it).
  *
  * Usage: bench_membw [--mib N] [--passes N] [--threads N]
  */
@@ -62,6 +63,12 @@ static void *reader(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* One pass over bytes with n threads; GB/s from the first start to the last end. */
 static double pass(const float *buf, size_t n_floats, int n)
 {
@@ -119,15 +126,17 @@ int main(int argc, char **argv)
 #endif
     for (size_t i = 0; i < bytes / sizeof(float); i++)
         buf[i] = (float)(i & 1023) * 0.001f;
-    printf("memory read bandwidth, %zu MiB buffer, best of %d passes\n", mib, passes);
-    printf("threads  GB/s\n");
+    printf("memory read bandwidth, %zu MiB buffer, %d passes\n", mib, passes);
+    printf("threads  best GB/s  median GB/s\n");
+    double v[256];
+    if (passes > 256)
+        passes = 256;
     for (int n = 1; n <= max_threads; n++) {
-        double best = 0;
-        for (int p = 0; p < passes; p++) {
-            double gbs = pass(buf, bytes / sizeof(float), n);
-            best = gbs > best ? gbs : best;
-        }
-        printf("%7d  %.1f\n", n, best);
+        for (int p = 0; p < passes; p++)
+            v[p] = pass(buf, bytes / sizeof(float), n);
+        qsort(v, (size_t)passes, sizeof v[0], cmp_double);
+        double med = passes % 2 ? v[passes / 2] : (v[passes / 2 - 1] + v[passes / 2]) / 2;
+        printf("%7d  %9.1f  %11.1f\n", n, v[passes - 1], med);
     }
     munmap(buf, bytes);
     return 0;
