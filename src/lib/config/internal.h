@@ -1,6 +1,6 @@
 /* internal.h - pieces of the config module shared between its files.
  *
- *   yaml.c      libyaml events -> a small node tree, with caps (depth, nodes, aliases)
+ *   yaml.c      the caps of a config file for the shared YAML tree (util/yamltree.c)
  *   schema.c    the table of every key: type, default, range, env override
  *   interp.c    ${VAR} and ${VAR:-default}
  *   value.c     one YAML node -> one typed field (strings, numbers, lists, maps)
@@ -16,59 +16,61 @@
 #include <string.h>
 
 #include "aieb/config.h"
+#include "util/yamltree.h"
 
-/* ==== YAML node tree (yaml.c) ==== */
+/* ==== YAML node tree (util/yamltree.h, with the config caps in yaml.c) ==== */
 
-typedef enum { CFG_SCALAR, CFG_MAP, CFG_SEQ } cfg_node_kind;
+typedef yt_kind cfg_node_kind;
+#define CFG_SCALAR YT_SCALAR
+#define CFG_MAP    YT_MAP
+#define CFG_SEQ    YT_SEQ
+typedef yt_node cfg_node;
+typedef yt_doc cfg_doc;
+typedef yt_pair cfg_pair;
 
-typedef struct cfg_node cfg_node;
-struct cfg_node {
-    cfg_node_kind kind;
-    int line, col;   /* 1-based start position */
-    char *text;      /* scalar contents, NUL-terminated (no NUL inside) */
-    size_t len;      /* scalar length */
-    int plain;       /* scalar: unquoted and untagged, so null/bool/number words resolve */
-    cfg_node **kids; /* map: key0, value0, key1, value1, ...; seq: items */
-    size_t n, cap;   /* entries in kids */
-    size_t weight;   /* nodes in this subtree, counting alias expansions */
-};
+/* The limits of a config file (AIEB_CONFIG_MAX_*). */
+extern const yt_limits cfg_yaml_limits;
 
-typedef struct cfg_doc {
-    cfg_node *root; /* NULL for an empty document */
-    cfg_node **all; /* every node allocated, for freeing (aliases share nodes) */
-    size_t n_all, cap_all;
-} cfg_doc;
+/* Parses data[0..len) into doc under cfg_yaml_limits. Returns 0; or AIEB_EINVAL /
+ * AIEB_ETOOBIG / AIEB_ENOMEM after adding one error to d (syntax error, invalid
+ * UTF-8, binary data, a cap exceeded). doc must be zeroed first; free it with
+ * cfg_doc_free whatever the result. */
+static inline int cfg_yaml_parse(const char *file, const char *data, size_t len, cfg_doc *doc,
+                                 aieb_diags *d)
+{
+    return yt_parse(file, data, len, &cfg_yaml_limits, doc, d);
+}
 
-/* Parses data[0..len) into doc. Returns 0; or AIEB_EINVAL / AIEB_ETOOBIG /
- * AIEB_ENOMEM after adding one error to d (syntax error, invalid UTF-8, binary
- * data, a cap exceeded). doc must be zeroed first; free it with cfg_doc_free
- * whatever the result. */
-int cfg_yaml_parse(const char *file, const char *data, size_t len, cfg_doc *doc, aieb_diags *d);
-void cfg_doc_free(cfg_doc *doc);
+static inline void cfg_doc_free(cfg_doc *doc)
+{
+    yt_doc_free(doc);
+}
 
-/* One key/value pair of a mapping after "<<" merge keys are resolved. */
-typedef struct cfg_pair {
-    const cfg_node *key;
-    const cfg_node *value;
-} cfg_pair;
+/* Resolves map's pairs with "<<" merges; duplicate and complex keys are reported
+ * to d under path (see yt_map_pairs). Returns 0, or AIEB_ENOMEM. */
+static inline int cfg_map_pairs(const cfg_node *map, const char *file, const char *path,
+                                aieb_diags *d, cfg_pair **pairs, size_t *n)
+{
+    return yt_map_pairs(map, file, path, d, pairs, n);
+}
 
-/* Resolves map's pairs: explicit keys in order, then keys brought in by "<<"
- * merges that are not given explicitly. Duplicate explicit keys are reported to
- * d (as errors naming both lines, under path) and only the first is kept;
- * complex (non-scalar) keys are reported and skipped. Returns 0 and a malloc'd
- * array in *pairs (NULL when empty), or AIEB_ENOMEM. */
-int cfg_map_pairs(const cfg_node *map, const char *file, const char *path, aieb_diags *d,
-                  cfg_pair **pairs, size_t *n);
+/* YAML 1.1 core words for a plain scalar (see yt_word_is_null, yt_word_bool). */
+static inline int cfg_word_is_null(const char *s)
+{
+    return yt_word_is_null(s);
+}
 
-/* YAML 1.1 core words for a plain scalar (PyYAML's set, as the earlier tool's
- * OmegaConf loader used): null (~, null, Null, NULL, empty), booleans (true,
- * yes, on, ...). Return 1 and set *b for a boolean; 0 otherwise. */
-int cfg_word_is_null(const char *s);
-int cfg_word_bool(const char *s, int *b);
+static inline int cfg_word_bool(const char *s, int *b)
+{
+    return yt_word_bool(s, b);
+}
 
 /* Checks that s[0..len) is UTF-8 text; on failure writes the offset of the first
  * bad byte to *bad and returns 0. */
-int cfg_utf8_valid(const char *s, size_t len, size_t *bad);
+static inline int cfg_utf8_valid(const char *s, size_t len, size_t *bad)
+{
+    return yt_utf8_valid(s, len, bad);
+}
 
 /* ==== Schema (schema.c) ==== */
 

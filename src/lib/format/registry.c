@@ -1,13 +1,14 @@
 /* registry.c - the reasoning-format registry: YAML schema -> rules, lookup by model. */
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "aieb/fileio.h"
 #include "aieb/format.h"
-#include "format/ytree.h"
 #include "util/embedded.h"
+#include "util/yamltree.h"
 
 #define EMBEDDED_NAME "reasoning_formats.yaml"
 
@@ -106,6 +107,65 @@ void aieb_format_registry_free(aieb_format_registry *reg)
     free(reg);
 }
 
+/* ==== Reading the tree ======================================================= */
+
+/* Caps of a registry file, for the shared YAML tree (util/yamltree.c). Anchors
+ * and aliases are refused: a family is read on its own, and a registry that
+ * shares keys through *name would hide which rule a model gets. */
+static const yt_limits registry_limits = {
+    .what = "a reasoning-format registry",
+    .doc_noun = "registry",
+    .max_file_bytes = AIEB_FORMAT_MAX_FILE_BYTES,
+    .max_scalar_bytes = 64 * 1024,
+    .max_depth = 32,
+    .max_nodes = 100000,
+    .max_aliases = 0,
+};
+
+/* Turns the first error in d into c->err as "origin: line L: key: message". */
+static int diag_error(pctx *c, const aieb_diags *d, int rc)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const aieb_diag *g = &d->items[i];
+        if (g->severity != AIEB_DIAG_ERROR)
+            continue;
+        char at[32] = "";
+        if (g->line > 0)
+            snprintf(at, sizeof at, "line %d: ", g->line);
+        return aieb_errf(c->err, rc, "%s: %s%s%s%s", c->origin, at, g->key ? g->key : "",
+                         g->key ? ": " : "", g->message);
+    }
+    return aieb_errf(c->err, rc, "%s: %s", c->origin,
+                     rc == AIEB_ENOMEM ? "out of memory" : "invalid YAML");
+}
+
+/* The pairs of mapping m (written under path, for messages), "<<" merges
+ * resolved; a duplicate or non-text key is an error. Free *pairs afterwards. */
+static int pairs_of(pctx *c, const yt_node *m, const char *path, yt_pair **pairs, size_t *n)
+{
+    aieb_diags d;
+    aieb_diags_init(&d);
+    int rc = yt_map_pairs(m, c->origin, path, &d, pairs, n);
+    if (rc) {
+        rc = aieb_errf(c->err, rc, "%s: out of memory", c->origin);
+    } else if (d.n_errors) {
+        rc = diag_error(c, &d, AIEB_EINVAL);
+        free(*pairs);
+        *pairs = NULL;
+        *n = 0;
+    }
+    aieb_diags_free(&d);
+    return rc;
+}
+
+static int expect_map(pctx *c, const yt_node *v, const char *what)
+{
+    if (v && v->kind == YT_MAP)
+        return 0;
+    return aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: %s must be a mapping, not %s", c->origin,
+                     v ? v->line : 0, what, yt_describe(v));
+}
+
 /* ==== Schema ================================================================= */
 
 const char *aieb_format_type_name(aieb_format_type type)
@@ -124,73 +184,68 @@ const char *aieb_format_type_name(aieb_format_type type)
     }
 }
 
-static int parse_type(pctx *c, const fmt_ynode *v, aieb_format_type *out)
+static int parse_type(pctx *c, const yt_node *v, aieb_format_type *out)
 {
     static const aieb_format_type all[] = {AIEB_FORMAT_NONE, AIEB_FORMAT_HARMONY,
                                            AIEB_FORMAT_SYSTEM_PROMPT, AIEB_FORMAT_PREFIX,
                                            AIEB_FORMAT_PARAMETER};
-    if (fmt_ynode_is_null(v)) {
+    if (yt_is_null(v)) {
         *out = AIEB_FORMAT_NONE;
         return 0;
     }
-    if (v->type == FMT_Y_SCALAR)
+    if (v->kind == YT_SCALAR)
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-            if (strcasecmp(v->str, aieb_format_type_name(all[i])) == 0) {
+            if (strcasecmp(v->text, aieb_format_type_name(all[i])) == 0) {
                 *out = all[i];
                 return 0;
             }
     return aieb_errf(c->err, AIEB_EINVAL,
-                     "%s: line %zu: type must be harmony, system_prompt, prefix, parameter "
+                     "%s: line %d: type must be harmony, system_prompt, prefix, parameter "
                      "or null, not '%s'",
-                     c->origin, v->line, v->type == FMT_Y_SCALAR ? v->str : fmt_ynode_kind(v));
+                     c->origin, v->line, v->kind == YT_SCALAR ? v->text : yt_describe(v));
 }
 
-static int parse_bool(pctx *c, const char *key, const fmt_ynode *v, bool *out)
+/* true/false and the other YAML 1.1 words (yes/no, on/off), unquoted. */
+static int parse_bool(pctx *c, const char *key, const yt_node *v, bool *out)
 {
-    if (v->type == FMT_Y_SCALAR && v->plain) {
-        const char *s = v->str;
-        if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")) {
-            *out = true;
-            return 0;
-        }
-        if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off")) {
-            *out = false;
-            return 0;
-        }
+    int b = 0;
+    if (v->kind == YT_SCALAR && v->plain && yt_word_bool(v->text, &b)) {
+        *out = b != 0;
+        return 0;
     }
-    return aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: %s must be true or false", c->origin,
+    return aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: %s must be true or false", c->origin,
                      v->line, key);
 }
 
 /* A string key: text, or null (stored as NULL with its bit set). */
-static int parse_text(pctx *c, const char *key, const fmt_ynode *v, char **out)
+static int parse_text(pctx *c, const char *key, const yt_node *v, char **out)
 {
-    if (fmt_ynode_is_null(v))
+    if (yt_is_null(v))
         return 0;
-    if (v->type != FMT_Y_SCALAR)
-        return aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: %s must be text or null, not %s",
-                         c->origin, v->line, key, fmt_ynode_kind(v));
+    if (v->kind != YT_SCALAR)
+        return aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: %s must be text or null, not %s",
+                         c->origin, v->line, key, yt_describe(v));
     free(*out);
-    *out = strdup(v->str);
+    *out = strdup(v->text);
     if (!*out)
         return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
     return 0;
 }
 
-static int parse_effort(pctx *c, const fmt_ynode *v, char **out)
+static int parse_effort(pctx *c, const yt_node *v, char **out)
 {
     int rc = parse_text(c, "reasoning_effort", v, out);
     if (rc || !*out)
         return rc;
     if (strcmp(*out, "low") && strcmp(*out, "medium") && strcmp(*out, "high"))
         return aieb_errf(c->err, AIEB_EINVAL,
-                         "%s: line %zu: reasoning_effort must be low, medium or high, not '%s'",
+                         "%s: line %d: reasoning_effort must be low, medium or high, not '%s'",
                          c->origin, v->line, *out);
     return 0;
 }
 
 /* Reads one key of a rule into f. Returns 1 when key is not a rule key. */
-static int parse_field(pctx *c, const char *key, const fmt_ynode *v, fields *f)
+static int parse_field(pctx *c, const char *key, const yt_node *v, fields *f)
 {
     static const struct {
         const char *key;
@@ -224,187 +279,182 @@ static int parse_field(pctx *c, const char *key, const fmt_ynode *v, fields *f)
     return 1;
 }
 
-static int expect_map(pctx *c, const fmt_ynode *v, const char *what)
-{
-    if (v && v->type == FMT_Y_MAP)
-        return 0;
-    return aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: %s must be a mapping, not %s", c->origin,
-                     v ? v->line : 0, what, fmt_ynode_kind(v));
-}
-
-static int key_text(pctx *c, const fmt_ynode *k, const char **out)
-{
-    if (k->type != FMT_Y_SCALAR)
-        return aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: a key must be text, not %s", c->origin,
-                         k->line, fmt_ynode_kind(k));
-    *out = k->str;
-    return 0;
-}
-
-/* A mapping of rule keys only (an override, a model entry, the default). */
-static int parse_rule_map(pctx *c, const fmt_ynode *m, const char *what, fields *f)
+/* A mapping of rule keys only (an override, a model entry, the default), written
+ * under path. */
+static int parse_rule_map(pctx *c, const yt_node *m, const char *path, const char *what, fields *f)
 {
     int rc = expect_map(c, m, what);
-    for (size_t i = 0; !rc && i + 1 < m->n_kids; i += 2) {
-        const char *key = NULL;
-        if ((rc = key_text(c, m->kids[i], &key)) != 0)
-            break;
-        rc = parse_field(c, key, m->kids[i + 1], f);
+    yt_pair *p = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = pairs_of(c, m, path, &p, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *key = p[i].key->text;
+        rc = parse_field(c, key, p[i].value, f);
         if (rc == 1)
-            rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: unknown key '%s' in %s", c->origin,
-                           m->kids[i]->line, key, what);
+            rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: unknown key '%s' in %s", c->origin,
+                           p[i].key->line, key, what);
     }
+    free(p);
     return rc;
 }
 
-static int parse_patterns(pctx *c, const fmt_ynode *v, family *fa)
+static int parse_patterns(pctx *c, const yt_node *v, family *fa)
 {
-    if (v->type == FMT_Y_SCALAR && !fmt_ynode_is_null(v)) {
+    if (v->kind == YT_SCALAR && !yt_is_null(v)) {
         fa->patterns = calloc(1, sizeof *fa->patterns);
-        if (!fa->patterns || !(fa->patterns[0] = strdup(v->str)))
+        if (!fa->patterns || !(fa->patterns[0] = strdup(v->text)))
             return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
         fa->n_patterns = 1;
         return 0;
     }
-    if (v->type != FMT_Y_SEQ)
+    if (v->kind != YT_SEQ)
         return aieb_errf(c->err, AIEB_EINVAL,
-                         "%s: line %zu: patterns of family '%s' must be a list of text", c->origin,
+                         "%s: line %d: patterns of family '%s' must be a list of text", c->origin,
                          v->line, fa->name);
-    fa->patterns = calloc(v->n_kids ? v->n_kids : 1, sizeof *fa->patterns);
+    fa->patterns = calloc(v->n ? v->n : 1, sizeof *fa->patterns);
     if (!fa->patterns)
         return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-    for (size_t i = 0; i < v->n_kids; i++) {
-        const fmt_ynode *p = v->kids[i];
-        if (p->type != FMT_Y_SCALAR || fmt_ynode_is_null(p) || p->str[0] == '\0')
+    for (size_t i = 0; i < v->n; i++) {
+        const yt_node *p = v->kids[i];
+        if (p->kind != YT_SCALAR || yt_is_null(p) || p->text[0] == '\0')
             return aieb_errf(c->err, AIEB_EINVAL,
-                             "%s: line %zu: a pattern of family '%s' must be non-empty text",
+                             "%s: line %d: a pattern of family '%s' must be non-empty text",
                              c->origin, p->line, fa->name);
-        if (!(fa->patterns[fa->n_patterns] = strdup(p->str)))
+        if (!(fa->patterns[fa->n_patterns] = strdup(p->text)))
             return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
         fa->n_patterns++;
     }
     return 0;
 }
 
-static int parse_overrides(pctx *c, const fmt_ynode *v, family *fa)
+static int parse_overrides(pctx *c, const yt_node *v, const char *path, family *fa)
 {
-    if (fmt_ynode_is_null(v))
+    if (yt_is_null(v))
         return 0;
+    yt_pair *p = NULL;
+    size_t n = 0;
     int rc = expect_map(c, v, "model_overrides");
-    if (rc)
-        return rc;
-    fa->overrides = calloc(v->n_kids / 2 + 1, sizeof *fa->overrides);
-    if (!fa->overrides)
-        return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-    for (size_t i = 0; i + 1 < v->n_kids; i += 2) {
-        const char *key = NULL;
-        if ((rc = key_text(c, v->kids[i], &key)) != 0)
-            return rc;
+    if (!rc)
+        rc = pairs_of(c, v, path, &p, &n);
+    if (!rc && !(fa->overrides = calloc(n + 1, sizeof *fa->overrides)))
+        rc = aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+    for (size_t i = 0; !rc && i < n; i++) {
         override *o = &fa->overrides[fa->n_overrides++];
-        if (!(o->key = strdup(key)))
-            return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-        if ((rc = parse_rule_map(c, v->kids[i + 1], "a model override", &o->f)) != 0)
-            return rc;
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s.%s", path, p[i].key->text);
+        if (!(o->key = strdup(p[i].key->text)))
+            rc = aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+        else
+            rc = parse_rule_map(c, p[i].value, sub, "a model override", &o->f);
     }
-    return 0;
+    free(p);
+    return rc;
 }
 
-static int parse_family(pctx *c, const char *name, const fmt_ynode *m, family *fa)
+static int parse_family(pctx *c, const char *name, const yt_node *m, family *fa)
 {
     if (!(fa->name = strdup(name)))
         return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+    char path[512], sub[600];
+    snprintf(path, sizeof path, "families.%s", name);
+    yt_pair *p = NULL;
+    size_t n = 0;
     int rc = expect_map(c, m, "a family");
-    for (size_t i = 0; !rc && i + 1 < m->n_kids; i += 2) {
-        const char *key = NULL;
-        if ((rc = key_text(c, m->kids[i], &key)) != 0)
-            break;
-        const fmt_ynode *v = m->kids[i + 1];
-        if (strcmp(key, "patterns") == 0)
+    if (!rc)
+        rc = pairs_of(c, m, path, &p, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *key = p[i].key->text;
+        const yt_node *v = p[i].value;
+        if (strcmp(key, "patterns") == 0) {
             rc = parse_patterns(c, v, fa);
-        else if (strcmp(key, "model_overrides") == 0)
-            rc = parse_overrides(c, v, fa);
-        else if ((rc = parse_field(c, key, v, &fa->f)) == 1)
-            rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: unknown key '%s' in family '%s'",
-                           c->origin, m->kids[i]->line, key, name);
+        } else if (strcmp(key, "model_overrides") == 0) {
+            snprintf(sub, sizeof sub, "%s.%s", path, key);
+            rc = parse_overrides(c, v, sub, fa);
+        } else if ((rc = parse_field(c, key, v, &fa->f)) == 1) {
+            rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: unknown key '%s' in family '%s'",
+                           c->origin, p[i].key->line, key, name);
+        }
     }
+    free(p);
     if (!rc && fa->n_patterns == 0)
-        rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: family '%s' has no patterns", c->origin,
+        rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: family '%s' has no patterns", c->origin,
                        m->line, name);
     if (!rc && !(fa->f.set & F_TYPE))
-        rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: family '%s' has no type", c->origin,
+        rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: family '%s' has no type", c->origin,
                        m->line, name);
     return rc;
 }
 
-static int parse_families(pctx *c, const fmt_ynode *v, aieb_format_registry *reg)
+static int parse_families(pctx *c, const yt_node *v, aieb_format_registry *reg)
 {
-    if (fmt_ynode_is_null(v))
+    if (yt_is_null(v))
         return 0;
+    yt_pair *p = NULL;
+    size_t n = 0;
     int rc = expect_map(c, v, "families");
-    if (rc)
-        return rc;
-    reg->families = calloc(v->n_kids / 2 + 1, sizeof *reg->families);
-    if (!reg->families)
-        return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-    for (size_t i = 0; i + 1 < v->n_kids; i += 2) {
-        const char *name = NULL;
-        if ((rc = key_text(c, v->kids[i], &name)) != 0)
-            return rc;
-        rc = parse_family(c, name, v->kids[i + 1], &reg->families[reg->n_families++]);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    if (!rc)
+        rc = pairs_of(c, v, "families", &p, &n);
+    if (!rc && !(reg->families = calloc(n + 1, sizeof *reg->families)))
+        rc = aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = parse_family(c, p[i].key->text, p[i].value, &reg->families[reg->n_families++]);
+    free(p);
+    return rc;
 }
 
-static int parse_models(pctx *c, const fmt_ynode *v, aieb_format_registry *reg)
+static int parse_models(pctx *c, const yt_node *v, aieb_format_registry *reg)
 {
-    if (fmt_ynode_is_null(v))
+    if (yt_is_null(v))
         return 0;
+    yt_pair *p = NULL;
+    size_t n = 0;
     int rc = expect_map(c, v, "models");
-    if (rc)
-        return rc;
-    reg->models = calloc(v->n_kids / 2 + 1, sizeof *reg->models);
-    if (!reg->models)
-        return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-    for (size_t i = 0; i + 1 < v->n_kids; i += 2) {
-        const char *name = NULL;
-        if ((rc = key_text(c, v->kids[i], &name)) != 0)
-            return rc;
+    if (!rc)
+        rc = pairs_of(c, v, "models", &p, &n);
+    if (!rc && !(reg->models = calloc(n + 1, sizeof *reg->models)))
+        rc = aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *name = p[i].key->text;
         model_entry *me = &reg->models[reg->n_models++];
+        char path[512];
+        snprintf(path, sizeof path, "models.%s", name);
         if (!(me->name = strdup(name)))
-            return aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
-        if ((rc = parse_rule_map(c, v->kids[i + 1], "a model entry", &me->f)) != 0)
-            return rc;
-        if (!(me->f.set & F_TYPE))
-            return aieb_errf(c->err, AIEB_EINVAL, "%s: line %zu: model '%s' has no type", c->origin,
-                             v->kids[i]->line, name);
+            rc = aieb_errf(c->err, AIEB_ENOMEM, "%s: out of memory", c->origin);
+        else if ((rc = parse_rule_map(c, p[i].value, path, "a model entry", &me->f)) == 0 &&
+                 !(me->f.set & F_TYPE))
+            rc = aieb_errf(c->err, AIEB_EINVAL, "%s: line %d: model '%s' has no type", c->origin,
+                           p[i].key->line, name);
     }
-    return 0;
+    free(p);
+    return rc;
 }
 
-static int parse_root(pctx *c, const fmt_ynode *root, aieb_format_registry *reg)
+static int parse_root(pctx *c, const yt_node *root, aieb_format_registry *reg)
 {
-    if (!root)
+    if (!root || yt_is_null(root))
         return 0; /* an empty file: no families, default null */
+    yt_pair *p = NULL;
+    size_t n = 0;
     int rc = expect_map(c, root, "the registry");
-    for (size_t i = 0; !rc && i + 1 < root->n_kids; i += 2) {
-        const char *key = NULL;
-        if ((rc = key_text(c, root->kids[i], &key)) != 0)
-            break;
-        const fmt_ynode *v = root->kids[i + 1];
+    if (!rc)
+        rc = pairs_of(c, root, "", &p, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *key = p[i].key->text;
+        const yt_node *v = p[i].value;
         if (strcmp(key, "families") == 0)
             rc = parse_families(c, v, reg);
         else if (strcmp(key, "models") == 0)
             rc = parse_models(c, v, reg);
         else if (strcmp(key, "default") == 0)
-            rc = fmt_ynode_is_null(v) ? 0 : parse_rule_map(c, v, "default", &reg->dflt);
+            rc = yt_is_null(v) ? 0 : parse_rule_map(c, v, "default", "default", &reg->dflt);
         else
             rc = aieb_errf(c->err, AIEB_EINVAL,
-                           "%s: line %zu: unknown top-level key '%s' (expected families, "
+                           "%s: line %d: unknown top-level key '%s' (expected families, "
                            "models, default)",
-                           c->origin, root->kids[i]->line, key);
+                           c->origin, p[i].key->line, key);
     }
+    free(p);
     return rc;
 }
 
@@ -412,21 +462,20 @@ int aieb_format_registry_parse(const char *yaml, size_t len, const char *origin,
                                aieb_format_registry **out, aieb_err *err)
 {
     *out = NULL;
-    if (len > AIEB_FORMAT_MAX_FILE_BYTES)
-        return aieb_errf(err, AIEB_ETOOBIG, "%s: %zu bytes, larger than the %d-byte limit", origin,
-                         len, AIEB_FORMAT_MAX_FILE_BYTES);
-    fmt_ynode *root = NULL;
-    int rc = fmt_ytree_parse(yaml, len, origin, &root, err);
-    if (rc)
-        return rc;
-    aieb_format_registry *reg = calloc(1, sizeof *reg);
-    if (!reg) {
-        fmt_ytree_free(root);
-        return aieb_errf(err, AIEB_ENOMEM, "%s: out of memory", origin);
-    }
     pctx c = {.origin = origin, .err = err};
-    rc = parse_root(&c, root, reg);
-    fmt_ytree_free(root);
+    yt_doc doc = {0};
+    aieb_diags d;
+    aieb_diags_init(&d);
+    int rc = yt_parse(origin, yaml, len, &registry_limits, &doc, &d);
+    if (rc)
+        rc = diag_error(&c, &d, rc);
+    aieb_diags_free(&d);
+    aieb_format_registry *reg = NULL;
+    if (!rc && !(reg = calloc(1, sizeof *reg)))
+        rc = aieb_errf(err, AIEB_ENOMEM, "%s: out of memory", origin);
+    if (!rc)
+        rc = parse_root(&c, doc.root, reg);
+    yt_doc_free(&doc);
     if (rc) {
         aieb_format_registry_free(reg);
         return rc;
