@@ -3,7 +3,8 @@
  * Like optimum-benchmark's no_weights models: time and energy depend on the shapes
  * and the weight type, not on the values, so these are real workloads; their text is
  * meaningless. Values are uniform with standard deviation 0.02 (the usual init
- * scale), which keeps activations finite through every layer; norms are 1. Each row's
+ * scale; float types take it from a table of 4096 levels), which keeps activations
+ * finite through every layer; norms are 1. Each row's
  * values come from its own generator seeded by (seed, tensor, row), so a model is the
  * same whatever the thread count.
  */
@@ -63,16 +64,45 @@ static inline float next_uniform(uint64_t *s, float a)
 
 /* ==== filling ============================================================= */
 
+/* Float weights are drawn from a table of LEVELS values evenly spread over
+ * [-a, a] (a discrete uniform; std 0.02 all the same), already in the weight's
+ * format, five 12-bit indices per random draw: fast enough to make 2 GB in a second. */
+#define LEVEL_BITS 12
+#define LEVELS     (1 << LEVEL_BITS)
+
 typedef struct fill_job {
     wmat **mats; /* matrices to fill (data points into the arena) */
     int n_mats;
     uint64_t seed;
-    float *scratch; /* (n_threads, max cols) */
-    int max_cols;
+    float lv_f32[LEVELS];
+    uint16_t lv_f16[LEVELS], lv_bf16[LEVELS];
 } fill_job;
 
-/* Quantized types get random blocks directly: uniform int8 in -127..127 (std 73.3)
- * or uniform nibbles 0..15 (std 4.61 around 8), with the scale that gives std 0.02. */
+static void make_levels(fill_job *f)
+{
+    float a = WEIGHT_STD * 1.7320508f; /* uniform(-a, a) has std a / sqrt(3) */
+    for (int i = 0; i < LEVELS; i++) {
+        f->lv_f32[i] = a * ((2.0f * (float)i + 1.0f) / LEVELS - 1.0f);
+        f->lv_f16[i] = f32_to_fp16(f->lv_f32[i]);
+        f->lv_bf16[i] = f32_to_bf16(f->lv_f32[i]);
+    }
+}
+
+static void fill_float(const fill_job *f, uint32_t type, uint8_t *dst, int n, uint64_t *s)
+{
+    for (int c = 0; c < n;) {
+        uint64_t z = mix64(*s += 0x9e3779b97f4a7c15ull);
+        for (int k = 0; k < 5 && c < n; k++, c++, z >>= LEVEL_BITS) {
+            unsigned i = (unsigned)(z & (LEVELS - 1));
+            if (type == AIEB_GGML_F32)
+                memcpy(dst + 4 * (size_t)c, &f->lv_f32[i], 4);
+            else
+                memcpy(dst + 2 * (size_t)c, type == AIEB_GGML_F16 ? &f->lv_f16[i] : &f->lv_bf16[i],
+                       2);
+        }
+    }
+}
+
 static void fill_q8_0(blk_q8_0 *b, int nb, uint64_t *s)
 {
     uint16_t d = f32_to_fp16(WEIGHT_STD / 73.3f);
@@ -101,9 +131,7 @@ static void fill_q4_0(blk_q4_0 *b, int nb, uint64_t *s)
 
 static void fill_rows(void *arg, int ith, int nth)
 {
-    fill_job *f = arg;
-    float *row = f->scratch + (size_t)ith * f->max_cols;
-    float a = WEIGHT_STD * 1.7320508f; /* uniform(-a, a) has std a / sqrt(3) */
+    const fill_job *f = arg;
     for (int i = 0; i < f->n_mats; i++) {
         wmat *w = f->mats[i];
         int r0, r1;
@@ -111,15 +139,12 @@ static void fill_rows(void *arg, int ith, int nth)
         for (int r = r0; r < r1; r++) {
             uint64_t s = mix64(f->seed ^ mix64((uint64_t)i << 32 ^ (uint64_t)r));
             uint8_t *dst = (uint8_t *)w->data + (size_t)r * w->row_bytes;
-            if (w->type == AIEB_GGML_Q8_0) {
+            if (w->type == AIEB_GGML_Q8_0)
                 fill_q8_0((blk_q8_0 *)dst, w->cols / QK, &s);
-            } else if (w->type == AIEB_GGML_Q4_0) {
+            else if (w->type == AIEB_GGML_Q4_0)
                 fill_q4_0((blk_q4_0 *)dst, w->cols / QK, &s);
-            } else {
-                for (int c = 0; c < w->cols; c++)
-                    row[c] = next_uniform(&s, a);
-                quantize_row(w->type, row, dst, w->cols);
-            }
+            else
+                fill_float(f, w->type, dst, w->cols, &s);
         }
     }
 }
@@ -254,22 +279,20 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     }
     n_mats = k;
     size_t total = 0;
-    int max_cols = 0;
     for (int i = 0; i < n_mats; i++) {
         mats[i]->type = type;
         mats[i]->row_bytes = row_bytes(type, mats[i]->cols);
         total += align64(mats[i]->row_bytes * (size_t)mats[i]->rows);
         m->n_params += (uint64_t)mats[i]->rows * (uint64_t)mats[i]->cols;
         m->weight_bytes += mats[i]->row_bytes * (uint64_t)mats[i]->rows;
-        if (mats[i]->cols > max_cols)
-            max_cols = mats[i]->cols;
     }
     m->arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    float *scratch = malloc((size_t)pool_size(p) * max_cols * sizeof *scratch);
-    if (m->arena == MAP_FAILED || !scratch) {
-        m->arena = NULL;
+    fill_job *f = malloc(sizeof *f);
+    if (m->arena == MAP_FAILED || !f) {
+        m->arena = m->arena == MAP_FAILED ? NULL : m->arena;
+        m->arena_bytes = total;
         free(mats);
-        free(scratch);
+        free(f);
         return aieb_errf(err, AIEB_ENOMEM, "synthetic: cannot allocate %.1f MiB of weights for %s",
                          total / 1048576.0, pr->name);
     }
@@ -282,9 +305,12 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
         mats[i]->data = at;
         at += align64(mats[i]->row_bytes * (size_t)mats[i]->rows);
     }
-    fill_job f = {mats, n_mats, mix64(seed + 0x5eed), scratch, max_cols};
-    pool_run(p, fill_rows, &f);
-    free(scratch);
+    f->mats = mats;
+    f->n_mats = n_mats;
+    f->seed = mix64(seed + 0x5eed);
+    make_levels(f);
+    pool_run(p, fill_rows, f);
+    free(f);
     free(mats);
     if (m->tied)
         m->output = m->tok_embd;
