@@ -6,6 +6,7 @@
  *   POST /v1/chat/completions    streamed (SSE) or whole, scripted below
  *   POST /v1/completions         the same in the completions shape
  *   GET  /rows, /splits          the Hugging Face dataset viewer's shapes, from --rows-file
+ *                                (viewer_rows.c; its options are listed in viewer_rows.h)
  *
  * Usage: openai_server [--port N] [--log FILE] [server options] [behaviour options]
  *   --port N            0 (default) picks a free port; the first stdout line is "PORT <n>"
@@ -21,7 +22,11 @@
  *   --rows-file F       JSONL, one row object per line, for /rows
  *   --rows-dataset D    only this dataset name exists (404 otherwise)
  *   --rows-config C, --rows-split S   the one config and split (default, train)
+ *   --rows-splits LIST  several config/split pairs instead ("default/train,other/test")
  *   --hf-token T        /rows and /splits answer 401 unless "Authorization: Bearer T"
+ *   --rows-status N, --rows-faults-first K, --rows-delay-ms D, --no-splits
+ *                       /rows and /splits fail with HTTP N (only the first K of
+ *                       them), answer after D ms, or /splits is 404
  *
  * Behaviour options (defaults for every completion request; each can be
  * overridden per request with a header "X-Fake: key=value ..." or by putting
@@ -68,6 +73,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/clock.h"
+#include "viewer_rows.h"
 
 #define MAX_BODY       (16u << 20)
 #define DEFAULT_TOKENS 16
@@ -110,11 +116,7 @@ typedef struct server {
     double health_503_s;
     int no_health;
     const char *server_name;
-    json_t *rows; /* array of row objects */
-    const char *rows_dataset;
-    const char *rows_config;
-    const char *rows_split;
-    const char *hf_token;
+    viewer viewer; /* /rows and /splits */
     int64_t start_ns;
     atomic_long n_completions;
     atomic_long n_ids;
@@ -665,68 +667,6 @@ static const char *arg(struct MHD_Connection *c, const char *key)
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* The dataset viewer's /rows and /splits (https://huggingface.co/docs/dataset-viewer). */
-static enum MHD_Result handle_hub(struct MHD_Connection *c, server *s, int rows)
-{
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (s->hf_token) {
-        char want[512];
-        snprintf(want, sizeof want, "Bearer %s", s->hf_token);
-        if (!auth || strcmp(auth, want) != 0)
-            return respond_json(c, s, 401,
-                                json_pack("{s:s}", "error",
-                                          "The dataset does not exist, or is not accessible "
-                                          "without authentication (private or gated)."));
-    }
-    const char *dataset = arg(c, "dataset");
-    if (!dataset || !*dataset)
-        return respond_json(c, s, 422,
-                            json_pack("{s:s}", "error", "Parameter 'dataset' is required"));
-    if (s->rows_dataset && strcmp(dataset, s->rows_dataset) != 0)
-        return respond_json(c, s, 404,
-                            json_pack("{s:s}", "error", "The dataset does not exist on the Hub."));
-    if (!rows)
-        return respond_json(c, s, 200,
-                            json_pack("{s:[{s:s, s:s, s:s}], s:[], s:[]}", "splits", "dataset",
-                                      dataset, "config", s->rows_config, "split", s->rows_split,
-                                      "pending", "failed"));
-    const char *config = arg(c, "config"), *split = arg(c, "split");
-    if (!config || !split)
-        return respond_json(
-            c, s, 422, json_pack("{s:s}", "error", "Parameters 'config' and 'split' are required"));
-    if (strcmp(config, s->rows_config) != 0 || strcmp(split, s->rows_split) != 0)
-        return respond_json(c, s, 404,
-                            json_pack("{s:s}", "error", "The config or the split does not exist"));
-    const char *off_s = arg(c, "offset"), *len_s = arg(c, "length");
-    long offset = off_s ? strtol(off_s, NULL, 10) : 0;
-    long length = len_s ? strtol(len_s, NULL, 10) : 100;
-    if (offset < 0 || length < 0 || length > 100)
-        return respond_json(c, s, 422,
-                            json_pack("{s:s}", "error",
-                                      "Parameter 'offset' must be >= 0 and 'length' in [0, 100]"));
-    size_t total = json_array_size(s->rows);
-    json_t *features = json_array();
-    json_t *first = json_array_get(s->rows, 0);
-    const char *key;
-    json_t *v;
-    int idx = 0;
-    json_object_foreach(first, key, v)
-    {
-        json_array_append_new(features,
-                              json_pack("{s:i, s:s, s:{s:s, s:s}}", "feature_idx", idx++, "name",
-                                        key, "type", "dtype",
-                                        json_is_string(v) ? "string" : "int64", "_type", "Value"));
-    }
-    json_t *out = json_array();
-    for (size_t i = (size_t)offset; i < total && i < (size_t)(offset + length); i++)
-        json_array_append_new(out, json_pack("{s:I, s:O, s:[]}", "row_idx", (json_int_t)i, "row",
-                                             json_array_get(s->rows, i), "truncated_cells"));
-    return respond_json(c, s, 200,
-                        json_pack("{s:o, s:o, s:I, s:i, s:b}", "features", features, "rows", out,
-                                  "num_rows_total", (json_int_t)total, "num_rows_per_page", 100,
-                                  "partial", 0));
-}
-
 typedef struct request {
     aieb_buf body;
     int too_big;
@@ -778,10 +718,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                           "Loading model", "type", "unavailable_error"));
         return respond(c, s, 200, "application/json", "");
     }
-    if (strcmp(url, "/rows") == 0 && get)
-        return handle_hub(c, s, 1);
-    if (strcmp(url, "/splits") == 0 && get)
-        return handle_hub(c, s, 0);
+    if ((strcmp(url, "/rows") == 0 || strcmp(url, "/splits") == 0) && get)
+        return viewer_handle(&s->viewer, c, url);
     if (strncmp(url, "/v1/", 4) != 0)
         return respond(c, s, 404, "application/json", "{\"detail\":\"Not Found\"}");
 
@@ -818,38 +756,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ==== Start-up ============================================================= */
 
-static int load_rows(server *s, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "openai_server: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    s->rows = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int lineno = 0;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        if (n == 1 && line[0] == '\n')
-            continue;
-        json_error_t e;
-        json_t *row = json_loadb(line, (size_t)n, 0, &e);
-        if (!json_is_object(row)) {
-            fprintf(stderr, "openai_server: %s:%d: not a JSON object: %s\n", path, lineno, e.text);
-            json_decref(row);
-            free(line);
-            fclose(f);
-            return -1;
-        }
-        json_array_append_new(s->rows, row);
-    }
-    free(line);
-    fclose(f);
-    return 0;
-}
-
 static void split_models(server *s, const char *list)
 {
     char *copy = strdup(list), *save = NULL;
@@ -858,6 +764,20 @@ static void split_models(server *s, const char *list)
         s->models[s->n_models++] = strdup(m);
     }
     free(copy);
+}
+
+/* Frees what start-up allocated (on the ways out before serving). */
+static void server_free(server *s)
+{
+    for (size_t i = 0; i < s->n_models; i++)
+        free(s->models[i]);
+    free(s->models);
+    s->models = NULL;
+    s->n_models = 0;
+    viewer_free(&s->viewer);
+    if (s->log)
+        fclose(s->log);
+    s->log = NULL;
 }
 
 static int usage_error(const char *msg, const char *opt)
@@ -873,11 +793,10 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.defaults = behaviour_defaults;
     s.server_name = "aieb-openai-fake/1";
-    s.rows_config = "default";
-    s.rows_split = "train";
+    viewer_init(&s.viewer);
     pthread_mutex_init(&s.log_lock, NULL);
     int port = 0;
-    const char *models = "test-model", *rows_file = NULL;
+    const char *models = "test-model";
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (strncmp(opt, "--", 2) != 0)
@@ -892,6 +811,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(key, "no-health") == 0) {
             s.no_health = 1;
+            continue;
+        }
+        if (strcmp(key, "no-splits") == 0) {
+            s.viewer.no_splits = 1;
             continue;
         }
         if (!val) {
@@ -911,28 +834,23 @@ int main(int argc, char **argv)
             s.health_503_s = atof(val);
         else if (strcmp(key, "server") == 0)
             s.server_name = val;
-        else if (strcmp(key, "rows-file") == 0)
-            rows_file = val;
-        else if (strcmp(key, "rows-dataset") == 0)
-            s.rows_dataset = val;
-        else if (strcmp(key, "rows-config") == 0)
-            s.rows_config = val;
-        else if (strcmp(key, "rows-split") == 0)
-            s.rows_split = val;
-        else if (strcmp(key, "hf-token") == 0)
-            s.hf_token = val;
-        else if (set_behaviour(&s.defaults, key, val) != 0)
-            return usage_error("unknown option or bad value", opt);
+        else {
+            int taken = viewer_option(&s.viewer, key, val);
+            if (taken < 0 || (taken == 0 && set_behaviour(&s.defaults, key, val) != 0))
+                return usage_error("unknown option or bad value", opt);
+        }
     }
-    split_models(&s, models);
-    if (rows_file && load_rows(&s, rows_file) != 0)
+    s.viewer.server_name = s.server_name;
+    if (viewer_start(&s.viewer) != 0) {
+        viewer_free(&s.viewer);
         return 1;
-    if (!s.rows)
-        s.rows = json_array();
+    }
     if (s.log_path && !(s.log = fopen(s.log_path, "a"))) {
         fprintf(stderr, "openai_server: %s: %s\n", s.log_path, strerror(errno));
+        server_free(&s);
         return 1;
     }
+    split_models(&s, models);
 
     /* signals are taken by sigwait below; threads MHD starts inherit the mask */
     sigset_t set;
@@ -956,6 +874,7 @@ int main(int argc, char **argv)
                          MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "openai_server: cannot listen on 127.0.0.1:%d\n", port);
+        server_free(&s);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

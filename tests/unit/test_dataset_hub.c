@@ -1,5 +1,6 @@
-/* test_dataset_hub.c - the Hugging Face dataset viewer client against hub_server
- * (tests/fakes/hub_server.c) on loopback: pagination, HF_TOKEN, HF_ENDPOINT, 401,
+/* test_dataset_hub.c - the Hugging Face dataset viewer client against the test
+ * server's /rows and /splits (tests/fakes/openai_server.c with viewer_rows.c) on
+ * loopback: pagination, HF_TOKEN, HF_ENDPOINT, 401,
  * 404, 500 with retries, timeouts, the cache written and reused offline or with the
  * server down, and the error that names the cache path when nothing works. */
 #include <setjmp.h>
@@ -17,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "aieb/clock.h"
 #include "aieb/dataset.h"
 #include "dataset/cache.h"
@@ -30,7 +33,7 @@ static char server_bin[1024];
 typedef struct fixture {
     char dir[64];        /* temporary directory */
     char rows_file[128]; /* JSONL served */
-    char log_file[128];  /* one line per request */
+    char log_file[128];  /* the server's request log, one JSON object a line */
     char cache_dir[128];
     pid_t pid;
     int port;
@@ -39,8 +42,8 @@ typedef struct fixture {
 
 /* ==== Server ================================================================= */
 
-/* Starts hub_server with the fixture's rows and log plus extra arguments (a
- * NULL-ended list, or NULL for none). */
+/* Starts the test server with the fixture's rows and log plus extra arguments
+ * (a NULL-ended list of its viewer options, or NULL for none). */
 static void start_server(fixture *f, const char *const *extra)
 {
     const char *argv[32];
@@ -48,7 +51,7 @@ static void start_server(fixture *f, const char *const *extra)
     argv[n++] = server_bin;
     argv[n++] = "--rows-file";
     argv[n++] = f->rows_file;
-    argv[n++] = "--log-file";
+    argv[n++] = "--log";
     argv[n++] = f->log_file;
     for (size_t i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
@@ -68,7 +71,7 @@ static void start_server(fixture *f, const char *const *extra)
     FILE *out = fdopen(fds[0], "r");
     char line[64] = "";
     if (!fgets(line, sizeof line, out) || sscanf(line, "PORT %d", &f->port) != 1)
-        fail_msg("hub_server did not start (%s)", server_bin);
+        fail_msg("the test server did not start (%s)", server_bin);
     fclose(out);
     f->pid = pid;
     snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d", f->port);
@@ -84,6 +87,26 @@ static void stop_server(fixture *f)
     f->pid = 0;
 }
 
+/* Reads the next logged request as "<path>?<query> auth=<Authorization or ->".
+ * Returns false at the end of the log. */
+static bool next_request(FILE *in, char *out, size_t cap)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, in)) {
+        json_t *o = json_loads(line, 0, NULL);
+        if (!o)
+            continue;
+        const char *path = json_string_value(json_object_get(o, "path"));
+        const char *query = json_string_value(json_object_get(o, "query"));
+        const char *auth = json_string_value(json_object_get(o, "authorization"));
+        snprintf(out, cap, "%s?%s auth=%s", path ? path : "", query ? query : "",
+                 auth ? auth : "-");
+        json_decref(o);
+        return true;
+    }
+    return false;
+}
+
 /* Requests logged so far whose path starts with prefix ("/rows", "/splits"). */
 static int hits(const fixture *f, const char *prefix)
 {
@@ -92,7 +115,7 @@ static int hits(const fixture *f, const char *prefix)
         return 0;
     char line[4096];
     int n = 0;
-    while (fgets(line, sizeof line, in))
+    while (next_request(in, line, sizeof line))
         n += strncmp(line, prefix, strlen(prefix)) == 0;
     fclose(in);
     return n;
@@ -105,7 +128,7 @@ static bool log_has(const fixture *f, const char *needle)
         return false;
     char line[4096];
     bool found = false;
-    while (!found && fgets(line, sizeof line, in))
+    while (!found && next_request(in, line, sizeof line))
         found = strstr(line, needle) != NULL;
     fclose(in);
     return found;
@@ -120,7 +143,7 @@ static int setup(void **state)
         return -1;
     }
     snprintf(f->rows_file, sizeof f->rows_file, "%s/rows.jsonl", f->dir);
-    snprintf(f->log_file, sizeof f->log_file, "%s/requests.log", f->dir);
+    snprintf(f->log_file, sizeof f->log_file, "%s/requests.jsonl", f->dir);
     snprintf(f->cache_dir, sizeof f->cache_dir, "%s/cache", f->dir);
     FILE *out = fopen(f->rows_file, "w");
     for (int i = 0; i < N_ROWS; i++) {
@@ -178,7 +201,7 @@ static int load(const aieb_dataset_options *o, aieb_dataset *ds, aieb_err *err)
 static void pages_through_all_rows_and_caches(void **state)
 {
     fixture *f = *state;
-    start_server(f, (const char *const[]){"--dataset", DATASET, NULL});
+    start_server(f, (const char *const[]){"--rows-dataset", DATASET, NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     aieb_dataset ds;
@@ -264,8 +287,9 @@ static void num_samples_fetches_only_needed_pages(void **state)
 static void config_comes_from_splits(void **state)
 {
     fixture *f = *state;
-    start_server(f, (const char *const[]){
-                        "--splits", "other/train,default/test,default/train,extra/test", NULL});
+    start_server(f,
+                 (const char *const[]){"--rows-splits",
+                                       "other/train,default/test,default/train,extra/test", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.config = NULL;
@@ -307,7 +331,7 @@ static void config_comes_from_splits(void **state)
 static void token_is_sent_and_refusals_explained(void **state)
 {
     fixture *f = *state;
-    start_server(f, (const char *const[]){"--token", "s3cret", NULL});
+    start_server(f, (const char *const[]){"--hf-token", "s3cret", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.num_samples = 3;
@@ -363,7 +387,7 @@ static void server_errors_and_retries(void **state)
     char path[512];
     expected_cache_path(f, "default", path, sizeof path);
     /* 500 on every request: one try plus one retry, then an error naming the cache */
-    start_server(f, (const char *const[]){"--fail-status", "500", NULL});
+    start_server(f, (const char *const[]){"--rows-status", "500", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.hf_retries = 1;
@@ -380,7 +404,8 @@ static void server_errors_and_retries(void **state)
 
     /* the first request fails, the retry succeeds */
     unlink(f->log_file);
-    start_server(f, (const char *const[]){"--fail-status", "503", "--fail-first", "1", NULL});
+    start_server(f,
+                 (const char *const[]){"--rows-status", "503", "--rows-faults-first", "1", NULL});
     assert_int_equal(load(&o, &ds, &err), 0);
     assert_int_equal(ds.n, N_ROWS - N_EMPTY);
     assert_int_equal(hits(f, "/rows"), 4);
@@ -392,7 +417,7 @@ static void server_errors_and_retries(void **state)
     snprintf(fresh, sizeof fresh, "%s/cache2", f->dir);
     o.cache_dir = fresh;
     unlink(f->log_file);
-    start_server(f, (const char *const[]){"--dataset", "someone/else", NULL});
+    start_server(f, (const char *const[]){"--rows-dataset", "someone/else", NULL});
     o.hf_retries = 3;
     assert_int_equal(load(&o, &ds, &err), AIEB_ENOTFOUND);
     assert_non_null(strstr(err.msg, "not found"));
@@ -409,7 +434,7 @@ static void server_errors_and_retries(void **state)
 static void slow_server_times_out(void **state)
 {
     fixture *f = *state;
-    start_server(f, (const char *const[]){"--delay-ms", "1500", NULL});
+    start_server(f, (const char *const[]){"--rows-delay-ms", "1500", NULL});
     aieb_dataset_options o;
     opts_for(f, &o);
     o.hf_timeout_s = 0.3;
@@ -522,7 +547,7 @@ static void cache_paths_stay_inside(void **state)
 int main(void)
 {
     const char *build = getenv("AIEB_BUILD_DIR");
-    snprintf(server_bin, sizeof server_bin, "%s/tests/fakes/hub_server", build ? build : ".");
+    snprintf(server_bin, sizeof server_bin, "%s/tests/fakes/openai_server", build ? build : ".");
     if (access(server_bin, X_OK) != 0) {
         fprintf(stderr, "skipped: %s not built\n", server_bin);
         return 77;

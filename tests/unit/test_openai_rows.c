@@ -1,6 +1,8 @@
 /* test_openai_rows.c - the test server's Hugging Face dataset viewer endpoints
- * (/rows, /splits), which the dataset module's hub client is tested against:
- * the JSON shape, paging, parameter errors, the token check, the request log. */
+ * (/rows, /splits; tests/fakes/viewer_rows.c), which the dataset module's hub
+ * client is tested against: the JSON shape, paging, parameter errors, the token
+ * check, the request log, several splits, scripted failures and delays, and the
+ * options it refuses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +159,98 @@ static void token_and_dataset_name(void **state)
     unlink(rows);
 }
 
+static void splits_failures_and_delay(void **state)
+{
+    char rows[] = "/tmp/aieb-rows-XXXXXX";
+    int fd = mkstemp(rows);
+    close(fd);
+    write_rows(rows, 4);
+    fake_server fs;
+    const char *args[] = {"--rows-file",
+                          rows,
+                          "--rows-splits",
+                          "plain/train,plain/test,extra/dev",
+                          "--rows-status",
+                          "503",
+                          "--rows-faults-first",
+                          "2",
+                          "--rows-delay-ms",
+                          "150",
+                          NULL};
+    assert_int_equal(fake_start(&fs, args), 0);
+
+    /* the first two viewer requests fail in the viewer's error shape, after the delay */
+    json_t *b;
+    int64_t t0 = aieb_now_ns();
+    assert_int_equal(get(&fs, "/splits?dataset=org/ds", NULL, &b), 503);
+    assert_true(aieb_now_ns() - t0 >= 150 * AIEB_NS_PER_MS);
+    assert_non_null(strstr(json_string_value(json_object_get(b, "error")), "scripted failure"));
+    json_decref(b);
+    assert_int_equal(get(&fs, "/rows?dataset=org/ds&config=plain&split=test", NULL, &b), 503);
+    json_decref(b);
+
+    /* then every pair is listed and served; others are 404 */
+    assert_int_equal(get(&fs, "/splits?dataset=org/ds", NULL, &b), 200);
+    json_t *sp = json_object_get(b, "splits");
+    assert_int_equal(json_array_size(sp), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sp, 2), "config")),
+                        "extra");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sp, 2), "split")), "dev");
+    json_decref(b);
+    assert_int_equal(get(&fs, "/rows?dataset=org/ds&config=extra&split=dev", NULL, &b), 200);
+    assert_int_equal(json_array_size(json_object_get(b, "rows")), 4);
+    json_decref(b);
+    assert_int_equal(get(&fs, "/rows?dataset=org/ds&config=default&split=train", NULL, &b), 404);
+    json_decref(b);
+    assert_int_equal(get(&fs, "/rows?dataset=org/ds&config=plain&split=dev", NULL, &b), 404);
+    json_decref(b);
+    assert_int_equal(fake_count(&fs, "/rows"), 4);
+    assert_int_equal(fake_count(&fs, "/splits"), 2);
+    fake_stop(&fs);
+
+    /* a server without /splits still serves /rows */
+    const char *none[] = {"--rows-file", rows, "--no-splits", NULL};
+    assert_int_equal(fake_start(&fs, none), 0);
+    assert_int_equal(get(&fs, "/splits?dataset=org/ds", NULL, &b), 404);
+    json_decref(b);
+    assert_int_equal(get(&fs, "/rows?dataset=org/ds&config=default&split=train", NULL, &b), 200);
+    assert_int_equal(json_array_size(json_object_get(b, "rows")), 4);
+    json_decref(b);
+    fake_stop(&fs);
+    unlink(rows);
+}
+
+/* The server refuses to start on bad viewer options (no PORT line). */
+static void bad_options_refused(void **state)
+{
+    const char *bad[][5] = {
+        {"--rows-splits", "nopair", NULL},
+        {"--rows-splits", "a/b,/c", NULL},
+        {"--rows-splits", "a/b", "--rows-config", "x", NULL},
+        {"--rows-status", "abc", NULL},
+        {"--rows-status", "42", NULL},
+        {"--rows-faults-first", "-1", NULL},
+        {"--rows-delay-ms", "1s", NULL},
+        {"--rows-file", "/nonexistent/rows.jsonl", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fake_server fs;
+        assert_int_equal(fake_start(&fs, bad[i]), -1);
+        rmdir(fs.dir);
+    }
+    /* a rows file with a line that is not an object */
+    char rows[] = "/tmp/aieb-rows-XXXXXX";
+    int fd = mkstemp(rows);
+    const char *text = "{\"text\": \"a\"}\n[1, 2]\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    fake_server fs;
+    const char *args[] = {"--rows-file", rows, NULL};
+    assert_int_equal(fake_start(&fs, args), -1);
+    rmdir(fs.dir);
+    unlink(rows);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -164,6 +258,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_and_pages),
         cmocka_unit_test(token_and_dataset_name),
+        cmocka_unit_test(splits_failures_and_delay),
+        cmocka_unit_test(bad_options_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
