@@ -21,7 +21,7 @@
 
 /* How long a wait spins before sleeping: inside a job (barriers, the end of a job)
  * and between jobs (a decode step's sampling and callback happen there). */
-#define BARRIER_SPIN_NS (50 * 1000)
+#define BARRIER_SPIN_NS (10 * 1000)
 #define IDLE_SPIN_NS    (300 * 1000)
 
 typedef struct worker {
