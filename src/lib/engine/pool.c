@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,13 @@
 #include "engine/pool.h"
 
 /* How long a wait spins before sleeping: inside a job (barriers, the end of a job)
- * and between jobs (a decode step's sampling and callback happen there). */
-#define BARRIER_SPIN_NS (10 * 1000)
-#define IDLE_SPIN_NS    (300 * 1000)
+ * and between jobs (a decode step's sampling and callback happen there). A barrier
+ * may also yield the CPU between its spin and its sleep (BARRIER_YIELD_NS > SPIN);
+ * measurements in docs/engine.md chose 50 us without it: waking a sleeper costs tens
+ * of microseconds in a VM, which shorter spins paid on an idle machine. */
+#define BARRIER_SPIN_NS  (50 * 1000)
+#define BARRIER_YIELD_NS (50 * 1000)
+#define IDLE_SPIN_NS     (300 * 1000)
 
 typedef struct worker {
     pool *p;
@@ -62,9 +67,11 @@ static void futex_wake(atomic_uint *word, int n)
     syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* Waits until *word != value: spins up to spin_ns, then sleeps, counted in sleepers. */
+/* Waits until *word != value: spins up to spin_ns, then yields the CPU between checks
+ * up to yield_ns (a descheduled partner on this CPU's run queue gets to finish), then
+ * sleeps, counted in sleepers. */
 static void wait_change(atomic_uint *word, unsigned value, atomic_int *sleepers, int64_t spin_ns,
-                        const atomic_int *stop)
+                        int64_t yield_ns, const atomic_int *stop)
 {
     int64_t t0 = 0;
     for (unsigned spins = 0; atomic_load(word) == value; spins++) {
@@ -76,8 +83,10 @@ static void wait_change(atomic_uint *word, unsigned value, atomic_int *sleepers,
         int64_t now = aieb_now_ns();
         if (!t0)
             t0 = now;
-        else if (now - t0 > spin_ns)
+        else if (now - t0 > yield_ns)
             break;
+        else if (now - t0 > spin_ns)
+            sched_yield();
     }
     atomic_fetch_add(sleepers, 1);
     while (atomic_load(word) == value && !(stop && atomic_load(stop)))
@@ -91,7 +100,7 @@ static void *worker_main(void *arg)
     pool *p = w->p;
     unsigned seen = 0;
     for (;;) {
-        wait_change(&p->job, seen, &p->job_sleepers, IDLE_SPIN_NS, &p->stop);
+        wait_change(&p->job, seen, &p->job_sleepers, IDLE_SPIN_NS, IDLE_SPIN_NS, &p->stop);
         if (atomic_load(&p->stop))
             return NULL;
         seen = atomic_load(&p->job);
@@ -170,7 +179,7 @@ void pool_run(pool *p, pool_fn fn, void *arg)
         unsigned done = atomic_load(&p->n_done);
         if (done == (unsigned)p->n - 1)
             return;
-        wait_change(&p->n_done, done, &p->done_sleepers, BARRIER_SPIN_NS, NULL);
+        wait_change(&p->n_done, done, &p->done_sleepers, BARRIER_SPIN_NS, BARRIER_YIELD_NS, NULL);
     }
 }
 
@@ -186,5 +195,5 @@ void pool_barrier(pool *p)
             futex_wake(&p->bar_gen, INT_MAX);
         return;
     }
-    wait_change(&p->bar_gen, gen, &p->bar_sleepers, BARRIER_SPIN_NS, NULL);
+    wait_change(&p->bar_gen, gen, &p->bar_sleepers, BARRIER_SPIN_NS, BARRIER_YIELD_NS, NULL);
 }
