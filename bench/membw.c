@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         buf[i] = (float)(i & 1023) * 0.001f;
     printf("memory read bandwidth, %zu MiB buffer, %d passes\n", mib, passes);
     printf("threads  best GB/s  median GB/s\n");
-    double v[256];
+    double v[256] = {0};
     if (passes > 256)
         passes = 256;
     for (int n = 1; n <= max_threads; n++) {

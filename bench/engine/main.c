@@ -101,7 +101,7 @@ static int run_one(const opts *o, const char *preset, const char *type, int thre
     aieb_sample_params sp;
     aieb_sample_params_init(&sp);
     sp.ignore_eos = 1;
-    double pre[32], dec[32];
+    double pre[32] = {0}, dec[32] = {0};
     int reps = o->reps > 32 ? 32 : o->reps;
     aieb_gen_stats st;
     /* warm-up: one short run brings threads and caches up */

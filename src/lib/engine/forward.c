@@ -175,7 +175,8 @@ static void matmul(aieb_engine *e, int ith, const wmat *w, int r0, int r1, const
     if (sgemm && n_tok >= BLAS_MIN_BATCH && !type_is_quant(w->type)) {
         if (w->type == AIEB_GGML_F32) {
             sgemm(BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, n_tok, r1 - r0, cols, 1.0f, x, cols,
-                  (const float *)(w->data + (size_t)r0 * w->row_bytes), cols, 0.0f, y + r0, ldy);
+                  (const float *)(const void *)(w->data + (size_t)r0 * w->row_bytes), cols, 0.0f,
+                  y + r0, ldy);
             return;
         }
         /* F16/BF16: convert a tile of rows to float once, use it for every token */

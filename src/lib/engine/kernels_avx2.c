@@ -25,7 +25,7 @@ TARGET static inline float hsum8(__m256 v)
 TARGET static inline __m256 load_w(const uint8_t *p, int kind)
 {
     if (kind == KT_F32)
-        return _mm256_loadu_ps((const float *)p);
+        return _mm256_loadu_ps((const float *)(const void *)p);
     __m128i h = _mm_loadu_si128((const __m128i *)p);
     if (kind == KT_F16)
         return _mm256_cvtph_ps(h);
@@ -145,7 +145,7 @@ TARGET static inline __m256i dot_us(__m256i u, __m256i s)
 #define TMPL_Q4_DOT(wu, x)     dot_us(wu, x)
 #define TMPL_EXACT             0
 #define TMPL_Q4_SPLIT(v)       _mm256_blend_epi32(v, _mm256_srli_epi16(v, 4), 0xf0)
-#include "engine/kernels_quant_tmpl.h"
+#include "engine/kernels_quant.inc"
 
 TARGET void avx2_mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
 {

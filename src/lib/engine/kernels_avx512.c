@@ -20,7 +20,7 @@
 TARGET static inline __m512 load16(const uint8_t *p, int kind)
 {
     if (kind == KT_F32)
-        return _mm512_loadu_ps((const float *)p);
+        return _mm512_loadu_ps((const float *)(const void *)p);
     __m256i h = _mm256_loadu_si256((const __m256i *)p);
     if (kind == KT_F16)
         return _mm512_cvtph_ps(h);
@@ -154,7 +154,7 @@ TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_to
 #define TMPL_EXACT                    1
 #define TMPL_Q4_SPLIT(v)                                                                           \
     _mm256_srlv_epi16(v, _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4))
-#include "engine/kernels_quant_tmpl.h"
+#include "engine/kernels_quant.inc"
 
 TARGET_VNNI static void mm_q8_0(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                                 int ldy)

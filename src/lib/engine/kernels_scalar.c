@@ -70,7 +70,7 @@ static void mm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float
     for (int t = 0; t < n_tok; t++) {
         const float *xv = x->f + (size_t)t * x->ldf;
         for (int r = r0; r < r1; r++) {
-            const float *wr = (const float *)(w->data + (size_t)r * w->row_bytes);
+            const float *wr = (const float *)(const void *)(w->data + (size_t)r * w->row_bytes);
             float s = 0;
             for (int i = 0; i < w->cols; i++)
                 s += wr[i] * xv[i];
