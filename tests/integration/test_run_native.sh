@@ -49,7 +49,11 @@ assert ph["prefill"]["energy_j"]["cpu"] > 0 and ph["decode"]["energy_j"]["cpu"] 
 assert ph["prefill"]["energy_j"]["gpu"] is None
 assert "model_load" in ph and ph["model_load"]["duration_s"] > 0
 assert d["evidence"]["gpu_present"] is False and "cpu" in d["evidence"]
-assert d["backend_info"]["type"] == "native" and d["backend_info"]["synthetic"] is True
+bi = d["backend_info"]
+assert bi["type"] == "native" and bi["synthetic"] is True
+# model memory measured at load and given back at unload, inside the meter's timeline
+assert bi["load_rss_growth_mb"] > 50 and bi["unload_rss_freed_mb"] > 50, bi
+assert "cleanup" in d["timeline"] and "model_load" in d["timeline"]
 for r in rows:
     assert r["prefill_end_s"] is not None and r["sent_s"] <= r["prefill_end_s"] <= r["done_s"]
     assert r["energy_j"]["cpu"] > 0 and r["energy_j"]["gpu"] is None

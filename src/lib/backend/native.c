@@ -26,6 +26,9 @@ typedef struct native {
     int grace_ms;                       /* in-flight grace after a stop */
     int64_t stop_seen_ns;               /* when the stop was first seen, 0 before */
     double rss_before_mb, rss_after_mb; /* resident memory around the load */
+    double rss_unloaded_mb;             /* after unload(), NAN before */
+    int loaded_once;                    /* info stays valid after unload() */
+    aieb_model_info mi;
     int bos_id;
 } native;
 
@@ -60,6 +63,8 @@ static int native_load(aieb_backend *b, aieb_err *err)
     n->rss_after_mb = rss_mb();
     aieb_model_info info;
     aieb_engine_info(n->engine, &info);
+    n->mi = info;
+    n->loaded_once = 1;
     n->bos_id = info.bos_id;
     /* A tokenizer that cannot encode text fails here, not request by request. */
     int32_t probe[16];
@@ -231,9 +236,8 @@ static json_t *native_info(aieb_backend *b)
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("native"));
     json_object_set_new(o, "model", json_string(n->model));
-    if (n->engine) {
-        aieb_model_info mi;
-        aieb_engine_info(n->engine, &mi);
+    if (n->loaded_once) {
+        const aieb_model_info mi = n->mi;
         json_object_set_new(o, "name", json_string(mi.name));
         json_object_set_new(o, "arch", json_string(mi.arch));
         json_object_set_new(o, "weight_type", json_string(mi.weight_type));
@@ -253,6 +257,11 @@ static json_t *native_info(aieb_backend *b)
             json_object_set_new(o, "load_rss_growth_mb",
                                 json_real(n->rss_after_mb - n->rss_before_mb));
         }
+        if (!isnan(n->rss_unloaded_mb) && !isnan(n->rss_after_mb)) {
+            json_object_set_new(o, "rss_after_unload_mb", json_real(n->rss_unloaded_mb));
+            json_object_set_new(o, "unload_rss_freed_mb",
+                                json_real(n->rss_after_mb - n->rss_unloaded_mb));
+        }
     }
     json_object_set_new(o, "prompts_truncated_to_context",
                         json_integer((json_int_t)n->n_truncated));
@@ -261,6 +270,18 @@ static json_t *native_info(aieb_backend *b)
                             json_string("native runs one request at a time; "
                                         "scenario.max_concurrency was ignored"));
     return o;
+}
+
+/* Frees the model and its buffers after the workload; the runner calls this
+ * while the meter still runs. */
+static int native_unload(aieb_backend *b, aieb_err *err)
+{
+    native *n = b->ctx;
+    (void)err;
+    aieb_engine_close(n->engine);
+    n->engine = NULL;
+    n->rss_unloaded_mb = rss_mb();
+    return 0;
 }
 
 static void native_close(aieb_backend *b)
@@ -280,6 +301,7 @@ static const aieb_backend_ops native_ops = {
     .load = native_load,
     .health = NULL,
     .run = native_run,
+    .unload = native_unload,
     .info = native_info,
     .close = native_close,
 };
@@ -299,6 +321,7 @@ int aieb_native_backend_open(const aieb_native_opts *opts, aieb_backend **out, a
         return aieb_errf(err, AIEB_ENOMEM, "out of memory");
     }
     aieb_engine_opts_init(&n->eopts);
+    n->rss_unloaded_mb = NAN;
     n->eopts.threads = opts->threads;
     n->eopts.context_length = opts->context_length;
     n->gen = opts->gen;
