@@ -136,8 +136,8 @@ int cmd_run(int argc, char **argv)
     int status = rc ? tool_fail(rc, &err) : 0;
     if (out.run_dir) {
         if (!rc)
-            fprintf(stderr, "aieb: %zu request(s) ok, %zu failed; results in %s\n", out.n_ok,
-                    out.n_failed, out.run_dir);
+            AIEB_INFO("%zu request(s) ok, %zu failed; results in %s", out.n_ok, out.n_failed,
+                      out.run_dir);
         printf("%s\n", out.run_dir);
     }
     aieb_run_outcome_free(&out);

@@ -135,7 +135,7 @@ assert p.wait() == 0
 open(sys.argv[3], "wb").write(out)
 assert b"\r[" in out, out[-400:]
 assert b"/12 " in out
-assert b"\r\x1b[Kaieb: 12 request(s) ok" in out, out[-400:]
+assert b"\r\x1b[Kaieb: info: 12 request(s) ok" in out, out[-400:]
 assert b"aieb: progress:" not in out
 PY
 finish

@@ -60,6 +60,8 @@ for r in rows:
     assert r["completion_tokens"] == 4 and len(r["itl_ms"]) == 3
 PY
     grep -q "native-e2e,native,synthetic:smollm-135m" "$T/results.csv" || fail "results CSV row"
+    expect_grep "^## Cleanup" "$run_dir/report.md"
+    expect_grep "no GPU" "$run_dir/report.md"
 fi
 
 # a model that does not exist: exit 2, the path named

@@ -239,6 +239,16 @@ void md_cleanup(ctx *c)
     double end = rj_num(c->s, "timeline.workload.end_s");
     double c0 = rj_num(c->s, "timeline.cleanup.start_s"),
            c1 = rj_num(c->s, "timeline.cleanup.end_s");
+    double rss_load = rj_num(c->s, "backend_info.rss_after_load_mb"),
+           rss_unload = rj_num(c->s, "backend_info.rss_after_unload_mb");
+    if (!c->has_gpu && !isnan(rss_load) && !isnan(rss_unload)) {
+        /* The embedded engine's model lives in this process's memory. */
+        P("## Cleanup\n\nThe model was unloaded after the workload (%s s to %s s of the run).\n\n"
+          "| Resident memory after load (MB) | After unload (MB) | Freed (MB) |\n|---|---|---|\n"
+          "| %s | %s | %s |\n\n",
+          S(c0), S(c1), F(rss_load, 0), F(rss_unload, 0), F(rss_load - rss_unload, 0));
+        return;
+    }
     if (!c->has_gpu || !ts->n_rows || ts->t_col < 0)
         return;
     double last_t = aieb_timeseries_at(ts, ts->n_rows - 1, ts->t_col);
@@ -299,9 +309,9 @@ void md_methods(ctx *c)
     }
     P("- Energy outside the workload (idle baseline, model load, warmup) is reported apart and "
       "never counted in the totals.\n");
-    if (c->has_gpu)
-        P("- Memory freed at cleanup is known only when the timeline goes on after the workload "
-          "(it usually stops with it).\n");
+    if (c->has_gpu && isnan(rj_num(s, "timeline.cleanup.start_s")))
+        P("- Memory freed at cleanup is known only when the backend unloads the model while the "
+          "meter runs (native, pytorch) or the timeline goes on after the workload.\n");
 
     P("\n");
     int n_warn = 0;
