@@ -116,6 +116,8 @@ if expect_status 1 "$AIEB" run "$T/bad.yaml" --set scenario.num_samples=20 --set
     run_dir=$(tail -n 1 "$T/out")
     [ "$(wc -l <"$run_dir/requests.jsonl")" = 3 ] || fail "fail-fast should stop after 3 requests"
     [ "$(json_get "$run_dir/summary.json" "d['failed_fast']")" = True ] || fail "failed_fast flag"
+    [ "$(json_get "$run_dir/summary.json" "d['summary']['planned_prompts']")" = 20 ] ||
+        fail "planned_prompts should be 20"
 fi
 
 # ---- server down: exit 3 with a clear message -----------------------------------

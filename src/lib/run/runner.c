@@ -159,8 +159,11 @@ static int copy_result(aieb_result *dst, const aieb_result *src)
             return AIEB_ENOMEM;
         memcpy(dst->chunk_ns, src->chunk_ns, src->n_chunks * sizeof *dst->chunk_ns);
     }
-    if (src->error && !(dst->error = strdup(src->error)))
+    if (src->error && !(dst->error = strdup(src->error))) {
+        free(dst->chunk_ns);
+        dst->chunk_ns = NULL;
         return AIEB_ENOMEM;
+    }
     return 0;
 }
 

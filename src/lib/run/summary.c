@@ -485,7 +485,11 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
     json_object_set_new(o, "interrupted", json_boolean(r->out->interrupted));
     json_object_set_new(o, "failed_fast", json_boolean(r->out->failed_fast));
     json_object_set_new(o, "config", config_echo(cfg));
-    json_object_set_new(o, "summary", summary_section(&ls));
+    json_t *sum = summary_section(&ls);
+    /* total_prompts counts requests that finished; an interrupted or fail-fast
+     * run planned more. */
+    json_object_set_new(sum, "planned_prompts", json_integer((json_int_t)r->n_workload));
+    json_object_set_new(o, "summary", sum);
     json_object_set_new(o, "latency", latency_section(cfg, &ls));
     json_object_set_new(o, "energy", energy_section(r, &ms, &ls));
     json_t *phases = phases_and_requests(r, ms.has_domain, energies, err);
