@@ -97,43 +97,7 @@ TARGET static inline float dot1_f(const uint8_t *w0, int n, const float *x, int 
     return s;
 }
 
-TARGET static inline __attribute__((always_inline)) void
-mm_float(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy, int kind)
-{
-    int rbk = block_rows(w->row_bytes);
-    for (int b0 = r0; b0 < r1; b0 += rbk) {
-        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
-        for (int t = 0; t < n_tok; t++) {
-            const float *xv = x->f + (size_t)t * x->ldf;
-            float *yt = y + (size_t)t * ldy;
-            int r = b0;
-            /* a few tokens: one row after the other (one stream for the prefetcher);
-             * more: 4 rows share each activation load, the rows being in cache */
-            if (n_tok >= 4)
-                for (; r + 4 <= b1; r += 4)
-                    dot4_f(w->data + (size_t)r * w->row_bytes, w->row_bytes, w->cols, xv, yt + r,
-                           kind);
-            for (; r < b1; r++)
-                yt[r] = dot1_f(w->data + (size_t)r * w->row_bytes, w->cols, xv, kind);
-        }
-    }
-}
-
-TARGET static void mm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
-{
-    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_F32);
-}
-
-TARGET static void mm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
-{
-    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_F16);
-}
-
-TARGET static void mm_bf16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                           int ldy)
-{
-    mm_float(w, r0, r1, x, n_tok, y, ldy, KT_BF16);
-}
+#include "engine/kernels_float.inc"
 
 /* ==== 8-bit blocks with VNNI ============================================== */
 
