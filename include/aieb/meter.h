@@ -77,7 +77,7 @@ typedef struct aieb_channel_reading {
 
 /* ==== Opening ============================================================== */
 
-#define AIEB_METER_DEFAULT_INTERVAL_MS 100
+#define AIEB_METER_DEFAULT_INTERVAL_MS 20
 #define AIEB_METER_MIN_INTERVAL_MS     5
 #define AIEB_METER_MAX_INTERVAL_MS     60000
 /* The timeline holds at most this much memory unless opts say otherwise. When

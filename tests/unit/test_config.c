@@ -64,7 +64,7 @@ static void defaults_are_the_documented_ones(void **state)
     assert_string_equal(c->metrics.project_name, "aieb");
     assert_string_equal(c->metrics.country_iso_code, "USA");
     assert_null(c->metrics.region);
-    assert_int_equal(c->metrics.sample_interval_ms, 100);
+    assert_int_equal(c->metrics.sample_interval_ms, 20);
     assert_float_equal(c->metrics.pue, 1.0, 0);
     assert_true(isnan(c->metrics.cpu_tdp_w));
     assert_true(isnan(c->metrics.carbon_intensity_g_per_kwh));

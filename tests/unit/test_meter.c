@@ -187,6 +187,25 @@ static void power_gap_is_held(void **state)
     aieb_meter_close(m);
 }
 
+/* An estimate with no load yet gives no power at first: the first real power
+ * is held back over the gap (not zero, not a made-up value). */
+static double p_late_start(int64_t t)
+{
+    return t < S(0.5) ? NAN : 8;
+}
+
+static void first_power_held_back(void **state)
+{
+    aieb_source *src[] = {source1(chan_info(AIEB_DOMAIN_CPU, "cpu", "estimate_tdp_load", 0, 1, 0),
+                                  p_late_start, NULL, NULL)};
+    aieb_meter *m = open_manual(src, 1, 0);
+    double ticks[] = {0, 0.25, 1};
+    drive(m, ticks, 3, 2, NULL, 0);
+    assert_float_equal(window_j(m, 0, 2, NULL), 16, 1e-9);
+    assert_float_equal(window_j(m, 0, 1, NULL), 8, 1e-9);
+    aieb_meter_close(m);
+}
+
 /* A source read at most every 0.5 s keeps its last readings in between. */
 static double p_late(int64_t t)
 {
@@ -732,6 +751,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(power_only_trapezoid),
         cmocka_unit_test(power_gap_is_held),
+        cmocka_unit_test(first_power_held_back),
         cmocka_unit_test(slow_source_holds_its_readings),
         cmocka_unit_test(counter_only_interpolates),
         cmocka_unit_test(counter_calibrates_power),

@@ -155,6 +155,28 @@ static void unauthorised(void **state)
     assert_non_null(strstr(err.msg, "HTTP 401: Incorrect API key provided: (none)"));
     assert_non_null(strstr(err.msg, "$AIEB_TEST_NO_SUCH_KEY (backend.api_key_env)"));
     fake_stop(&fs);
+
+    /* a wrong one-byte key (a common dummy): the server echoes it, the
+     * message shows it redacted and the same length */
+    assert_int_equal(fake_start(&fs, args), 0);
+    setenv("AIEB_TEST_SHORT_KEY", "x", 1);
+    aieb_openai_opts o;
+    aieb_openai_opts_init(&o);
+    o.endpoint = fs.endpoint;
+    o.model = "test-model";
+    o.api_key_env = "AIEB_TEST_SHORT_KEY";
+    o.startup_timeout_s = 5;
+    aieb_backend *b = open_backend(&o);
+    assert_non_null(b);
+    aieb_err_clear(&err);
+    assert_int_equal(b->ops->health(b, NULL, &err), AIEB_EENV);
+    const char *shown = strstr(err.msg, "Incorrect API key provided: Bearer *");
+    assert_non_null(shown);
+    assert_true(shown[strlen("Incorrect API key provided: Bearer *")] != '*');
+    assert_null(strstr(err.msg, "Bearer x"));
+    b->ops->close(b);
+    unsetenv("AIEB_TEST_SHORT_KEY");
+    fake_stop(&fs);
 }
 
 static void stopped_while_loading(void **state)

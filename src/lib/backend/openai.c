@@ -32,16 +32,27 @@ void aieb_openai_opts_init(aieb_openai_opts *o)
 
 /* ==== Secrets ============================================================== */
 
+void oa_redact(char *msg, const char *secret)
+{
+    if (!msg || !secret || !*secret)
+        return;
+    size_t k = strlen(secret), mark = k < 3 ? k : 3;
+    char *r = msg, *w = msg; /* w never passes r: the mark is never longer than the key */
+    while (*r) {
+        if (*r == *secret && strncmp(r, secret, k) == 0) {
+            memset(w, '*', mark);
+            w += mark;
+            r += k;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = 0;
+}
+
 void oa_scrub(const oa_ctx *c, char *msg)
 {
-    if (!c->api_key || !*c->api_key || !msg)
-        return;
-    size_t k = strlen(c->api_key);
-    char *p;
-    while ((p = strstr(msg, c->api_key)) != NULL) {
-        memcpy(p, "***", 3);
-        memmove(p + 3, p + k, strlen(p + k) + 1);
-    }
+    oa_redact(msg, c->api_key);
 }
 
 /* Zeroes a string in a way the compiler may not drop as a dead store. */

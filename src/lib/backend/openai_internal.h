@@ -23,7 +23,14 @@ typedef struct oa_ctx {
     char server[128];           /* the Server header seen, or "" */
 } oa_ctx;
 
-/* Replaces every occurrence of the API key in msg by "***". Can't fail. */
+/* Replaces, in place and in one left-to-right pass, every occurrence of secret
+ * in msg by "***" (by as many '*' as the secret has bytes when it is shorter,
+ * so the string never grows). What was written is not searched again, so a
+ * secret made of '*' cannot loop. NULL or empty msg or secret: no change.
+ * Can't fail. */
+void oa_redact(char *msg, const char *secret);
+
+/* oa_redact with the backend's API key (no change when there is none). */
 void oa_scrub(const oa_ctx *c, char *msg);
 
 /* The JSON body for one request (malloc'd), or NULL when out of memory. */

@@ -215,7 +215,7 @@ const cfg_key cfg_keys[] = {
      NONE, NONE, 0, NULL, check_iso3, "COUNTRY_ISO_CODE"},
     {"metrics.region", CFG_T_STR, OFF(metrics.region), "null", CFG_NULLABLE, NONE, NONE, 0, NULL,
      NULL, "REGION"},
-    {"metrics.sample_interval_ms", CFG_T_INT, OFF(metrics.sample_interval_ms), "100", 0, 5, 60000,
+    {"metrics.sample_interval_ms", CFG_T_INT, OFF(metrics.sample_interval_ms), "20", 0, 5, 60000,
      0, NULL, NULL, NULL},
     {"metrics.idle_baseline_s", CFG_T_DBL, OFF(metrics.idle_baseline_s), "5", 0, 0, 3600, 0, NULL,
      NULL, NULL},

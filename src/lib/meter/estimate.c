@@ -236,7 +236,7 @@ typedef struct cpu_ctx {
     int tdp_from_threads; /* 1: 4 W per thread; 0: configured */
     int threads;
     aieb_cpu_times last; /* reading the next load is measured from */
-    double last_load;    /* load of the latest interval with ticks */
+    double last_load;    /* load of the latest interval with ticks; NAN before one */
 } cpu_ctx;
 
 static int cpu_read(aieb_source *s, int64_t t_ns, aieb_channel_reading *out, aieb_err *err)
@@ -253,7 +253,11 @@ static int cpu_read(aieb_source *s, int64_t t_ns, aieb_channel_reading *out, aie
         c->last_load = load;
     }
     /* No tick since the last reading (ticks are 10 ms): keep the last load and
-     * keep measuring from the same reading. */
+     * keep measuring from the same reading. Before the first tick there is no
+     * load, so no power: the meter holds the first real one back over the gap
+     * (the load since boot once stood in, about 0.9 W against a steady 8 W). */
+    if (isnan(c->last_load))
+        return 0;
     out->power_w = aieb_estimate_cpu_power_w(c->tdp_w, c->last_load);
     out->util_pct = 100.0 * c->last_load;
     return 0;
@@ -336,8 +340,7 @@ int aieb_cpu_estimate_source_open(aieb_source **out, double tdp_w, const char *p
     c->threads = threads;
     c->tdp_from_threads = tdp_w <= 0;
     c->tdp_w = tdp_w > 0 ? tdp_w : aieb_estimate_default_tdp_w(threads);
-    /* Until a tick elapses, the load since boot stands in. */
-    c->last_load = c->last.total ? (double)c->last.busy / (double)c->last.total : 0;
+    c->last_load = NAN; /* until a tick elapses after this reading */
     aieb_channel_info ch;
     estimate_channel(&ch, AIEB_DOMAIN_CPU, "cpu", "estimate_tdp_load");
     rc = new_source(out, "estimate", c, &ch, err);

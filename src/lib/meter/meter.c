@@ -323,6 +323,9 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
         double p = r->power_w;
         if (!isnan(c->prev_p) && c->have_prev)
             c->w += isnan(p) ? c->prev_p * dt : (c->prev_p + p) / 2 * dt; /* hold over gaps */
+        else if (c->have_prev && !isnan(p))
+            c->w += p * (double)(t - c->first_t) / 1e9; /* the first power, held back
+                                                           to the first reading */
         if (!isnan(p))
             c->prev_p = p;
     }
@@ -361,6 +364,8 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
         c->w_stop = c->w;
         c->e_stop = in->has_counter ? e : NAN;
     }
+    if (!c->have_prev)
+        c->first_t = t;
     c->have_prev = 1;
     c->prev_t = t;
     if (out) {

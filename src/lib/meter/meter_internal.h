@@ -66,8 +66,8 @@ typedef struct chan {
     int slow; /* counter and power, counter period >= 20 ms: locate its steps */
     /* online state, updated at every reading */
     int have_prev;
-    int64_t prev_t;
-    double prev_p; /* last valid power (NAN before the first) */
+    int64_t prev_t, first_t; /* the last and the first reading */
+    double prev_p;           /* last valid power (NAN before the first) */
     double w;
     double e0;     /* counter at start (NAN when unreadable) */
     double e_last; /* last valid counter */
