@@ -180,6 +180,34 @@ size_t aieb_meter_n_samples(const aieb_meter *m);
 int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns, aieb_channel_reading *readings,
                       aieb_err *err);
 
+/* ==== The sampler's health ================================================= */
+
+typedef struct aieb_meter_quality {
+    int interval_ms;
+    long ticks;            /* readings the sampler scheduled and took */
+    double late_median_ms; /* how late they woke after their planned time */
+    double late_p95_ms;    /* (medians and p95 within ~12%: a log histogram) */
+    double late_max_ms;    /* exact; NAN without ticks */
+    long late_over_half;   /* ticks later than half the interval */
+    long reads;            /* readings of all sources whose duration is counted */
+    double read_median_ms, read_max_ms;
+    long missed_ticks;      /* ticks skipped because the sampler fell behind */
+    long dropped_samples;   /* readings not stored (no memory for the timeline) */
+    long restamped_samples; /* readings whose timestamp was moved to keep order */
+    int decimation;         /* 1, or one sample in N stored once the timeline was full */
+    int late_warning;       /* p95 lateness above half the interval */
+} aieb_meter_quality;
+
+/* The health as JSON: {sample_interval_ms, ticks, late_ms {median, p95, max},
+ * late_over_half_interval, reads, read_ms {median, max}, missed_ticks,
+ * dropped_samples, restamped_samples, decimation, late_warning}. Returns a new
+ * reference, NULL when out of memory. */
+json_t *aieb_meter_quality_json(const aieb_meter_quality *q);
+
+/* Fills out with the sampler's health so far. Safe while the sampler runs.
+ * Can't fail (returns 0). */
+int aieb_meter_get_quality(const aieb_meter *m, aieb_meter_quality *out);
+
 /* ==== Windows ============================================================== */
 
 typedef struct aieb_window_channel {
@@ -246,7 +274,8 @@ typedef struct aieb_meter_summary {
     int has_baseline;
     double baseline_s;
     double pue;
-    int n_samples; /* stored samples inside the window */
+    int n_samples;              /* stored samples inside the window */
+    aieb_meter_quality quality; /* the sampler's health over the whole run */
     int n_channels;
     aieb_meter_channel_summary *channels; /* n_channels entries, owned by the summary */
 } aieb_meter_summary;
@@ -263,7 +292,8 @@ void aieb_meter_summary_free(aieb_meter_summary *s);
 
 /* The summary as JSON: duration_s, t_start_ns, t_end_ns, energy {gpu_j, cpu_j,
  * dram_j, ram_j, total_j, *_wh, net_*}, methods {gpu, cpu, dram, ram}, power
- * {avg/peak per domain}, gpus [...], channels [...], baseline {...}. ram_j is
+ * {avg/peak per domain}, gpus [...], channels [...], baseline {...}, quality
+ * {sample_interval_ms, ticks, late_ms {median, p95, max}, ...}. ram_j is
  * the estimate even when informational (then energy.ram_in_total is false).
  * Returns a new reference, NULL when out of memory. */
 json_t *aieb_meter_summary_json(const aieb_meter_summary *s);

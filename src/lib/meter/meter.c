@@ -28,18 +28,11 @@
 #define FINE_INTERVAL_NS (2 * AIEB_NS_PER_MS)
 #define SLOW_COUNTER_NS  (20 * AIEB_NS_PER_MS)
 #define MIN_ROWS         16
-/* The sampler marks on its own this often, so a long run's calibration is
- * piecewise over segments of at most this length. Each mark reads the slow
- * counters back to back for up to ~130 ms (NVML: ~4 ms of CPU per read). */
-#define AUTO_MARK_NS (60 * AIEB_NS_PER_S)
 /* Between marks, costly counters are read about once a second (half a second
  * per such channel, at least 1 s: ~0.4% of a core per H100) and each read
  * becomes an anchor of the piecewise calibration. */
 #define ANCHOR_MIN_NS         (1 * AIEB_NS_PER_S)
 #define ANCHOR_NS_PER_CHANNEL (AIEB_NS_PER_S / 2)
-/* An anchor read is used only when no predicted counter step lies within this
- * much of it (the steps' scatter on an H100 was 2 ms RMS). */
-#define ANCHOR_MARGIN_NS (10 * AIEB_NS_PER_MS)
 
 void aieb_meter_opts_init(aieb_meter_opts *opts)
 {
@@ -208,22 +201,14 @@ void aieb_meter_close(aieb_meter *m)
 
 /* ==== Reading and recording ================================================ */
 
-static int edges_pending(const aieb_meter *m);
-
-/* Fine sampling is on: some slow counter's step is being located. Reads state
- * the sampler thread owns (or the caller, once the thread is joined). */
-static int fine_wanted(const aieb_meter *m, int64_t now)
+int meter_fine_wanted(const aieb_meter *m, int64_t now)
 {
-    return now < m->fine_until_ns && edges_pending(m);
+    return now < m->fine_until_ns && meter_edges_pending(m);
 }
 
-/* Reads every source into m->scratch (a source read less often than every tick
- * keeps its last readings unless force). Costly counters are read only when
- * counters is set (start, stop, while steps are being located). Not under the
- * lock: sources may be slow. */
-static void read_all(aieb_meter *m, int64_t t_ns, int force, int counters)
+void meter_read_all(aieb_meter *m, int64_t t_ns, int force, int counters)
 {
-    int64_t began = aieb_now_ns();
+    int64_t began = meter_now(m);
     for (int i = 0; i < m->n_src; i++) {
         aieb_source *s = m->src[i];
         aieb_channel_reading *out = &m->scratch[m->src_base[i]];
@@ -240,7 +225,9 @@ static void read_all(aieb_meter *m, int64_t t_ns, int force, int counters)
             AIEB_WARN("meter: %s read failed: %s (further failures are counted, not logged)",
                       s->name, e.msg[0] ? e.msg : "unknown error");
     }
-    m->read_end_ns = t_ns + (aieb_now_ns() - began); /* t_ns may be a manual clock's */
+    int64_t took = meter_now(m) - began;
+    meter_note_read(m, took);
+    m->read_end_ns = t_ns + took; /* t_ns may be tick_at's own time */
 }
 
 /* Makes room for one more row. Under the lock. Returns 0, or -1 when memory
@@ -283,7 +270,7 @@ static void decimate(aieb_meter *m)
 
 /* Records a located counter step. Past MAX_EDGES (or out of memory) steps are
  * not kept: calibration then spans longer segments. */
-static void push_edge(chan *c, int64_t t, double e, double w)
+void meter_push_edge(chan *c, int64_t t, double e, double w)
 {
     if (c->n_edges == c->cap_edges) {
         int cap = c->cap_edges ? c->cap_edges * 2 : 8;
@@ -349,7 +336,7 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
                 double f = t > c->prev_t && tm > c->prev_t
                                ? (double)(tm - c->prev_t) / (double)(t - c->prev_t)
                                : 0;
-                push_edge(c, tm, e, w_before + (c->w - w_before) * f);
+                meter_push_edge(c, tm, e, w_before + (c->w - w_before) * f);
                 c->edge_state = EDGE_IDLE;
             }
         }
@@ -379,8 +366,7 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
     }
 }
 
-/* Folds m->scratch (read at t) into the channels and the timeline. Under the lock. */
-static void record(aieb_meter *m, int64_t t, int phase, int is_anchor)
+void meter_record(aieb_meter *m, int64_t t, int phase, int is_anchor)
 {
     row *r = NULL;
     int store = phase != PH_RUN || ++m->since_store >= m->stride;
@@ -390,7 +376,7 @@ static void record(aieb_meter *m, int64_t t, int phase, int is_anchor)
         if (grow_rows(m) == 0) {
             r = meter_row(m, m->n_rows++);
             r->t_ns = t;
-        } else if (!m->dropped_logged++) {
+        } else if (m->quality.dropped++ == 0) {
             AIEB_WARN("meter: out of memory for the timeline; samples are dropped (totals go "
                       "on)");
         }
@@ -402,8 +388,7 @@ static void record(aieb_meter *m, int64_t t, int phase, int is_anchor)
         m->stop_row = m->n_rows - 1;
 }
 
-/* Some slow counter still has a step to be located. */
-static int edges_pending(const aieb_meter *m)
+int meter_edges_pending(const aieb_meter *m)
 {
     for (int c = 0; c < m->n_ch; c++)
         if (m->ch[c].slow && m->ch[c].edge_state != EDGE_IDLE)
@@ -411,85 +396,16 @@ static int edges_pending(const aieb_meter *m)
     return 0;
 }
 
-/* Asks every slow counter for its next step after the next reading. */
-static void arm_edges(aieb_meter *m, int state)
+void meter_arm_edges(aieb_meter *m, int state)
 {
     for (int c = 0; c < m->n_ch; c++)
         if (m->ch[c].slow && (m->ch[c].edge_state == EDGE_IDLE || state == EDGE_ARMED))
             m->ch[c].edge_state = state;
 }
 
-static int64_t edge_wait_ns(const aieb_meter *m)
+int64_t meter_edge_wait_ns(const aieb_meter *m)
 {
     return m->max_slow_period_ns * 5 / 2 + 20 * AIEB_NS_PER_MS;
-}
-
-/* ==== The sampler thread =================================================== */
-
-/* When the next anchor read is due: anchor_ns after the last one plus a phase
- * offset that walks the counter's update period by the golden ratio, so that
- * reads do not stay locked to the steps' phase (a 100 ms tick and NVML's 100 ms
- * steps would otherwise keep every read next to a step, where it is useless). */
-static int64_t next_anchor(const aieb_meter *m, int64_t after, long k)
-{
-    double period = (double)m->max_slow_period_ns, frac = fmod(0.6180339887 * (double)k, 1.0);
-    return after + m->anchor_ns + (int64_t)(frac * period);
-}
-
-static void *sampler_main(void *arg)
-{
-    aieb_meter *m = arg;
-    int64_t next = m->t_start;
-    long n_anchor = 0;
-    int64_t anchor_at = next_anchor(m, m->t_start, n_anchor);
-    int advance = 1;
-    pthread_mutex_lock(&m->mu);
-    while (!m->stop_req) {
-        int64_t now = aieb_now_ns();
-        if (m->n_slow > 0 && now - m->last_mark_ns >= AUTO_MARK_NS) {
-            /* a periodic mark: long runs are calibrated in segments */
-            arm_edges(m, EDGE_ARM_NEXT);
-            m->fine_until_ns = now + edge_wait_ns(m);
-            m->last_mark_ns = now;
-        }
-        int fine = fine_wanted(m, now);
-        if (advance) {
-            next += fine ? m->fine_ns : m->interval_ns;
-            if (next < now)
-                next = now; /* fell behind (slow reads): no burst of catch-up samples */
-        }
-        /* an anchor read of its own between ticks, unless fine sampling reads
-         * the counters anyway */
-        int for_anchor = !fine && m->n_slow > 0 && anchor_at < next;
-        int64_t wake = for_anchor ? (anchor_at > now ? anchor_at : now) : next;
-        struct timespec ts = {.tv_sec = wake / AIEB_NS_PER_S, .tv_nsec = wake % AIEB_NS_PER_S};
-        int woken = 0;
-        while (!m->stop_req && !woken) {
-            int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
-            if (rc == ETIMEDOUT)
-                break;
-            /* a mark asked for fine sampling: read now rather than at the tick */
-            woken = rc == 0 && !fine && fine_wanted(m, aieb_now_ns());
-        }
-        if (m->stop_req)
-            break;
-        int64_t t = aieb_now_ns();
-        int counters = fine_wanted(m, t);
-        int is_anchor = for_anchor && !woken && !counters;
-        if (for_anchor && !woken)
-            anchor_at = next_anchor(m, t, ++n_anchor);
-        pthread_mutex_unlock(&m->mu);
-        read_all(m, t, 0, counters || is_anchor);
-        pthread_mutex_lock(&m->mu);
-        record(m, t, PH_RUN, is_anchor);
-        advance = !(for_anchor && !woken); /* after an anchor read, the tick is still due */
-        if (woken) {
-            next = t;
-            advance = 1;
-        }
-    }
-    pthread_mutex_unlock(&m->mu);
-    return NULL;
 }
 
 /* ==== Start, stop, baseline ================================================ */
@@ -504,13 +420,14 @@ int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
         ch->idle_power_w = NAN;
         ch->k = 1;
     }
-    read_all(m, t_ns, 1, 1);
+    meter_read_all(m, t_ns, 1, 1);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, PH_START, 0);
-    arm_edges(m, EDGE_ARMED); /* the start reading is the reference */
-    m->fine_until_ns = t_ns + edge_wait_ns(m);
+    meter_record(m, t_ns, PH_START, 0);
+    meter_arm_edges(m, EDGE_ARMED); /* the start reading is the reference */
+    m->fine_until_ns = t_ns + meter_edge_wait_ns(m);
     m->last_mark_ns = m->last_anchor_ns = t_ns;
     m->t_start = t_ns;
+    meter_sched_init(m);
     m->state = ST_RUNNING;
     pthread_mutex_unlock(&m->mu);
     return 0;
@@ -518,11 +435,11 @@ int aieb_meter_start_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
 
 int aieb_meter_start(aieb_meter *m, aieb_err *err)
 {
-    int rc = aieb_meter_start_at(m, aieb_now_ns(), err);
+    int rc = aieb_meter_start_at(m, meter_now(m), err);
     if (rc)
         return rc;
     m->stop_req = 0;
-    rc = pthread_create(&m->thread, NULL, sampler_main, m);
+    rc = pthread_create(&m->thread, NULL, meter_sampler_main, m);
     if (rc != 0) {
         m->state = ST_OPEN;
         return aieb_errf(err, rc == EAGAIN ? AIEB_ENOMEM : AIEB_EIO,
@@ -537,13 +454,13 @@ int aieb_meter_tick_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
     int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
     if ((m->state != ST_RUNNING && m->state != ST_STOPPED) || m->thread_started || t_ns <= last)
         return aieb_errf(err, AIEB_EINVAL, "meter: tick out of order");
-    int running = m->state == ST_RUNNING, fine = fine_wanted(m, t_ns);
+    int running = m->state == ST_RUNNING, fine = meter_fine_wanted(m, t_ns);
     int is_anchor = running && !fine && m->n_slow > 0 && t_ns - m->last_anchor_ns >= m->anchor_ns;
     if (is_anchor)
         m->last_anchor_ns = t_ns;
-    read_all(m, t_ns, 0, !running || fine || is_anchor);
+    meter_read_all(m, t_ns, 0, !running || fine || is_anchor);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, running ? PH_RUN : PH_TAIL, is_anchor);
+    meter_record(m, t_ns, running ? PH_RUN : PH_TAIL, is_anchor);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -554,12 +471,14 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
         return aieb_errf(err, AIEB_EINVAL, "meter: not running");
     stop_thread(m);
     int64_t last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
-    if (t_ns <= last)
+    if (t_ns <= last) {
         t_ns = last + 1;
-    read_all(m, t_ns, 1, 1);
+        m->quality.restamped++;
+    }
+    meter_read_all(m, t_ns, 1, 1);
     pthread_mutex_lock(&m->mu);
-    record(m, t_ns, PH_STOP, 0);
-    arm_edges(m, EDGE_ARMED); /* the stop reading is the reference */
+    meter_record(m, t_ns, PH_STOP, 0);
+    meter_arm_edges(m, EDGE_ARMED); /* the stop reading is the reference */
     m->t_stop = t_ns;
     m->state = ST_STOPPED;
     pthread_mutex_unlock(&m->mu);
@@ -568,18 +487,18 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
 
 int aieb_meter_stop(aieb_meter *m, aieb_err *err)
 {
-    int rc = aieb_meter_stop_at(m, aieb_now_ns(), err);
+    int rc = aieb_meter_stop_at(m, meter_now(m), err);
     if (rc)
         return rc;
     /* Tail: read until every slow counter has moved once more. */
-    while (edges_pending(m)) {
+    while (meter_edges_pending(m)) {
         aieb_sleep_ns(m->fine_ns, NULL);
-        int64_t t = aieb_now_ns();
-        read_all(m, t, 0, 1);
+        int64_t t = meter_now(m);
+        meter_read_all(m, t, 0, 1);
         pthread_mutex_lock(&m->mu);
-        record(m, t, PH_TAIL, 0);
+        meter_record(m, t, PH_TAIL, 0);
         pthread_mutex_unlock(&m->mu);
-        if (t - m->t_stop > edge_wait_ns(m))
+        if (t - m->t_stop > meter_edge_wait_ns(m))
             break;
     }
     return aieb_meter_finish(m, err);
@@ -608,151 +527,11 @@ int aieb_meter_mark(aieb_meter *m, aieb_err *err)
     if (m->n_slow == 0)
         return 0;
     pthread_mutex_lock(&m->mu);
-    arm_edges(m, EDGE_ARM_NEXT);
-    m->fine_until_ns = aieb_now_ns() + edge_wait_ns(m);
-    m->last_mark_ns = aieb_now_ns();
+    meter_arm_edges(m, EDGE_ARM_NEXT);
+    m->last_mark_ns = meter_now(m);
+    m->fine_until_ns = m->last_mark_ns + meter_edge_wait_ns(m);
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
-    return 0;
-}
-
-/* ==== Totals =============================================================== */
-
-/* Piecewise calibration of a channel with a slow counter and power: between
- * two consecutive located steps the counter's energy over the integrated power
- * is that segment's factor; before the first step the first segment's factor
- * applies, after the last the last one's (docs/methodology.md). Returns 0 when
- * fewer than two steps were located or power integrates to nothing between two. */
-static int cmp_edge(const void *a, const void *b)
-{
-    const edge *x = a, *y = b;
-    return (x->t_ns > y->t_ns) - (x->t_ns < y->t_ns);
-}
-
-/* Turns anchor reads into edges. Between two located steps t_a < t_b the steps
- * lie on a grid of period P = (t_b - t_a) / N, N = round((t_b - t_a) / the
- * source's period), when P is within 5% of that period (the update clock is
- * regular: 100.003 ms, 2 ms RMS on an H100). A read taken in [t0, t1] with no
- * predicted step within ANCHOR_MARGIN_NS of it saw the counter as it was at
- * the last step before t0. Keeps the edges sorted. */
-static void anchors_to_edges(aieb_meter *m, int ci)
-{
-    chan *c = &m->ch[ci];
-    double nominal = (double)c->info->counter_period_ns;
-    int n_located = c->n_edges, used = 0;
-    for (int i = 0; i + 1 < n_located; i++) {
-        const edge a = c->edges[i], b = c->edges[i + 1];
-        double span = (double)(b.t_ns - a.t_ns);
-        long n_steps = lround(span / nominal);
-        if (n_steps < 2)
-            continue;
-        double p = span / (double)n_steps;
-        if (fabs(p - nominal) > 0.05 * nominal)
-            continue;
-        long last_step = 0;
-        for (int k = 0; k < c->n_anchors; k++) {
-            const anchor *an = &c->anchors[k];
-            if (an->t0_ns <= a.t_ns || an->t1_ns >= b.t_ns)
-                continue;
-            long step = (long)floor((double)(an->t0_ns - a.t_ns) / p);
-            double u = (double)a.t_ns + (double)step * p;
-            if (step < 1 || step >= n_steps || step == last_step ||
-                (double)an->t0_ns - u < ANCHOR_MARGIN_NS ||
-                u + p - (double)an->t1_ns < ANCHOR_MARGIN_NS || an->e_j < a.e_j || an->e_j > b.e_j)
-                continue;
-            int64_t tu = (int64_t)llround(u);
-            push_edge(c, tu, an->e_j, meter_raw_w_at(m, ci, tu));
-            last_step = step;
-            used++;
-        }
-    }
-    if (used)
-        qsort(c->edges, (size_t)c->n_edges, sizeof *c->edges, cmp_edge);
-    AIEB_DEBUG("meter: %s: %d located steps, %d of %d anchor reads used", c->info->label, n_located,
-               used, c->n_anchors);
-}
-
-static int calibrate_edges(aieb_meter *m, chan *c)
-{
-    if (c->n_edges < 2)
-        return 0;
-    anchors_to_edges(m, (int)(c - m->ch));
-    for (int i = 0; i + 1 < c->n_edges; i++) {
-        double dw = c->edges[i + 1].w_j - c->edges[i].w_j;
-        if (!(dw > 0))
-            return 0;
-        c->edges[i].k = (c->edges[i + 1].e_j - c->edges[i].e_j) / dw;
-    }
-    c->edges[c->n_edges - 1].k = c->edges[c->n_edges - 2].k;
-    c->mode = MODE_EDGES;
-    c->e_start = meter_calibrated(c, m->t_start, 0);
-    c->total_j = meter_calibrated(c, m->t_stop, c->w_stop) - c->e_start;
-    c->k = c->total_j / c->w_stop;
-    return 1;
-}
-
-/* Energy of a channel with a counter and power readings over the whole run. */
-static void counter_and_power(aieb_meter *m, chan *c)
-{
-    const char *label = c->info->label;
-    double raw = c->e_stop - c->e0;
-    if (isnan(raw)) {
-        aieb_meter_add_note(m, AIEB_LOG_WARNING,
-                            "meter: %s: energy counter unreadable at start or stop; energy "
-                            "from integrated power",
-                            label);
-    } else if (!(c->w_stop > 0)) {
-        c->mode = MODE_COUNTER; /* power read zero: interpolate the counter */
-        c->total_j = raw;
-    } else if (c->slow && calibrate_edges(m, c)) {
-        /* done */
-    } else if (raw == 0) {
-        /* the run fit between two counter steps: only power can tell */
-    } else {
-        if (c->slow)
-            aieb_meter_add_note(m, AIEB_LOG_INFO,
-                                "meter: %s: the energy counter's steps could not be located; "
-                                "the run's energy is the raw counter delta (+- one update "
-                                "period)",
-                                label);
-        c->k = raw / c->w_stop;
-        c->total_j = raw;
-    }
-}
-
-int aieb_meter_finish(aieb_meter *m, aieb_err *err)
-{
-    if (m->state != ST_STOPPED)
-        return aieb_errf(err, AIEB_EINVAL, "meter: not stopped");
-    for (int i = 0; i < m->n_ch; i++) {
-        chan *c = &m->ch[i];
-        const aieb_channel_info *in = c->info;
-        c->mode = MODE_W;
-        c->k = 1;
-        c->total_j = c->w_stop;
-        if (in->has_counter && in->has_power)
-            counter_and_power(m, c);
-        int64_t observed =
-            c->n_changes >= 2 ? (c->last_change_t - c->first_change_t) / (c->n_changes - 1) : 0;
-        /* Slow counters are read only around their steps, so their period is
-         * the source's (NVML: 100 ms, measured on an H100: 96.8..103.1 ms). */
-        if (c->slow && in->counter_period_ns > 0)
-            observed = 0;
-        c->period_ns = in->has_counter
-                           ? (observed > in->counter_period_ns ? observed : in->counter_period_ns)
-                           : m->interval_ns;
-        if (c->period_ns <= 0)
-            c->period_ns = m->interval_ns;
-    }
-    for (int i = 0; i < m->n_src; i++)
-        if (m->src_err_count[i] > 1)
-            AIEB_WARN("meter: %s: %d reads failed in this run", m->src[i]->name,
-                      m->src_err_count[i]);
-    pthread_mutex_lock(&m->mu);
-    m->state = ST_FINISHED;
-    pthread_mutex_unlock(&m->mu);
-    if (m->has_baseline)
-        return aieb_meter_set_baseline(m, m->b0, m->b1, err);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aieb/clock.h"
 #include "aieb/meter.h"
 #include "meter/source.h"
 
@@ -89,6 +90,39 @@ typedef struct chan {
     double idle_power_w; /* NAN without baseline */
 } chan;
 
+/* The clock the meter reads: CLOCK_MONOTONIC when now is NULL. A clock with
+ * sleep_until is virtual: meter_run_until drives the sampler's own schedule on
+ * it (tests script late wake-ups and slow reads this way). */
+typedef struct meter_clock {
+    int64_t (*now)(void *ctx);
+    void (*sleep_until)(void *ctx, int64_t t_ns);
+    void *ctx;
+} meter_clock;
+
+/* The sampler's schedule: the next tick and the next anchor read. */
+typedef struct meter_sched {
+    int64_t next, anchor_at;
+    long n_anchor;
+    int advance; /* the next plan moves `next` on by one interval */
+} meter_sched;
+
+/* Log-scale histogram of durations: 4 buckets per octave of microseconds
+ * (medians within about 12%), from 1 us to past a day. */
+#define METER_HIST_N 160
+
+/* The sampler's health (summary.json meter.quality). */
+typedef struct meter_quality {
+    long ticks;                  /* scheduled readings taken by the sampler */
+    uint32_t late[METER_HIST_N]; /* how late each woke after its planned time */
+    uint32_t read[METER_HIST_N]; /* how long each read of every source took */
+    long reads;                  /* readings whose duration is in read[] */
+    int64_t late_max_ns, read_max_ns;
+    long late_half; /* ticks later than half the interval */
+    long missed;    /* ticks skipped because the sampler fell behind */
+    long dropped;   /* samples not stored (no memory for the timeline) */
+    long restamped; /* readings whose stamp was moved (stop after a tick) */
+} meter_quality;
+
 enum { PH_START, PH_RUN, PH_STOP, PH_TAIL };
 enum { ST_OPEN, ST_RUNNING, ST_STOPPED, ST_FINISHED };
 
@@ -126,9 +160,8 @@ struct aieb_meter {
     size_t n_chunks, chunks_cap;
     size_t n_rows, max_rows, row_size;
     int stride, since_store; /* after decimation: one RUN sample in stride is stored */
-    int dropped_logged;
-    int64_t fine_until_ns; /* sample every fine_ns until then (locating edges) */
-    size_t stop_row;       /* index of the stop reading's row */
+    int64_t fine_until_ns;   /* sample every fine_ns until then (locating edges) */
+    size_t stop_row;         /* index of the stop reading's row */
 
     int state;
     int64_t t_start, t_stop;
@@ -137,7 +170,66 @@ struct aieb_meter {
 
     pthread_t thread;
     int thread_started, stop_req;
+
+    meter_clock clock;
+    meter_sched sched;
+    meter_quality quality;
 };
+
+/* ==== meter.c: reading and recording ====================================== */
+
+/* The meter's clock now. */
+static inline int64_t meter_now(const struct aieb_meter *m)
+{
+    return m->clock.now ? m->clock.now(m->clock.ctx) : aieb_now_ns();
+}
+
+/* Reads every source into m->scratch (a source read less often than every tick
+ * keeps its last readings unless force). Costly counters are read only when
+ * counters is set (start, stop, while steps are being located). Not under the
+ * lock: sources may be slow. */
+void meter_read_all(struct aieb_meter *m, int64_t t_ns, int force, int counters);
+
+/* Folds m->scratch (read at t) into the channels and the timeline. Under the lock. */
+void meter_record(struct aieb_meter *m, int64_t t, int phase, int is_anchor);
+
+/* Fine sampling is on: some slow counter's step is being located. Reads state
+ * the sampler thread owns (or the caller, once the thread is joined). */
+int meter_fine_wanted(const struct aieb_meter *m, int64_t now);
+
+/* Some slow counter still has a step to be located. */
+int meter_edges_pending(const struct aieb_meter *m);
+
+/* Asks every slow counter for its next step after the next reading. */
+void meter_arm_edges(struct aieb_meter *m, int state);
+
+/* How long fine sampling looks for a step after a mark. */
+int64_t meter_edge_wait_ns(const struct aieb_meter *m);
+
+/* Records a located counter step. Past MAX_EDGES (or out of memory) steps are
+ * not kept: calibration then spans longer segments. */
+void meter_push_edge(chan *c, int64_t t, double e, double w);
+
+/* ==== sampler.c: the schedule, the thread, its health ===================== */
+
+/* Starts the schedule at t_start. */
+void meter_sched_init(struct aieb_meter *m);
+
+/* The sampler thread's body (arg: the meter). */
+void *meter_sampler_main(void *arg);
+
+/* Counts one read's duration in the health figures. */
+void meter_note_read(struct aieb_meter *m, int64_t took_ns);
+
+/* Uses clock instead of CLOCK_MONOTONIC (before start; tests). */
+void meter_set_clock(struct aieb_meter *m, const meter_clock *clock);
+
+/* Runs the sampler's schedule on the calling thread, on a virtual clock, until
+ * the next reading would be at or after until_ns. The meter must have been
+ * started with aieb_meter_start_at. Fails with AIEB_EINVAL otherwise. */
+int meter_run_until(struct aieb_meter *m, int64_t until_ns, aieb_err *err);
+
+/* ==== window.c ============================================================ */
 
 /* Row i (i < n_rows). */
 static inline row *meter_row(const struct aieb_meter *m, size_t i)

@@ -276,6 +276,7 @@ int aieb_meter_summarize(const aieb_meter *m, int64_t t0, int64_t t1, aieb_meter
     s->has_baseline = m->has_baseline;
     s->baseline_s = m->has_baseline ? aieb_ns_to_s(m->b1 - m->b0) : 0;
     s->pue = m->opts.pue;
+    aieb_meter_get_quality(m, &s->quality);
     s->ram_estimate_j = NAN;
     double dur = s->window.duration_s;
     for (int d = 0; d < AIEB_N_DOMAINS; d++) {
@@ -343,6 +344,20 @@ static json_t *num(double v)
 static json_t *str_or_null(const char *s)
 {
     return s && *s ? json_string(s) : json_null();
+}
+
+json_t *aieb_meter_quality_json(const aieb_meter_quality *q)
+{
+    return json_pack("{s:i, s:I, s:{s:o, s:o, s:o}, s:I, s:I, s:{s:o, s:o}, s:I, s:I, s:I, s:i, "
+                     "s:b}",
+                     "sample_interval_ms", q->interval_ms, "ticks", (json_int_t)q->ticks, "late_ms",
+                     "median", num(q->late_median_ms), "p95", num(q->late_p95_ms), "max",
+                     num(q->late_max_ms), "late_over_half_interval", (json_int_t)q->late_over_half,
+                     "reads", (json_int_t)q->reads, "read_ms", "median", num(q->read_median_ms),
+                     "max", num(q->read_max_ms), "missed_ticks", (json_int_t)q->missed_ticks,
+                     "dropped_samples", (json_int_t)q->dropped_samples, "restamped_samples",
+                     (json_int_t)q->restamped_samples, "decimation", q->decimation, "late_warning",
+                     q->late_warning);
 }
 
 json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
@@ -425,6 +440,7 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
     json_object_set_new(root, "gpus", gpus);
     json_object_set_new(root, "channels", chans);
     json_object_set_new(root, "short_window", json_boolean(w->short_window));
+    json_object_set_new(root, "quality", aieb_meter_quality_json(&s->quality));
     json_object_set_new(root, "pue", json_real(s->pue));
     json_object_set_new(root, "baseline",
                         s->has_baseline ? json_pack("{s:f}", "duration_s", s->baseline_s)
