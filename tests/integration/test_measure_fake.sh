@@ -90,23 +90,25 @@ expect_grep 'gpu +[0-9.]+ +[0-9.]+ .*nvml_power' "$T/err"
 expect_grep 'cpu .*estimate_tdp_load' "$T/err"
 expect_grep 'emissions: [0-9.]+ gCO2e at 475 gCO2e/kWh' "$T/err"
 
-# Windows inside a run (the timeline's cumulative energy at its rows) against
-# the exact integral: anchors calibrate about every second, so windows of 2 s
-# stay within 1% and of 1 s within 2% even at the default 100 ms sampling (typically
-# 0.4% and 0.7%; sanitizer builds are slower and less regular).
+# Windows inside a run, on the real sampler thread: a smoke test with loose
+# bounds (10% for 1 s windows, 5% for 2 s) on a 530 ms square wave that no
+# interval divides. The accuracy itself (2% / 1% at the default interval, with
+# late wake-ups and slow reads) is checked exactly on a virtual clock in
+# tests/unit/test_meter_sampler.c; here the real thread, the timeline CSV and
+# the summary's quality figures are under test, on whatever load the machine has.
 t0=$(monotonic_ns)
-if expect_status 0 env FAKE_NVML_T0_NS="$t0" FAKE_NVML_POWER=square:100:300:0.5 \
-    "$AIEB" measure --timeline "$T/windows.csv" -- sleep 5; then
-    out=$(python3 - "$t0" "$T/windows.csv" <<'EOF'
-import csv, math, sys
+if expect_status 0 env FAKE_NVML_T0_NS="$t0" FAKE_NVML_POWER=square:100:300:0.53 \
+    "$AIEB" measure --timeline "$T/windows.csv" --json "$T/windows.json" -- sleep 5; then
+    out=$(python3 - "$t0" "$T/windows.csv" "$T/windows.json" <<'EOF'
+import csv, json, math, sys
 t0 = int(sys.argv[1])
 def F(tau):
-    lo, hi, p = 100, 300, 0.5; h = p / 2; n = math.floor(tau / p); r = tau - n * p
+    lo, hi, p = 100, 300, 0.53; h = p / 2; n = math.floor(tau / p); r = tau - n * p
     return n * h * (lo + hi) + (lo * r if r < h else lo * h + hi * (r - h))
 rows = list(csv.reader(open(sys.argv[2]))); ie = rows[0].index("gpu0_energy_j")
 pts = [(int(r[0]), float(r[ie])) for r in rows[1:]]
 res = []
-for w, tol in ((2.0, 1.0), (1.0, 2.0)):
+for w, tol in ((2.0, 5.0), (1.0, 10.0)):
     errs = []
     for i, (ta, ea) in enumerate(pts):
         for tb, eb in pts[i + 1:]:
@@ -114,9 +116,14 @@ for w, tol in ((2.0, 1.0), (1.0, 2.0)):
                 ex = F((tb - t0) / 1e9) - F((ta - t0) / 1e9)
                 errs.append(abs(100 * ((eb - ea) - ex) / ex))
                 break
-    worst = max(errs)
-    res.append(f"{'ok' if errs and worst <= tol else 'FAIL'} {w} s windows: n={len(errs)}, "
-               f"max |error| {worst:.2f}% (limit {tol}%)")
+    worst = max(errs) if errs else float("nan")
+    res.append(f"{'ok' if len(errs) >= 10 and worst <= tol else 'FAIL'} {w} s windows: "
+               f"n={len(errs)}, max |error| {worst:.2f}% (limit {tol}%)")
+q = json.load(open(sys.argv[3]))["quality"]
+ok = q["sample_interval_ms"] == 20 and q["ticks"] >= 10 and q["late_ms"]["max"] >= 0 \
+    and q["read_ms"]["median"] > 0 and q["dropped_samples"] == 0
+res.append(f"{'ok' if ok else 'FAIL'} quality: {q['ticks']} ticks, late median "
+           f"{q['late_ms']['median']} ms, max {q['late_ms']['max']} ms")
 print("; ".join(res))
 EOF
 )

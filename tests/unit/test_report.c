@@ -263,6 +263,45 @@ static void warnings_and_escaping(void **state)
     free(md);
 }
 
+/* The sampler's health: a line in the methods, and a warning only when it
+ * woke late by more than half its interval (meter.quality.late_warning). */
+static void sampler_quality(json_t *s, int late)
+{
+    json_t *q = json_pack("{s:i, s:i, s:{s:f, s:f, s:f}, s:{s:f, s:f}, s:i, s:i, s:b}",
+                          "sample_interval_ms", 20, "ticks", 500, "late_ms", "median", 0.25, "p95",
+                          late ? 14.0 : 1.5, "max", 31.0, "read_ms", "median", 0.05, "max", 4.0,
+                          "missed_ticks", 3, "dropped_samples", 0, "late_warning", late);
+    json_object_set_new(json_object_get(s, "meter"), "quality", q);
+}
+
+static void sampler_on_time(json_t *s)
+{
+    sampler_quality(s, 0);
+}
+
+static void sampler_late(json_t *s)
+{
+    sampler_quality(s, 1);
+}
+
+static void sampler_health(void **state)
+{
+    (void)state;
+    char *md = render("gpu", sampler_on_time);
+    assert_non_null(strstr(md, "- Sampler: every 20 ms; woke late by 0.25 ms (median), 1.5 ms "
+                               "(95th percentile), 31 ms (most); reads took 0.05 ms (median); 3 "
+                               "tick(s) skipped, 0 sample(s) dropped.\n"));
+    assert_null(strstr(md, "The sampler often woke late"));
+    free(md);
+    md = render("gpu", sampler_late);
+    assert_non_null(strstr(md, "- The sampler often woke late (95th percentile 14 ms, more than "
+                               "half its 20 ms interval)"));
+    free(md);
+    md = render("gpu", NULL); /* summaries written before the figures existed */
+    assert_null(strstr(md, "- Sampler:"));
+    free(md);
+}
+
 /* 60 requests: the table stops at 50 and says so; one failed request shows its kind. */
 static void long_runs_are_cut(void **state)
 {
@@ -520,6 +559,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(golden_gpu),
+        cmocka_unit_test(sampler_health),
         cmocka_unit_test(golden_cpu),
         cmocka_unit_test(gpu_sections_in_order),
         cmocka_unit_test(cpu_machine_says_so),

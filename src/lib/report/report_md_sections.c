@@ -296,6 +296,15 @@ void md_methods(ctx *c)
         P("- Timeline: %zu samples over %s s (one every %s ms on average).\n", ts->n_rows, S(span),
           S(1e3 * span / (double)(ts->n_rows - 1)));
     }
+    double late_med = rj_num(s, "meter.quality.late_ms.median");
+    if (!isnan(late_med))
+        P("- Sampler: every %.0f ms; woke late by %.3g ms (median), %.3g ms (95th percentile), "
+          "%.3g ms (most); reads took %.3g ms (median); %.0f tick(s) skipped, %.0f sample(s) "
+          "dropped.\n",
+          rj_num(s, "meter.quality.sample_interval_ms"), late_med,
+          rj_num(s, "meter.quality.late_ms.p95"), rj_num(s, "meter.quality.late_ms.max"),
+          rj_num(s, "meter.quality.read_ms.median"), rj_num(s, "meter.quality.missed_ticks"),
+          rj_num(s, "meter.quality.dropped_samples"));
     json_t *g;
     size_t k;
     json_array_foreach(c->gpus, k, g)
@@ -331,6 +340,11 @@ void md_methods(ctx *c)
         WARN("%zu request(s) were shorter than a counter's update period (about 100 ms on NVIDIA "
              "boards): their energy is interpolated.",
              n_short);
+    if (rj_bool(s, "meter.quality.late_warning") == 1)
+        WARN("The sampler often woke late (95th percentile %.3g ms, more than half its %.0f ms "
+             "interval): the machine was too busy for it, so windows (requests, phases) are "
+             "coarser than the interval says; whole-run energy is not affected.",
+             rj_num(s, "meter.quality.late_ms.p95"), rj_num(s, "meter.quality.sample_interval_ms"));
     if (isnan(rj_num(s, "energy.idle_baseline_s")))
         WARN("No idle baseline: net energy and the power-rise evidence are not available.");
     if (rj_num(s, "energy.net.energy_wh") < 0)
