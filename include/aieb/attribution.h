@@ -26,7 +26,13 @@ typedef struct aieb_interval {
 typedef struct aieb_share {
     double energy_j[AIEB_N_DOMAINS];     /* gross, per domain */
     double net_energy_j[AIEB_N_DOMAINS]; /* NAN without an idle baseline */
-    int short_window;                    /* shorter than the slowest counter's update period */
+    /* Bounds on their errors (aieb_window): the span parts of the pieces in
+     * proportion to the share, and at each cut the point bound times how much
+     * the share changed there (a request alone in [a, b] gets exactly its
+     * window's bound). */
+    double uncertainty_j[AIEB_N_DOMAINS];
+    double net_uncertainty_j[AIEB_N_DOMAINS]; /* NAN without an idle baseline */
+    int short_window;                         /* shorter than the slowest counter's update period */
 } aieb_share;
 
 /* Attributes energy to iv[0..n) over the meter's (stopped) timeline, writing

@@ -213,6 +213,11 @@ int aieb_meter_get_quality(const aieb_meter *m, aieb_meter_quality *out);
 typedef struct aieb_window_channel {
     double energy_j;     /* gross energy in the window */
     double net_energy_j; /* energy_j - idle power x duration; NAN without baseline */
+    /* Bounds on the error of energy_j and net_energy_j, in J, from what was
+     * measured (docs/methodology.md, "Uncertainty"): 0 where counters pin the
+     * window's ends; the power swing x interval / 2 of each sampled part. For
+     * estimates, the sampling's part only (the model's own error is unknown). */
+    double uncertainty_j, net_uncertainty_j;
     /* The window is shorter than this channel's update period (observed, or the
      * source's, or the sampling interval): its energy is interpolated, not seen. */
     int short_window;
@@ -225,8 +230,16 @@ typedef struct aieb_window {
     double energy_j[AIEB_N_DOMAINS];
     double net_energy_j[AIEB_N_DOMAINS]; /* NAN without baseline */
     double total_j, net_total_j;
-    int short_window;    /* some channel's short_window */
-    double max_period_s; /* the longest update period among the channels */
+    /* Error bounds per domain and in total (see aieb_window_channel), and their
+     * parts: at t0, at t1 and along the span, which add up to uncertainty_j.
+     * Windows that share an end combine exactly through the parts
+     * (aieb_attribute); net adds the idle power's bound x duration. */
+    double uncertainty_j[AIEB_N_DOMAINS], net_uncertainty_j[AIEB_N_DOMAINS];
+    double total_uncertainty_j, net_total_uncertainty_j;
+    double u_start_j[AIEB_N_DOMAINS], u_end_j[AIEB_N_DOMAINS], u_span_j[AIEB_N_DOMAINS];
+    double net_u_span_j[AIEB_N_DOMAINS]; /* u_span_j + the idle power's bound x duration */
+    int short_window;                    /* some channel's short_window */
+    double max_period_s;                 /* the longest update period among the channels */
 } aieb_window;
 
 /* Energy in [t0_ns, t1_ns] per domain (and per channel into channels[0..n),
@@ -244,6 +257,7 @@ int aieb_meter_window(const aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_wi
 typedef struct aieb_meter_channel_summary {
     const aieb_channel_info *info;
     double energy_j, net_energy_j;     /* net: NAN without baseline */
+    double uncertainty_j;              /* bound on energy_j's error (aieb_window_channel) */
     double avg_power_w;                /* energy_j / duration */
     double peak_power_w;               /* highest power reading in the window; NAN without */
     double idle_power_w;               /* NAN without baseline */

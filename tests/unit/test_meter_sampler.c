@@ -166,6 +166,8 @@ static aieb_source *gpu_source(vclock *c)
 
 typedef struct result {
     double run_err_pct;    /* whole run against the exact integral */
+    int n_outside;         /* windows whose error exceeds their stated bound */
+    double max_u_pct[2];   /* the largest stated bound, % of the window's energy */
     double max_err_pct[2]; /* windows of 1 s and 2 s */
     int n_windows[2];
     aieb_meter_quality q;
@@ -208,12 +210,20 @@ static result run(int interval_ms, load_kind load, double seconds, vclock *c)
     assert_int_equal(aieb_meter_window(m, t0, t1, &w, NULL, &err), 0);
     double exact = energy_to(b) - energy_to(a);
     res.run_err_pct = 100 * fabs(w.total_j - exact) / exact;
+    res.n_outside += fabs(w.total_j - exact) > w.total_uncertainty_j + 1e-6;
     const double lens[2] = {1.0, 2.0};
     for (int k = 0; k < 2; k++) {
         for (double x = a; x + lens[k] <= b; x += 0.05) {
             assert_int_equal(aieb_meter_window(m, S(x), S(x + lens[k]), &w, NULL, &err), 0);
             exact = energy_to(x + lens[k]) - energy_to(x);
             double e = 100 * fabs(w.total_j - exact) / exact;
+            if (fabs(w.total_j - exact) > w.total_uncertainty_j + 1e-6) {
+                if (res.n_outside++ < 3)
+                    print_message("window [%.3f, %.3f]: error %.3f J, bound %.3f J\n", x - a,
+                                  x - a + lens[k], w.total_j - exact, w.total_uncertainty_j);
+            }
+            if (100 * w.total_uncertainty_j / exact > res.max_u_pct[k])
+                res.max_u_pct[k] = 100 * w.total_uncertainty_j / exact;
             if (e > res.max_err_pct[k])
                 res.max_err_pct[k] = e;
             res.n_windows[k]++;
@@ -251,6 +261,12 @@ static void default_interval_windows(void **state)
         assert_true(r.run_err_pct < 0.1);
         assert_true(r.max_err_pct[0] <= 2.0);
         assert_true(r.max_err_pct[1] <= 1.0);
+        /* every window's error is within the bound it states, and the bound
+         * is not vacuous */
+        print_message("  bounds: 1 s up to %.2f%%, 2 s up to %.2f%%\n", r.max_u_pct[0],
+                      r.max_u_pct[1]);
+        assert_int_equal(r.n_outside, 0);
+        assert_true(r.max_u_pct[0] < 10 && r.max_u_pct[1] < 5);
         free(c.late);
     }
 }
@@ -266,6 +282,7 @@ static void coarse_interval_fails_the_bound(void **state)
                   r.run_err_pct, r.max_err_pct[0], r.max_err_pct[1]);
     assert_true(r.max_err_pct[0] > 2.0);
     assert_true(r.run_err_pct < 0.25); /* whole runs stay close: the counter */
+    assert_int_equal(r.n_outside, 0);  /* and the bounds say how far off */
     free(c.late);
 }
 

@@ -15,6 +15,22 @@
 /* An anchor read is used only when no predicted counter step lies within this
  * much of it (the steps' scatter on an H100 was 2 ms RMS). */
 #define ANCHOR_MARGIN_NS (10 * AIEB_NS_PER_MS)
+/* How far a real counter's step may stray from its regular grid (2 ms RMS on
+ * an H100; this is 2.5 sigma), for the uncertainty of a step placed there. */
+#define STEP_SCATTER_NS (5 * AIEB_NS_PER_MS)
+
+/* The highest power read in the sampling interval that holds t. */
+static double power_around(const aieb_meter *m, int c, int64_t t)
+{
+    size_t j = meter_upper_row(m, t);
+    double p = 0;
+    for (size_t i = j > 0 ? j - 1 : 0; i <= j && i <= m->stop_row; i++) {
+        double v = meter_row(m, i)->s[c].power_w;
+        if (isfinite(v) && v > p)
+            p = v;
+    }
+    return p;
+}
 
 /* Piecewise calibration of a channel with a slow counter and power: between
  * two consecutive located steps the counter's energy over the integrated power
@@ -59,7 +75,10 @@ static void anchors_to_edges(aieb_meter *m, int ci)
                 u + p - (double)an->t1_ns < ANCHOR_MARGIN_NS || an->e_j < a.e_j || an->e_j > b.e_j)
                 continue;
             int64_t tu = (int64_t)llround(u);
-            meter_push_edge(c, tu, an->e_j, meter_raw_w_at(m, ci, tu));
+            /* the grid is as sure as the located steps it was drawn between */
+            int64_t half = (a.half_ns > b.half_ns ? a.half_ns : b.half_ns) + STEP_SCATTER_NS;
+            meter_push_edge(c, tu, an->e_j, meter_raw_w_at(m, ci, tu), half,
+                            power_around(m, ci, tu) * (double)half / 1e9);
             last_step = step;
             used++;
         }

@@ -270,7 +270,7 @@ static void decimate(aieb_meter *m)
 
 /* Records a located counter step. Past MAX_EDGES (or out of memory) steps are
  * not kept: calibration then spans longer segments. */
-void meter_push_edge(chan *c, int64_t t, double e, double w)
+void meter_push_edge(chan *c, int64_t t, double e, double w, int64_t half_ns, double u_j)
 {
     if (c->n_edges == c->cap_edges) {
         int cap = c->cap_edges ? c->cap_edges * 2 : 8;
@@ -280,7 +280,8 @@ void meter_push_edge(chan *c, int64_t t, double e, double w)
         c->edges = p;
         c->cap_edges = cap;
     }
-    c->edges[c->n_edges++] = (edge){.t_ns = t, .e_j = e, .w_j = w, .k = NAN};
+    c->edges[c->n_edges++] =
+        (edge){.t_ns = t, .e_j = e, .w_j = w, .k = NAN, .half_ns = half_ns, .u_j = u_j};
 }
 
 /* Keeps a counter read taken between marks. Past MAX_ANCHORS (or out of
@@ -304,6 +305,7 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
 {
     const aieb_channel_info *in = c->info;
     double w_before = c->w, dt = c->have_prev ? (double)(t - c->prev_t) / 1e9 : 0;
+    double p_before = c->prev_p;
     double p_store = r->power_w;
 
     if (in->has_power) {
@@ -336,7 +338,13 @@ static void update_channel(aieb_meter *m, chan *c, const aieb_channel_reading *r
                 double f = t > c->prev_t && tm > c->prev_t
                                ? (double)(tm - c->prev_t) / (double)(t - c->prev_t)
                                : 0;
-                meter_push_edge(c, tm, e, w_before + (c->w - w_before) * f);
+                /* the step lies anywhere between the two readings: its
+                 * energy is known within the power there x half their gap */
+                int64_t half = (t - c->e_last_t) / 2;
+                double p_max =
+                    fmax(isnan(p_before) ? 0 : p_before, isnan(r->power_w) ? 0 : r->power_w);
+                meter_push_edge(c, tm, e, w_before + (c->w - w_before) * f, half,
+                                p_max * (double)half / 1e9);
                 c->edge_state = EDGE_IDLE;
             }
         }

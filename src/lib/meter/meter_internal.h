@@ -38,6 +38,8 @@ typedef struct edge {
     int64_t t_ns;
     double e_j, w_j;
     double k;
+    int64_t half_ns; /* how far the step may lie from t_ns (half the readings' gap) */
+    double u_j;      /* what that may cost in energy: power x half_ns */
 } edge;
 
 /* Most edges kept per channel (the start, one per mark, the stop), and most
@@ -88,6 +90,7 @@ typedef struct chan {
     double total_j; /* whole run */
     int64_t period_ns;
     double idle_power_w; /* NAN without baseline */
+    double idle_u_w;     /* the bound on idle_power_w (its window's / duration) */
 } chan;
 
 /* The clock the meter reads: CLOCK_MONOTONIC when now is NULL. A clock with
@@ -208,7 +211,7 @@ int64_t meter_edge_wait_ns(const struct aieb_meter *m);
 
 /* Records a located counter step. Past MAX_EDGES (or out of memory) steps are
  * not kept: calibration then spans longer segments. */
-void meter_push_edge(chan *c, int64_t t, double e, double w);
+void meter_push_edge(chan *c, int64_t t, double e, double w, int64_t half_ns, double u_j);
 
 /* ==== sampler.c: the schedule, the thread, its health ===================== */
 
@@ -228,6 +231,13 @@ void meter_set_clock(struct aieb_meter *m, const meter_clock *clock);
  * the next reading would be at or after until_ns. The meter must have been
  * started with aieb_meter_start_at. Fails with AIEB_EINVAL otherwise. */
 int meter_run_until(struct aieb_meter *m, int64_t until_ns, aieb_err *err);
+
+/* ==== uncertainty.c ======================================================= */
+
+/* Bounds on the error of channel c's energy in [t0, t1]: at its start, at its
+ * end and along its span (J, calibration applied). Needs a finished meter. */
+void meter_window_uncertainty(const struct aieb_meter *m, int c, int64_t t0, int64_t t1,
+                              double *u_start, double *u_end, double *u_span);
 
 /* ==== window.c ============================================================ */
 

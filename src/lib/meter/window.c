@@ -138,23 +138,39 @@ int aieb_meter_window(const aieb_meter *m, int64_t t0, int64_t t1, aieb_window *
     for (int d = 0; d < AIEB_N_DOMAINS; d++)
         out->net_energy_j[d] = m->has_baseline ? 0 : NAN;
     out->net_total_j = m->has_baseline ? 0 : NAN;
+    for (int d = 0; d < AIEB_N_DOMAINS; d++)
+        out->net_uncertainty_j[d] = out->net_u_span_j[d] = m->has_baseline ? 0 : NAN;
+    out->net_total_uncertainty_j = m->has_baseline ? 0 : NAN;
     for (int c = 0; c < m->n_ch; c++) {
         const chan *ch = &m->ch[c];
         double e = t1 == t0 ? 0 : meter_energy_at(m, c, t1) - meter_energy_at(m, c, t0);
         double net = m->has_baseline ? e - ch->idle_power_w * out->duration_s : NAN;
+        double ua = 0, ub = 0, us = 0;
+        if (t1 > t0)
+            meter_window_uncertainty(m, c, t0, t1, &ua, &ub, &us);
+        double u = ua + ub + us, idle_u = m->has_baseline ? ch->idle_u_w * out->duration_s : NAN;
         int short_w = t1 - t0 < ch->period_ns;
         if (chans)
-            chans[c] = (aieb_window_channel){e, net, short_w};
+            chans[c] = (aieb_window_channel){e, net, u, u + idle_u, short_w};
         if (aieb_ns_to_s(ch->period_ns) > out->max_period_s)
             out->max_period_s = aieb_ns_to_s(ch->period_ns);
         if (ch->info->informational)
             continue;
+        aieb_domain d = ch->info->domain;
         out->short_window |= short_w;
-        out->energy_j[ch->info->domain] += e;
+        out->energy_j[d] += e;
         out->total_j += e;
+        out->uncertainty_j[d] += u;
+        out->total_uncertainty_j += u;
+        out->u_start_j[d] += ua;
+        out->u_end_j[d] += ub;
+        out->u_span_j[d] += us;
         if (m->has_baseline) {
-            out->net_energy_j[ch->info->domain] += net;
+            out->net_energy_j[d] += net;
             out->net_total_j += net;
+            out->net_uncertainty_j[d] += u + idle_u;
+            out->net_total_uncertainty_j += u + idle_u;
+            out->net_u_span_j[d] += us + idle_u;
         }
     }
     return 0;
@@ -168,8 +184,12 @@ int aieb_meter_set_baseline(aieb_meter *m, int64_t t0, int64_t t1, aieb_err *err
     if (t1 <= t0)
         return aieb_errf(err, AIEB_EINVAL, "meter: empty idle baseline");
     double dur = aieb_ns_to_s(t1 - t0);
-    for (int c = 0; c < m->n_ch; c++)
+    for (int c = 0; c < m->n_ch; c++) {
+        double ua, ub, us;
+        meter_window_uncertainty(m, c, t0, t1, &ua, &ub, &us);
         m->ch[c].idle_power_w = (meter_energy_at(m, c, t1) - meter_energy_at(m, c, t0)) / dur;
+        m->ch[c].idle_u_w = (ua + ub + us) / dur;
+    }
     m->b0 = t0;
     m->b1 = t1;
     m->has_baseline = 1;
@@ -290,6 +310,7 @@ int aieb_meter_summarize(const aieb_meter *m, int64_t t0, int64_t t1, aieb_meter
         cs->energy_j = wc[c].energy_j;
         cs->net_energy_j = wc[c].net_energy_j;
         cs->short_window = wc[c].short_window;
+        cs->uncertainty_j = wc[c].uncertainty_j;
         cs->avg_power_w = dur > 0 ? cs->energy_j / dur : NAN;
         cs->idle_power_w = ch->idle_power_w;
         cs->peak_power_w = cs->mem_min_mb = cs->mem_max_mb = NAN;
@@ -386,9 +407,14 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
         json_object_set_new(energy, key, present ? num(e) : json_null());
         snprintf(key, sizeof key, "%s_wh", dn);
         json_object_set_new(energy, key, present ? num(e / J_PER_WH) : json_null());
+        snprintf(key, sizeof key, "%s_uncertainty_j", dn);
+        json_object_set_new(energy, key, s->has_domain[d] ? num(w->uncertainty_j[d]) : json_null());
         if (s->has_baseline) {
             snprintf(key, sizeof key, "%s_j", dn);
             json_object_set_new(net, key, s->has_domain[d] ? num(w->net_energy_j[d]) : json_null());
+            snprintf(key, sizeof key, "%s_uncertainty_j", dn);
+            json_object_set_new(net, key,
+                                s->has_domain[d] ? num(w->net_uncertainty_j[d]) : json_null());
         }
         json_object_set_new(methods, dn, str_or_null(s->method[d]));
         json_object_set_new(power, dn,
@@ -399,11 +425,13 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
     }
     json_object_set_new(energy, "total_j", json_real(w->total_j));
     json_object_set_new(energy, "total_wh", json_real(w->total_j / J_PER_WH));
+    json_object_set_new(energy, "total_uncertainty_j", num(w->total_uncertainty_j));
     json_object_set_new(energy, "ram_in_total", json_boolean(s->has_domain[AIEB_DOMAIN_RAM]));
     json_object_set_new(energy, "facility_total_j", json_real(w->total_j * s->pue));
     if (s->has_baseline) {
         json_object_set_new(net, "total_j", num(w->net_total_j));
         json_object_set_new(net, "total_wh", num(w->net_total_j / J_PER_WH));
+        json_object_set_new(net, "total_uncertainty_j", num(w->net_total_uncertainty_j));
     }
     json_object_set_new(energy, "net", net);
     for (int c = 0; c < s->n_channels; c++) {
@@ -416,6 +444,7 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
             num(cs->avg_power_w), "peak_power_w", num(cs->peak_power_w), "idle_power_w",
             num(cs->idle_power_w), "calibration", num(cs->calibration), "update_period_s",
             cs->period_s, "short_window", cs->short_window, "informational", in->informational);
+        json_object_set_new(o, "uncertainty_j", num(cs->uncertainty_j));
         if (in->domain == AIEB_DOMAIN_GPU) {
             json_t *g = json_pack(
                 "{s:i, s:s?, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:o, "
@@ -428,8 +457,10 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
                 in->mem_total_mb, "power_limit_w", in->power_limit_w, "util_avg_pct",
                 num(cs->util_avg_pct), "calibration", num(cs->calibration), "short_window",
                 cs->short_window);
-            if (g)
+            if (g) {
                 json_object_set_new(g, "used", cs->used < 0 ? json_null() : json_boolean(cs->used));
+                json_object_set_new(g, "uncertainty_j", num(cs->uncertainty_j));
+            }
             json_array_append_new(gpus, g);
         }
         json_array_append_new(chans, o);

@@ -19,20 +19,47 @@ static int cmp_event(const void *a, const void *b)
     return x->start - y->start; /* ends before starts at the same instant */
 }
 
-static void add_share(aieb_share *s, const aieb_window *w, double frac, int has_net)
+/* What a share had in the piece before (its fraction, and the point bound at
+ * that piece's end): the bound of E at a cut counts as much as the share
+ * changed there, so a share that goes on unchanged adds nothing. */
+typedef struct prev_share {
+    double frac;
+    double u_end[AIEB_N_DOMAINS];
+} prev_share;
+
+static void add_share(aieb_share *s, prev_share *pv, const aieb_window *w, double frac, int has_net)
 {
     for (int d = 0; d < AIEB_N_DOMAINS; d++) {
         s->energy_j[d] += w->energy_j[d] * frac;
-        if (has_net)
+        double u = w->u_span_j[d] * frac + w->u_start_j[d] * fabs(frac - pv->frac);
+        s->uncertainty_j[d] += u;
+        if (has_net) {
             s->net_energy_j[d] += w->net_energy_j[d] * frac;
+            s->net_uncertainty_j[d] +=
+                w->net_u_span_j[d] * frac + w->u_start_j[d] * fabs(frac - pv->frac);
+        }
+        pv->u_end[d] = w->u_end_j[d];
     }
+    pv->frac = frac;
+}
+
+/* The share leaves (its interval ended, or nothing more is attributed): the
+ * point bound where it stopped, times what it had. */
+static void close_share(aieb_share *s, prev_share *pv, int has_net)
+{
+    for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+        s->uncertainty_j[d] += pv->u_end[d] * pv->frac;
+        if (has_net)
+            s->net_uncertainty_j[d] += pv->u_end[d] * pv->frac;
+    }
+    pv->frac = 0;
 }
 
 static void init_share(aieb_share *s, int has_net)
 {
     memset(s, 0, sizeof *s);
     for (int d = 0; d < AIEB_N_DOMAINS; d++)
-        s->net_energy_j[d] = has_net ? 0.0 : NAN;
+        s->net_energy_j[d] = s->net_uncertainty_j[d] = has_net ? 0.0 : NAN;
 }
 
 int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_share *out,
@@ -43,9 +70,11 @@ int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_
         return aieb_errf(err, AIEB_EINVAL, "attribution needs a stopped meter");
     event *ev = malloc((2 * n + 1) * sizeof *ev);
     size_t *active = malloc((n + 1) * sizeof *active);
-    if (!ev || !active) {
+    prev_share *pv = calloc(n + 1, sizeof *pv), pu = {0};
+    if (!ev || !active || !pv) {
         free(ev);
         free(active);
+        free(pv);
         return aieb_errf(err, AIEB_ENOMEM, "out of memory attributing %zu intervals", n);
     }
     /* Probe once for a baseline: net values are NAN without one. */
@@ -76,6 +105,7 @@ int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_
         if (ev[k].start) {
             active[n_active++] = ev[k].idx;
         } else {
+            close_share(&out[ev[k].idx], &pv[ev[k].idx], has_net);
             for (size_t j = 0; j < n_active; j++)
                 if (active[j] == ev[k].idx) {
                     active[j] = active[--n_active];
@@ -90,14 +120,19 @@ int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_
             break;
         if (n_active == 0) {
             if (unattributed)
-                add_share(unattributed, &w, 1.0, has_net);
+                add_share(unattributed, &pu, &w, 1.0, has_net);
             continue;
         }
+        if (unattributed && pu.frac > 0)
+            close_share(unattributed, &pu, has_net);
         double frac = 1.0 / (double)n_active;
         for (size_t j = 0; j < n_active; j++)
-            add_share(&out[active[j]], &w, frac, has_net);
+            add_share(&out[active[j]], &pv[active[j]], &w, frac, has_net);
     }
+    if (unattributed && pu.frac > 0)
+        close_share(unattributed, &pu, has_net);
     free(ev);
     free(active);
+    free(pv);
     return rc;
 }
