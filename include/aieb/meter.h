@@ -219,7 +219,8 @@ typedef struct aieb_window_channel {
      * estimates, the sampling's part only (the model's own error is unknown). */
     double uncertainty_j, net_uncertainty_j;
     /* The window is shorter than this channel's update period (observed, or the
-     * source's, or the sampling interval): its energy is interpolated, not seen. */
+     * source's) or than three sampling intervals: its energy is interpolated,
+     * not seen, and its bound is mostly the intervals around it. */
     int short_window;
 } aieb_window_channel;
 
@@ -239,7 +240,7 @@ typedef struct aieb_window {
     double u_start_j[AIEB_N_DOMAINS], u_end_j[AIEB_N_DOMAINS], u_span_j[AIEB_N_DOMAINS];
     double net_u_span_j[AIEB_N_DOMAINS]; /* u_span_j + the idle power's bound x duration */
     int short_window;                    /* some channel's short_window */
-    double max_period_s;                 /* the longest update period among the channels */
+    double max_period_s;                 /* the longest resolution (update period, 3 intervals) */
 } aieb_window;
 
 /* Energy in [t0_ns, t1_ns] per domain (and per channel into channels[0..n),

@@ -21,7 +21,8 @@ extern "C" {
 /* Energy attributed to one request, per domain, in J (NAN = not measured). */
 typedef struct aieb_request_energy {
     double gpu_j, cpu_j, dram_j, ram_j;
-    int short_window; /* the request was shorter than a counter's update period */
+    double gpu_u_j, cpu_u_j, dram_u_j, ram_u_j; /* bounds on their errors (aieb_share) */
+    int short_window; /* shorter than a counter's update period or 3 sampling intervals */
 } aieb_request_energy;
 
 /* Name of an error kind for results files ("connect", "http", ...; "" for ok). */
@@ -31,7 +32,8 @@ const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
  * completion_tokens, tokens_estimated, queued_s/sent_s/first_token_s/
  * first_content_s/prefill_end_s/done_s (seconds since t0_ns, null when the
  * event did not happen), ttft_ms, tpot_ms, itl_ms (list), latency_s, success,
- * error_kind, error, and energy_j {gpu, cpu, dram, ram} when energy is not NULL.
+ * error_kind, error, and energy_j {gpu, cpu, dram, ram} with energy_uncertainty_j
+ * (the same keys) and energy_short_window when energy is not NULL.
  * Returns a new reference, or NULL when out of memory. */
 json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns,
                              const aieb_request_energy *energy);

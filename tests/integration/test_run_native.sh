@@ -54,13 +54,27 @@ assert bi["type"] == "native" and bi["synthetic"] is True
 # model memory measured at load and given back at unload, inside the meter's timeline
 assert bi["load_rss_growth_mb"] > 50 and bi["unload_rss_freed_mb"] > 50, bi
 assert "cleanup" in d["timeline"] and "model_load" in d["timeline"]
+# every energy states its bound; the sampler states its health
+u = en["uncertainty_j"]
+assert u["gpu"] is None and u["cpu"] >= 0 and u["energy"] == u["cpu"] + u["ram"], u
+assert en["net"]["uncertainty_j"]["cpu"] >= u["cpu"]  # the idle power's bound adds
+for p in ("prefill", "decode"):
+    assert ph[p]["uncertainty_j"]["cpu"] >= 0 and ph[p]["uncertainty_j"]["gpu"] is None
+q = d["meter"]["quality"]
+assert q["sample_interval_ms"] == 20 and q["ticks"] > 0 and q["late_ms"]["max"] >= 0, q
+assert d["meter"]["energy"]["cpu_uncertainty_j"] >= 0
 for r in rows:
     assert r["prefill_end_s"] is not None and r["sent_s"] <= r["prefill_end_s"] <= r["done_s"]
     assert r["energy_j"]["cpu"] > 0 and r["energy_j"]["gpu"] is None
+    assert r["energy_uncertainty_j"]["cpu"] >= 0 and r["energy_uncertainty_j"]["gpu"] is None
     assert r["completion_tokens"] == 4 and len(r["itl_ms"]) == 3
 PY
     grep -q "native-e2e,native,synthetic:smollm-135m" "$T/results.csv" || fail "results CSV row"
     expect_grep "^## Cleanup" "$run_dir/report.md"
+    expect_grep '^\| Component \| Method \| Gross \(Wh\) \| ± \(Wh\) \| Net \(Wh\) \| ± \(Wh\) \|' \
+        "$run_dir/report.md"
+    expect_grep '^\| \*\*CPU \+ RAM \(primary\)\*\* \|  \| [0-9.e-]+ \| [0-9.e-]+ \|' "$run_dir/report.md"
+    expect_grep '^- Sampler: every 20 ms; woke late by' "$run_dir/report.md"
     expect_grep "no GPU" "$run_dir/report.md"
 fi
 

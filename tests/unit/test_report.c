@@ -284,6 +284,36 @@ static void sampler_late(json_t *s)
     sampler_quality(s, 1);
 }
 
+/* Bounds beside the figures: Wh in the energy table, J for phases. */
+static void with_bounds(json_t *s)
+{
+    json_t *e = json_object_get(s, "energy");
+    json_object_set_new(e, "uncertainty_j",
+                        json_pack("{s:f, s:f, s:f, s:f, s:f}", "energy", 36.0, "gpu", 36.0, "cpu",
+                                  7.2, "ram", 0.0, "total", 43.2));
+    json_object_set_new(json_object_get(e, "net"), "uncertainty_j",
+                        json_pack("{s:f, s:f, s:f, s:f, s:f}", "energy", 72.0, "gpu", 72.0, "cpu",
+                                  7.2, "ram", 0.0, "total", 79.2));
+    json_object_set_new(json_object_get(json_object_get(s, "phases"), "prefill"), "uncertainty_j",
+                        json_pack("{s:f, s:n, s:n, s:n}", "gpu", 12.5, "cpu", "dram", "ram"));
+}
+
+static void bounds_beside_figures(void **state)
+{
+    (void)state;
+    char *md = render("gpu", with_bounds);
+    assert_non_null(strstr(md, "| **GPU (primary)** | nvml_counter | 1.165 | 0.01000 | 0.8846 | "
+                               "0.02000 |\n"));
+    assert_non_null(strstr(md, "| **Total** |  | 1.295 | 0.01200 | 0.8846 | 0.02200 |\n"));
+    assert_non_null(strstr(md, "| Prefill | 15.04 | 3752 | 12.50 | 2850 | 897 | 59.64 |\n"));
+    assert_non_null(strstr(md, "±: a bound on the error of the figure beside it"));
+    free(md);
+    md = render("gpu", NULL); /* a summary from before bounds: empty cells, no note */
+    assert_null(strstr(md, "±: a bound"));
+    assert_non_null(strstr(md, "| **GPU (primary)** | nvml_counter | 1.165 |  | 0.8846 |  |\n"));
+    free(md);
+}
+
 static void sampler_health(void **state)
 {
     (void)state;
@@ -560,6 +590,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(golden_gpu),
         cmocka_unit_test(sampler_health),
+        cmocka_unit_test(bounds_beside_figures),
         cmocka_unit_test(golden_cpu),
         cmocka_unit_test(gpu_sections_in_order),
         cmocka_unit_test(cpu_machine_says_so),

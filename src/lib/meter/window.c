@@ -149,11 +149,15 @@ int aieb_meter_window(const aieb_meter *m, int64_t t0, int64_t t1, aieb_window *
         if (t1 > t0)
             meter_window_uncertainty(m, c, t0, t1, &ua, &ub, &us);
         double u = ua + ub + us, idle_u = m->has_baseline ? ch->idle_u_w * out->duration_s : NAN;
-        int short_w = t1 - t0 < ch->period_ns;
+        /* too short to be seen: under one counter update, or under three
+         * sampling intervals (the bound's intervals would be most of it) */
+        int64_t resolution =
+            ch->period_ns > 3 * m->interval_ns ? ch->period_ns : 3 * m->interval_ns;
+        int short_w = t1 - t0 < resolution;
         if (chans)
             chans[c] = (aieb_window_channel){e, net, u, u + idle_u, short_w};
-        if (aieb_ns_to_s(ch->period_ns) > out->max_period_s)
-            out->max_period_s = aieb_ns_to_s(ch->period_ns);
+        if (aieb_ns_to_s(resolution) > out->max_period_s)
+            out->max_period_s = aieb_ns_to_s(resolution);
         if (ch->info->informational)
             continue;
         aieb_domain d = ch->info->domain;

@@ -423,8 +423,9 @@ static void inference_table(ctx *c)
       "flight, from sent to done; energy is the request's share from the meter's timeline "
       "(docs/methodology.md).\n\n",
       md_primary_name(c));
-    P("| # | Prompt tokens | Output tokens | Latency (s) | TTFT (ms) | TPOT (ms) | Energy (J) | "
-      "Avg power (W) | Peak power (W) | Status |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    P("| # | Prompt tokens | Output tokens | Latency (s) | TTFT (ms) | TPOT (ms) | Energy (J) | ± "
+      "(J) | Avg power (W) | Peak power (W) | Status |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n");
     int any_interp = 0, any_short = 0;
     size_t shown = n < AIEB_REPORT_TABLE_ROWS ? n : AIEB_REPORT_TABLE_ROWS;
     for (size_t i = 0; i < shown; i++) {
@@ -436,12 +437,14 @@ static void inference_table(ctx *c)
         int short_w = rj_bool(q, "energy_short_window") == 1;
         any_short |= short_w;
         const char *kind = rj_str(q, "error_kind");
-        P("| %lld | %s | %s | %s | %s | %s | %s%s | %s%s | %s%s | ",
+        json_t *uq = json_object_get(q, "energy_uncertainty_j");
+        P("| %lld | %s | %s | %s | %s | %s | %s%s | %s | %s%s | %s%s | ",
           (long long)json_integer_value(json_object_get(q, "index")),
           F(rj_num(q, "prompt_tokens"), 0), F(rj_num(q, "completion_tokens"), 0),
           F(rj_num(q, "latency_s"), 3), F(rj_num(q, "ttft_ms"), 1), F(rj_num(q, "tpot_ms"), 1),
-          S(request_energy(c, q)), short_w ? " (short)" : "", F(avg, 1), interp ? "*" : "",
-          F(peak, 1), interp ? "*" : "");
+          S(request_energy(c, q)), short_w ? " (short)" : "",
+          uq ? S(rj_energy_j(uq, c->primary, 0)) : "", F(avg, 1), interp ? "*" : "", F(peak, 1),
+          interp ? "*" : "");
         md_cell(&c->m, rj_bool(q, "success") == 1 ? "ok" : kind ? kind : "failed");
         P(" |\n");
     }
@@ -453,8 +456,8 @@ static void inference_table(ctx *c)
         P("\\* No power sample fell inside the request: interpolated from the samples around "
           "it.\n\n");
     if (any_short)
-        P("(short): the request was shorter than a counter's update period; its energy is "
-          "interpolated, not observed.\n\n");
+        P("(short): the request was shorter than a counter's update period or three sampling "
+          "intervals; its energy is interpolated, not observed.\n\n");
 }
 
 /* ==== Entry points ========================================================= */

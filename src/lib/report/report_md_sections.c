@@ -73,12 +73,25 @@ void md_aggregates(ctx *c)
 
 /* ==== Energy =============================================================== */
 
-static void energy_row(ctx *c, const char *label, const char *gross, const char *net,
-                       const char *method)
+/* A bound in J shown in Wh beside its figure; empty where the summary has none
+ * (written before bounds existed). */
+static const char *pm_wh(ctx *c, const char *key)
 {
+    double u = rj_num(c->s, key);
+    return isnan(u) ? "" : S(u / J_PER_WH);
+}
+
+/* u_key: the domain's key under energy.uncertainty_j and energy.net.uncertainty_j. */
+static void energy_row(ctx *c, const char *label, const char *gross, const char *net,
+                       const char *u_key, const char *method)
+{
+    char ug[64], un[64];
+    snprintf(ug, sizeof ug, "energy.uncertainty_j.%s", u_key);
+    snprintf(un, sizeof un, "energy.net.uncertainty_j.%s", u_key);
     P("| %s | ", label);
     md_cell(&c->m, method ? method : "");
-    P(" | %s | %s |\n", S(rj_num(c->s, gross)), S(rj_num(c->s, net)));
+    P(" | %s | %s | %s | %s |\n", S(rj_num(c->s, gross)), pm_wh(c, ug), S(rj_num(c->s, net)),
+      pm_wh(c, un));
 }
 
 static void phase_row(ctx *c, const char *label, json_t *ph)
@@ -86,8 +99,10 @@ static void phase_row(ctx *c, const char *label, json_t *ph)
     if (!ph)
         return;
     double tok = rj_num(ph, "tokens");
-    P("| %s | %s | %s | %s | %s | %s |\n", label, S(rj_num(ph, "duration_s")),
+    json_t *u = json_object_get(ph, "uncertainty_j");
+    P("| %s | %s | %s | %s | %s | %s | %s |\n", label, S(rj_num(ph, "duration_s")),
       S(rj_energy_j(json_object_get(ph, "energy_j"), c->primary, 0)),
+      u ? S(rj_energy_j(u, c->primary, 0)) : "",
       S(rj_energy_j(json_object_get(ph, "net_energy_j"), c->primary, 0)),
       isnan(tok) ? "" : F(tok, 0), S(rj_num(ph, "tokens_per_s")));
 }
@@ -99,18 +114,25 @@ void md_energy(ctx *c)
     P("## Energy\n\nOver the workload window (first request sent to last done, %s s). Net is gross "
       "minus idle power x duration.\n\n",
       S(rj_num(s, "energy.duration_s")));
-    P("| Component | Method | Gross (Wh) | Net (Wh) |\n|---|---|---|---|\n");
+    P("| Component | Method | Gross (Wh) | ± (Wh) | Net (Wh) | ± (Wh) |\n"
+      "|---|---|---|---|---|---|\n");
     if (c->has_gpu || gpu_primary)
         energy_row(c, gpu_primary ? "**GPU (primary)**" : "GPU", "energy.gpu_energy_wh",
-                   "energy.net.gpu_energy_wh", rj_str(s, "energy.methods.gpu"));
-    energy_row(c, "CPU", "energy.cpu_energy_wh", "energy.net.cpu_energy_wh",
+                   "energy.net.gpu_energy_wh", "gpu", rj_str(s, "energy.methods.gpu"));
+    energy_row(c, "CPU", "energy.cpu_energy_wh", "energy.net.cpu_energy_wh", "cpu",
                rj_str(s, "energy.methods.cpu"));
     const char *ram_method = rj_str(s, "energy.methods.dram") ? rj_str(s, "energy.methods.dram")
                                                               : rj_str(s, "energy.methods.ram");
-    energy_row(c, "RAM", "energy.ram_energy_wh", "energy.net.ram_energy_wh", ram_method);
+    energy_row(c, "RAM", "energy.ram_energy_wh", "energy.net.ram_energy_wh", "ram", ram_method);
     if (!gpu_primary)
-        energy_row(c, "**CPU + RAM (primary)**", "energy.energy_wh", "energy.net.energy_wh", "");
-    energy_row(c, "**Total**", "energy.total_energy_wh", "energy.net.total_energy_wh", "");
+        energy_row(c, "**CPU + RAM (primary)**", "energy.energy_wh", "energy.net.energy_wh",
+                   "energy", "");
+    energy_row(c, "**Total**", "energy.total_energy_wh", "energy.net.total_energy_wh", "total", "");
+    if (!isnan(rj_num(s, "energy.uncertainty_j.total")))
+        P("\n±: a bound on the error of the figure beside it, from what was measured: counter "
+          "readings pin energy down; between them, each sampling interval adds its power swing x "
+          "its length / 2 (docs/methodology.md, \"Uncertainty\"). For estimates it is the "
+          "sampling's part only.\n");
     P("\n| Per unit of work | Value |\n|---|---|\n");
     P("| Wh per 1000 queries (%s) | %s |\n", md_primary_name(c),
       S(rj_num(s, "energy.wh_per_1000_queries")));
@@ -136,8 +158,8 @@ void md_energy(ctx *c)
     json_t *ph = json_object_get(s, "phases");
     if (!ph)
         return;
-    P("| Phase (%s) | Duration (s) | Energy (J) | Net (J) | Tokens | Tokens/s |\n"
-      "|---|---|---|---|---|---|\n",
+    P("| Phase (%s) | Duration (s) | Energy (J) | ± (J) | Net (J) | Tokens | Tokens/s |\n"
+      "|---|---|---|---|---|---|---|\n",
       md_primary_name(c));
     phase_row(c, "Model load (excluded)", json_object_get(ph, "model_load"));
     phase_row(c, "Warmup (excluded)", json_object_get(ph, "warmup"));

@@ -66,6 +66,12 @@ json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns, const aieb_req
         json_object_set_new(en, "dram", num_or_null(e->dram_j));
         json_object_set_new(en, "ram", num_or_null(e->ram_j));
         json_object_set_new(o, "energy_j", en);
+        json_t *eu = json_object();
+        json_object_set_new(eu, "gpu", num_or_null(e->gpu_u_j));
+        json_object_set_new(eu, "cpu", num_or_null(e->cpu_u_j));
+        json_object_set_new(eu, "dram", num_or_null(e->dram_u_j));
+        json_object_set_new(eu, "ram", num_or_null(e->ram_u_j));
+        json_object_set_new(o, "energy_uncertainty_j", eu);
         json_object_set_new(o, "energy_short_window", json_boolean(e->short_window));
     }
     json_object_set_new(o, "success", json_boolean(ok));

@@ -151,12 +151,34 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     json_object_set_new(o, "total_energy_wh", num(total_j / J_PER_WH));
     json_object_set_new(o, "duration_s", num(w->duration_s));
 
+    /* Bounds on those figures' errors, in J (aieb_window): GPU, CPU, RAM as
+     * above; primary and total add their parts. */
+    double u_gpu = has_gpu ? w->uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
+    double u_cpu = ms->has_domain[AIEB_DOMAIN_CPU] ? w->uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
+    double u_ram = ram_j_of(ms, w->uncertainty_j);
+    json_object_set_new(o, "uncertainty_j",
+                        json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
+                                  num(gpu_primary ? u_gpu : u_cpu + u_ram), "gpu",
+                                  has_gpu ? num(u_gpu) : json_null(), "cpu", num(u_cpu), "ram",
+                                  num(u_ram), "total", num(u_gpu + u_cpu + u_ram)));
+
     json_t *net = json_object();
     json_object_set_new(net, "energy_wh", num(primary_net / J_PER_WH));
     json_object_set_new(net, "gpu_energy_wh", has_gpu ? num(net_gpu / J_PER_WH) : json_null());
     json_object_set_new(net, "cpu_energy_wh", num(net_cpu / J_PER_WH));
     json_object_set_new(net, "ram_energy_wh", num(net_ram / J_PER_WH));
     json_object_set_new(net, "total_energy_wh", num(net_total / J_PER_WH));
+    if (ms->has_baseline) {
+        double nu_gpu = has_gpu ? w->net_uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
+        double nu_cpu =
+            ms->has_domain[AIEB_DOMAIN_CPU] ? w->net_uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
+        double nu_ram = ram_j_of(ms, w->net_uncertainty_j);
+        json_object_set_new(net, "uncertainty_j",
+                            json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
+                                      num(gpu_primary ? nu_gpu : nu_cpu + nu_ram), "gpu",
+                                      has_gpu ? num(nu_gpu) : json_null(), "cpu", num(nu_cpu),
+                                      "ram", num(nu_ram), "total", num(nu_gpu + nu_cpu + nu_ram)));
+    }
     json_object_set_new(o, "net", net);
     json_object_set_new(o, "idle_baseline_s", ms->has_baseline ? num(ms->baseline_s) : json_null());
 
@@ -217,17 +239,34 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     return o;
 }
 
+/* Adds share b into a: energies, and their bounds (which add linearly). */
+static void add_shares(aieb_share *a, const aieb_share *b)
+{
+    for (int d = 0; d < AIEB_N_DOMAINS; d++) {
+        a->energy_j[d] += b->energy_j[d];
+        a->net_energy_j[d] += b->net_energy_j[d];
+        a->uncertainty_j[d] += b->uncertainty_j[d];
+        a->net_uncertainty_j[d] += b->net_uncertainty_j[d];
+    }
+}
+
 static json_t *phase_json(const aieb_share *s, const int *has_domain, double duration_s,
                           long tokens)
 {
     json_t *o = json_object(), *e = json_object(), *ne = json_object();
+    json_t *u = json_object(), *nu = json_object();
     static const char *const names[AIEB_N_DOMAINS] = {"gpu", "cpu", "dram", "ram"};
     for (int d = 0; d < AIEB_N_DOMAINS; d++) {
         json_object_set_new(e, names[d], has_domain[d] ? num(s->energy_j[d]) : json_null());
         json_object_set_new(ne, names[d], has_domain[d] ? num(s->net_energy_j[d]) : json_null());
+        json_object_set_new(u, names[d], has_domain[d] ? num(s->uncertainty_j[d]) : json_null());
+        json_object_set_new(nu, names[d],
+                            has_domain[d] ? num(s->net_uncertainty_j[d]) : json_null());
     }
     json_object_set_new(o, "energy_j", e);
     json_object_set_new(o, "net_energy_j", ne);
+    json_object_set_new(o, "uncertainty_j", u);
+    json_object_set_new(o, "net_uncertainty_j", nu);
     json_object_set_new(o, "duration_s", num(duration_s));
     json_object_set_new(o, "tokens", json_integer(tokens));
     json_object_set_new(o, "tokens_per_s",
@@ -264,6 +303,11 @@ static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_reques
         energies[i].cpu_j = has_domain[AIEB_DOMAIN_CPU] ? e[AIEB_DOMAIN_CPU] : NAN;
         energies[i].dram_j = has_domain[AIEB_DOMAIN_DRAM] ? e[AIEB_DOMAIN_DRAM] : NAN;
         energies[i].ram_j = has_domain[AIEB_DOMAIN_RAM] ? e[AIEB_DOMAIN_RAM] : NAN;
+        const double *u = sh[i].uncertainty_j;
+        energies[i].gpu_u_j = has_domain[AIEB_DOMAIN_GPU] ? u[AIEB_DOMAIN_GPU] : NAN;
+        energies[i].cpu_u_j = has_domain[AIEB_DOMAIN_CPU] ? u[AIEB_DOMAIN_CPU] : NAN;
+        energies[i].dram_u_j = has_domain[AIEB_DOMAIN_DRAM] ? u[AIEB_DOMAIN_DRAM] : NAN;
+        energies[i].ram_u_j = has_domain[AIEB_DOMAIN_RAM] ? u[AIEB_DOMAIN_RAM] : NAN;
         energies[i].short_window = sh[i].short_window;
     }
     /* Phases: prefill and decode intervals together (they never overlap within a
@@ -291,19 +335,13 @@ static json_t *phases_and_requests(runner *r, const int *has_domain, aieb_reques
             if (q->error_kind != AIEB_REQ_OK) {
                 /* What failed requests cost, kept apart so the phases plus
                  * this plus between_requests add up to the workload. */
-                for (int d = 0; d < AIEB_N_DOMAINS; d++) {
-                    failed.energy_j[d] += sh[i].energy_j[d] + sh[n + i].energy_j[d];
-                    failed.net_energy_j[d] += sh[i].net_energy_j[d] + sh[n + i].net_energy_j[d];
-                }
+                add_shares(&failed, &sh[i]);
+                add_shares(&failed, &sh[n + i]);
                 n_failed++;
                 continue;
             }
-            for (int d = 0; d < AIEB_N_DOMAINS; d++) {
-                pre.energy_j[d] += sh[i].energy_j[d];
-                pre.net_energy_j[d] += sh[i].net_energy_j[d];
-                dec.energy_j[d] += sh[n + i].energy_j[d];
-                dec.net_energy_j[d] += sh[n + i].net_energy_j[d];
-            }
+            add_shares(&pre, &sh[i]);
+            add_shares(&dec, &sh[n + i]);
             if (iv[i].t1_ns > iv[i].t0_ns)
                 pre_s += (double)(iv[i].t1_ns - iv[i].t0_ns) / 1e9;
             if (iv[n + i].t1_ns > iv[n + i].t0_ns)
