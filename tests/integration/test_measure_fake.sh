@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # aieb measure against the fake NVML: GPU energy compared with the exact
 # integral of the scripted power, for both methods (energy counter; power only),
-# constant and square-wave power, runs of 2 s or more: within 0.5%.
+# constant and square-wave power, runs of 2 s or more: within 0.5%, or within
+# the error bound the run states (at most 5%) when the machine was too busy to
+# sample regularly.
 source "$AIEB_SOURCE_DIR/tests/integration/lib.sh"
 
 FAKE="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml.so"
@@ -39,8 +41,13 @@ want = F(x1) - F(x0)
 gpus = j["gpus"]
 got = j["energy"]["gpu_j"] / len(gpus)  # every fake GPU draws the same power
 err = 100 * (got - want) / want
-bad = abs(err) > tol or any(abs(g["energy_j"] - want) > tol / 100 * want for g in gpus)
-print(f"{'FAIL' if bad else 'ok'} {got:.3f} J/GPU vs exact {want:.3f} J ({err:+.3f}%), "
+# within tol, or within the bound the run states for itself (a busy machine
+# samples less regularly, and says so); the bound must stay small
+allow = [max(tol / 100 * want, g["uncertainty_j"]) for g in gpus]
+bad = any(abs(g["energy_j"] - want) > a for g, a in zip(gpus, allow)) or \
+    any(g["uncertainty_j"] > 0.05 * want for g in gpus)
+print(f"{'FAIL' if bad else 'ok'} {got:.3f} J/GPU vs exact {want:.3f} J ({err:+.3f}%, "
+      f"bound {100 * gpus[0]['uncertainty_j'] / want:.3f}%), "
       f"{len(gpus)} GPU(s), {j['methods']['gpu']}, {j['duration_s']:.3f} s")
 EOF
 )
