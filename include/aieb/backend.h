@@ -74,7 +74,8 @@ typedef struct aieb_result {
     size_t prompt_chars;
     int http_status; /* 0 for in-process backends */
     aieb_req_error_kind error_kind;
-    char *error; /* NULL on success; else a message (malloc'd) */
+    char *error;    /* NULL on success; else a message (malloc'd) */
+    int repetition; /* which repetition of the workload (0-based); set by the runner */
 } aieb_result;
 
 /* Frees the arrays and strings inside r (not r itself). */

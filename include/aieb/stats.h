@@ -22,6 +22,22 @@ void aieb_stats_compute(double *vals, size_t n, aieb_stats *out);
 /* The q-th percentile (0..100) of sorted[0..n), numpy's linear method; 0 when n == 0. */
 double aieb_percentile_sorted(const double *sorted, size_t n, double q);
 
+/* The 97.5% quantile of Student's t with df degrees of freedom (the half-width
+ * factor of a two-sided 95% interval); NAN for df < 1. Can't fail. */
+double aieb_student_t975(int df);
+
+/* A mean with its 95% confidence interval (Student's t). */
+typedef struct aieb_mean_ci {
+    size_t n;      /* finite values used */
+    double mean;   /* NAN without values */
+    double std;    /* sample standard deviation (n - 1); NAN when n < 2 */
+    double lo, hi; /* mean -+ t975(n - 1) x std / sqrt(n); NAN when n < 2 */
+} aieb_mean_ci;
+
+/* Mean, standard deviation and 95% interval of the finite values among
+ * vals[0..n) (NaN and infinities are skipped; vals is not changed). Can't fail. */
+void aieb_mean_ci95(const double *vals, size_t n, aieb_mean_ci *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,11 +19,14 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: aieb run CONFIG [--set KEY=VALUE]... [--run-dir DIR]\n\n"
+            "Usage: aieb run CONFIG [--set KEY=VALUE]... [--repeat N] [--run-dir DIR]\n\n"
             "Runs the benchmark CONFIG describes: prompts from the dataset, sent through the\n"
             "backend, with energy measured by every meter this machine has (see 'aieb probe').\n\n"
             "Options:\n"
             "  --set KEY=VALUE  override one config key, repeatable (scenario.num_samples=5)\n"
+            "  --repeat N       run the workload N times after one load and warmup, each\n"
+            "                   measured apart: means, standard deviations and 95%% confidence\n"
+            "                   intervals in summary.json (scenario.repetitions=N)\n"
             "  --run-dir DIR    write results to DIR instead of\n"
             "                   <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/\n"
             "  -h, --help       this help\n\n"
@@ -73,12 +76,14 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"set", required_argument, NULL, 's'},
         {"run-dir", required_argument, NULL, 'd'},
+        {"repeat", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sets[MAX_SETS];
     size_t n_sets = 0;
     const char *run_dir = NULL;
+    char repeat_set[64];
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -93,6 +98,18 @@ int cmd_run(int argc, char **argv)
         case 'd':
             run_dir = optarg;
             break;
+        case 'r': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 1000)
+                return tool_usage_error("run", "--repeat: want a whole number 1..1000, got '%s'",
+                                        optarg);
+            if (n_sets == MAX_SETS)
+                return tool_usage_error("run", "too many --set options (at most %d)", MAX_SETS);
+            snprintf(repeat_set, sizeof repeat_set, "scenario.repetitions=%ld", n);
+            sets[n_sets++] = repeat_set; /* after --set before it, so it wins */
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

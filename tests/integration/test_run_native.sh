@@ -70,6 +70,17 @@ for r in rows:
     assert r["completion_tokens"] == 4 and len(r["itl_ms"]) == 3
 PY
     grep -q "native-e2e,native,synthetic:smollm-135m" "$T/results.csv" || fail "results CSV row"
+    python3 - "$T/results.csv" <<'PY' || fail "results CSV's added columns"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+head = rows[0]
+# the earlier tool's 24 columns first, in its order; ours after
+assert head[:3] == ["timestamp", "name", "backend"] and head[23] == "tokens_per_joule", head
+assert head[24:] == ["status", "interrupted", "planned_prompts", "tokens_estimated", "method",
+                     "repetitions"], head
+r = dict(zip(head, rows[-1]))
+assert r["status"] == "completed" and r["repetitions"] == "1" and r["planned_prompts"] == "2", r
+PY
     expect_grep "^## Cleanup" "$run_dir/report.md"
     expect_grep '^\| Component \| Method \| Gross \(Wh\) \| ± \(Wh\) \| Net \(Wh\) \| ± \(Wh\) \|' \
         "$run_dir/report.md"
@@ -77,6 +88,46 @@ PY
     expect_grep '^- Sampler: every 20 ms; woke late by' "$run_dir/report.md"
     expect_grep "no GPU" "$run_dir/report.md"
 fi
+
+# repetitions: the workload three times after one load, each measured apart;
+# mean, sd and a 95% interval per figure; the CSV row carries means and the count
+if expect_status 0 "$AIEB" run "$T/native.yaml" --repeat 3 --set reporter.output_file="$T/reps.csv"; then
+    run_dir=$(tail -n 1 "$T/out")
+    python3 - "$run_dir/summary.json" "$run_dir/requests.jsonl" "$T/reps.csv" <<'PY' || fail "repetitions"
+import csv, json, math, statistics, sys
+d = json.load(open(sys.argv[1]))
+rows = [json.loads(l) for l in open(sys.argv[2])]
+rep = d["repetitions"]
+assert rep["n"] == 3 and rep["planned"] == 3, rep
+assert d["summary"]["total_prompts"] == 6 and d["summary"]["planned_prompts"] == 6
+assert sorted(r["repetition"] for r in rows) == [0, 0, 1, 1, 2, 2]
+assert "model_load" in d["phases"]  # loaded once
+t975 = {2: 4.3027}
+for name in ("energy_wh", "cpu_energy_wh", "wh_per_1000_queries", "j_per_output_token",
+             "output_tokens_per_s", "ttft_median_ms", "tpot_median_ms"):
+    f = rep["figures"][name]
+    v = f["values"]
+    assert len(v) == 3 and all(x > 0 for x in v), (name, f)
+    assert math.isclose(f["mean"], statistics.mean(v), rel_tol=1e-6), (name, f)
+    assert math.isclose(f["std"], statistics.stdev(v), rel_tol=1e-6), (name, f)
+    half = t975[2] * statistics.stdev(v) / math.sqrt(3)
+    assert math.isclose(f["ci95"][0], f["mean"] - half, rel_tol=1e-6, abs_tol=1e-12), (name, f)
+    assert math.isclose(f["ci95"][1], f["mean"] + half, rel_tol=1e-6, abs_tol=1e-12), (name, f)
+assert rep["figures"]["gpu_energy_wh"]["mean"] is None
+# the three repetitions' energy is the workload's, less what fell between them
+assert sum(rep["figures"]["energy_wh"]["values"]) <= d["energy"]["energy_wh"] * (1 + 1e-9)
+row = list(csv.DictReader(open(sys.argv[3])))[-1]
+assert row["repetitions"] == "3" and row["status"] == "completed" and row["method"] == "standard"
+assert row["interrupted"] == "False" and row["planned_prompts"] == "6"
+assert math.isclose(float(row["energy_wh"]), rep["figures"]["energy_wh"]["mean"], rel_tol=1e-5)
+assert math.isclose(float(row["wh_per_1000_queries"]),
+                    rep["figures"]["wh_per_1000_queries"]["mean"], rel_tol=1e-5)
+PY
+    expect_grep '^## Repetitions' "$run_dir/report.md"
+fi
+expect_status 2 "$AIEB" run "$T/native.yaml" --repeat 0 && expect_grep "repeat" "$T/err"
+expect_status 2 "$AIEB" run "$T/native.yaml" --set scenario.repetitions=1001 &&
+    expect_grep "scenario.repetitions" "$T/err"
 
 # a model that does not exist: exit 2, the path named
 expect_status 2 "$AIEB" run "$T/native.yaml" --set backend.model=/nonexistent/model.gguf &&

@@ -474,6 +474,34 @@ static void compare_two_runs(void **state)
     assert_non_null(strstr(b.data, want));
     assert_non_null(strstr(b.data, "| TTFT p50 (ms) |"));
     assert_non_null(strstr(b.data, "Ratios are to run 1."));
+    /* what the runs were, beside their figures; a GPU figure against a CPU one */
+    assert_non_null(strstr(b.data, "| Status | completed | completed |"));
+    assert_non_null(strstr(b.data, "| Repetitions | 1 | 1 |"));
+    assert_non_null(strstr(b.data, "| Concurrency |"));
+    assert_non_null(strstr(b.data, "| Requests ok / planned |"));
+    assert_non_null(strstr(b.data, "**Warning:** run 2's primary metric is cpu+ram energy, run "
+                                   "1's is gpu"));
+    assert_non_null(strstr(b.data, "do not all have repetitions"));
+    aieb_buf_free(&b);
+    /* with repetitions: intervals that overlap, then ones that do not */
+    json_t *ci1 = json_pack("{s:i, s:{s:{s:[f, f]}}}", "n", 3, "figures", "wh_per_1000_queries",
+                            "ci95", 10.0, 12.0);
+    json_t *ci2 = json_pack("{s:i, s:{s:{s:[f, f]}}}", "n", 3, "figures", "wh_per_1000_queries",
+                            "ci95", 11.5, 13.0);
+    json_object_set_new(runs[0].summary, "repetitions", ci1);
+    json_object_set_new(runs[1].summary, "repetitions", ci2);
+    aieb_buf_init(&b, 0);
+    assert_int_equal(aieb_report_compare(runs, 2, &b, &err), 0);
+    assert_non_null(strstr(b.data, "| Repetitions | 3 | 3 |"));
+    assert_non_null(strstr(b.data, "- Wh per 1000 queries, run 2: within the intervals: not a "
+                                   "clear difference (11.50..13.00 vs 10.00..12.00)."));
+    aieb_buf_free(&b);
+    json_t *wh = path_get(path_get(runs[1].summary, "repetitions", "figures"),
+                          "wh_per_1000_queries", "ci95");
+    json_array_set_new(wh, 0, json_real(12.5));
+    aieb_buf_init(&b, 0);
+    assert_int_equal(aieb_report_compare(runs, 2, &b, &err), 0);
+    assert_non_null(strstr(b.data, "run 2: **differs beyond the intervals** (12.50..13.00"));
     aieb_buf_free(&b);
     /* A figure missing in the first run: no ratio. */
     json_object_set_new(json_object_get(runs[0].summary, "energy"), "emissions_g_co2eq",

@@ -69,6 +69,37 @@ static void stats_match_numpy(void **state)
     assert_float_equal(e.std, 0, 0);
 }
 
+/* Student's t against published quantiles (df 40, 60, 120: 2.0211, 2.0003,
+ * 1.9799) and a hand-computed interval. */
+static void student_t_and_ci(void **state)
+{
+    (void)state;
+    assert_float_equal(aieb_student_t975(1), 12.7062, 1e-9);
+    assert_float_equal(aieb_student_t975(2), 4.3027, 1e-9);
+    assert_float_equal(aieb_student_t975(30), 2.0423, 1e-9);
+    assert_float_equal(aieb_student_t975(31), 2.0395, 2e-4); /* the expansion meets the table */
+    assert_float_equal(aieb_student_t975(40), 2.0211, 2e-4);
+    assert_float_equal(aieb_student_t975(60), 2.0003, 2e-4);
+    assert_float_equal(aieb_student_t975(120), 1.9799, 2e-4);
+    assert_true(isnan(aieb_student_t975(0)));
+    double v[] = {10, NAN, 12, 14, INFINITY};
+    aieb_mean_ci ci;
+    aieb_mean_ci95(v, 5, &ci);
+    assert_int_equal(ci.n, 3);
+    assert_float_equal(ci.mean, 12, 1e-12);
+    assert_float_equal(ci.std, 2, 1e-12);
+    assert_float_equal(ci.lo, 12 - 4.3027 * 2 / sqrt(3), 1e-9);
+    assert_float_equal(ci.hi, 12 + 4.3027 * 2 / sqrt(3), 1e-9);
+    assert_true(isnan(v[1]));  /* not reordered */
+    aieb_mean_ci95(v, 1, &ci); /* one value: a mean, no spread */
+    assert_int_equal(ci.n, 1);
+    assert_float_equal(ci.mean, 10, 0);
+    assert_true(isnan(ci.std) && isnan(ci.lo) && isnan(ci.hi));
+    aieb_mean_ci95(v + 1, 1, &ci); /* none */
+    assert_int_equal(ci.n, 0);
+    assert_true(isnan(ci.mean));
+}
+
 static void fileio_roundtrip_and_errors(void **state)
 {
     char dir[] = "/tmp/aieb-unit-XXXXXX";
@@ -153,13 +184,10 @@ static void embedded_table_ends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(buf_grows_and_caps),
-        cmocka_unit_test(stats_match_numpy),
-        cmocka_unit_test(fileio_roundtrip_and_errors),
-        cmocka_unit_test(err_and_exit_status),
-        cmocka_unit_test(log_levels_parse),
-        cmocka_unit_test(clock_is_monotonic),
-        cmocka_unit_test(embedded_table_ends),
+        cmocka_unit_test(buf_grows_and_caps),  cmocka_unit_test(stats_match_numpy),
+        cmocka_unit_test(student_t_and_ci),    cmocka_unit_test(fileio_roundtrip_and_errors),
+        cmocka_unit_test(err_and_exit_status), cmocka_unit_test(log_levels_parse),
+        cmocka_unit_test(clock_is_monotonic),  cmocka_unit_test(embedded_table_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,25 @@ json_t *aieb_report_key_figures(const aieb_run_files *f)
     SET("requests_ok", isnan(ok) ? json_null() : json_integer((json_int_t)ok));
     SET("requests_failed", isnan(failed) ? json_null() : json_integer((json_int_t)failed));
     SET("interrupted", bool_or_null(rj_bool(s, "interrupted")));
+    double planned = rj_num(s, "summary.planned_prompts");
+    SET("planned_prompts", isnan(planned) ? json_null() : json_integer((json_int_t)planned));
+    double conc = rj_num(s, "config.max_concurrency");
+    SET("max_concurrency", isnan(conc) ? json_null() : json_integer((json_int_t)conc));
+    double reps = rj_num(s, "repetitions.n");
+    SET("repetitions", json_integer(isnan(reps) ? 1 : (json_int_t)reps));
+    SET("status", json_string(rj_bool(s, "interrupted") == 1   ? "interrupted"
+                              : rj_bool(s, "failed_fast") == 1 ? "failed_fast"
+                                                               : "completed"));
+    /* 95% intervals over repetitions, where the run has them */
+    static const char *const with_ci[] = {"wh_per_1000_queries", "j_per_output_token",
+                                          "output_tokens_per_s"};
+    for (size_t i = 0; i < sizeof with_ci / sizeof with_ci[0]; i++) {
+        char path[96], key[64];
+        snprintf(path, sizeof path, "repetitions.figures.%s.ci95", with_ci[i]);
+        snprintf(key, sizeof key, "%s_ci95", with_ci[i]);
+        json_t *ci = rj_get(s, path);
+        SET(key, json_is_array(ci) ? json_incref(ci) : json_null());
+    }
 #undef SET
     if (fail) {
         json_decref(o);
@@ -97,6 +116,75 @@ static void text_row(md *m, const char *label, json_t *const *figs, size_t n, co
     md_printf(m, "\n");
 }
 
+static void int_row(md *m, const char *label, json_t *const *figs, size_t n, const char *k1,
+                    const char *k2)
+{
+    md_printf(m, "| %s |", label);
+    for (size_t i = 0; i < n; i++) {
+        double a = rj_num(figs[i], k1), b = k2 ? rj_num(figs[i], k2) : NAN;
+        if (isnan(a))
+            md_printf(m, " %s", REPORT_NA);
+        else
+            md_printf(m, " %.0f", a);
+        if (k2) {
+            if (isnan(b))
+                md_printf(m, " / %s", REPORT_NA);
+            else
+                md_printf(m, " / %.0f", b);
+        }
+        md_printf(m, " |");
+    }
+    md_printf(m, "\n");
+}
+
+/* What the table cannot say by itself: figures of different kinds, and
+ * whether a difference goes beyond the runs' 95% intervals (over repetitions). */
+static void compare_notes(md *m, json_t *const *figs, size_t n)
+{
+    static const struct {
+        const char *label, *key;
+    } ci_figs[] = {
+        {"Wh per 1000 queries", "wh_per_1000_queries"},
+        {"J per output token", "j_per_output_token"},
+        {"Output tokens/s", "output_tokens_per_s"},
+    };
+    const char *p0 = rj_str(figs[0], "primary");
+    for (size_t i = 1; i < n; i++) {
+        const char *pi = rj_str(figs[i], "primary");
+        if (p0 && pi && strcmp(p0, pi) != 0)
+            md_printf(m,
+                      "\n**Warning:** run %zu's primary metric is %s energy, run 1's is %s: "
+                      "their energy figures measure different things and are not comparable.\n",
+                      i + 1, pi, p0);
+    }
+    int said = 0;
+    for (size_t i = 1; i < n; i++) {
+        for (size_t k = 0; k < sizeof ci_figs / sizeof ci_figs[0]; k++) {
+            char key[64], a[48], b[48], c[48], d[48];
+            snprintf(key, sizeof key, "%s_ci95", ci_figs[k].key);
+            json_t *x = json_object_get(figs[0], key), *y = json_object_get(figs[i], key);
+            if (!json_is_array(x) || !json_is_array(y))
+                continue;
+            double xl = json_number_value(json_array_get(x, 0));
+            double xh = json_number_value(json_array_get(x, 1));
+            double yl = json_number_value(json_array_get(y, 0));
+            double yh = json_number_value(json_array_get(y, 1));
+            int apart = yl > xh || yh < xl;
+            if (!said++)
+                md_printf(m, "\nAgainst run 1, over repetitions (95%% intervals):\n\n");
+            md_printf(m, "- %s, run %zu: %s (%s..%s vs %s..%s).\n", ci_figs[k].label, i + 1,
+                      apart ? "**differs beyond the intervals**"
+                            : "within the intervals: not a clear difference",
+                      fmt_sig(a, sizeof a, yl), fmt_sig(b, sizeof b, yh), fmt_sig(c, sizeof c, xl),
+                      fmt_sig(d, sizeof d, xh));
+        }
+    }
+    if (!said && n > 1)
+        md_printf(m, "\nRun 1 and the others do not all have repetitions, so no interval says "
+                     "whether the differences above exceed run-to-run variation (`aieb run "
+                     "--repeat N`, N >= 2, on each).\n");
+}
+
 int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out, aieb_err *err)
 {
     if (n < 1)
@@ -124,6 +212,10 @@ int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out, aie
         md_printf(&m, "\n");
         text_row(&m, "Backend / model", figs, n, "backend", "model");
         text_row(&m, "Primary metric", figs, n, "primary", NULL);
+        text_row(&m, "Status", figs, n, "status", NULL);
+        int_row(&m, "Requests ok / planned", figs, n, "requests_ok", "planned_prompts");
+        int_row(&m, "Concurrency", figs, n, "max_concurrency", NULL);
+        int_row(&m, "Repetitions", figs, n, "repetitions", NULL);
         for (size_t k = 0; k < N_METRICS; k++) {
             md_printf(&m, "| %s |", metrics[k].label);
             double base = rj_num(figs[0], metrics[k].key);
@@ -140,7 +232,9 @@ int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out, aie
             }
             md_printf(&m, "\n");
         }
-        md_printf(&m, "\nRatios are to run 1. Runs:\n\n");
+        md_printf(&m, "\nRatios are to run 1.\n");
+        compare_notes(&m, figs, n);
+        md_printf(&m, "\nRuns:\n\n");
         for (size_t i = 0; i < n; i++) {
             md_printf(&m, "%zu. ", i + 1);
             md_cell(&m, runs[i].dir);

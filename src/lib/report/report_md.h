@@ -63,6 +63,9 @@ const char *md_primary_name(ctx *c);
 
 void md_aggregates(ctx *c);
 void md_energy(ctx *c);
+/* "## Repetitions": mean ± 95% interval per figure, when the run repeated its
+ * workload (summary.repetitions.n > 1); nothing otherwise. */
+void md_repetitions(ctx *c);
 void md_gpu_evidence(ctx *c);
 void md_cpu_evidence(ctx *c);
 void md_cleanup(ctx *c);

@@ -173,6 +173,53 @@ void md_energy(ctx *c)
                                       "where prefill ends)");
 }
 
+/* ==== Repetitions ========================================================== */
+
+void md_repetitions(ctx *c)
+{
+    json_t *rep = json_object_get(c->s, "repetitions");
+    double n = rj_num(rep, "n");
+    if (!(n > 1))
+        return;
+    static const struct {
+        const char *key, *label;
+    } rows[] = {
+        {"energy_wh", "Energy, primary (Wh)"},
+        {"gpu_energy_wh", "GPU energy (Wh)"},
+        {"cpu_energy_wh", "CPU energy (Wh)"},
+        {"ram_energy_wh", "RAM energy (Wh)"},
+        {"total_energy_wh", "Total energy (Wh)"},
+        {"wh_per_1000_queries", "Wh per 1000 queries (primary)"},
+        {"j_per_output_token", "J per output token (primary)"},
+        {"output_tokens_per_s", "Output tokens/s"},
+        {"ttft_median_ms", "TTFT, median (ms)"},
+        {"tpot_median_ms", "TPOT, median (ms)"},
+    };
+    P("## Repetitions\n\nThe workload ran %s times after one model load and warmup, each "
+      "repetition measured apart. Mean ± the half-width of its 95%% confidence interval "
+      "(Student t, %s degrees of freedom): how much a figure moves from one run of the same "
+      "workload to the next. The figures above cover all repetitions together.\n\n",
+      F(n, 0), F(n - 1, 0));
+    P("| Figure | Mean ± 95%% CI | Std dev | Per repetition |\n|---|---|---|---|\n");
+    json_t *figs = json_object_get(rep, "figures");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *f = json_object_get(figs, rows[i].key);
+        double mean = rj_num(f, "mean");
+        if (isnan(mean))
+            continue;
+        json_t *ci = json_object_get(f, "ci95");
+        double hi = json_number_value(json_array_get(ci, 1));
+        P("| %s | %s ± %s | %s | ", rows[i].label, S(mean), json_is_array(ci) ? S(hi - mean) : "?",
+          S(rj_num(f, "std")));
+        json_t *v;
+        size_t k;
+        json_array_foreach(json_object_get(f, "values"), k, v)
+            P("%s%s", k ? ", " : "", S(json_is_number(v) ? json_number_value(v) : NAN));
+        P(" |\n");
+    }
+    P("\n");
+}
+
 /* ==== Evidence ============================================================= */
 
 void md_gpu_evidence(ctx *c)

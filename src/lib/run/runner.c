@@ -198,9 +198,10 @@ static int on_workload_result(void *user, const aieb_result *res)
     aieb_result *dst = &r->results[r->n_results];
     if (copy_result(dst, res) != 0)
         return 1;
+    dst->repetition = r->cur_rep;
     r->n_results++;
     aieb_err err = {0};
-    if (aieb_requests_log_append(r->requests_path, res, aieb_meter_start_ns(r->meter), &err))
+    if (aieb_requests_log_append(r->requests_path, dst, aieb_meter_start_ns(r->meter), &err))
         AIEB_ERROR("%s", err.msg);
 
     if (res->error_kind == AIEB_REQ_OK) {
@@ -220,7 +221,7 @@ static int on_workload_result(void *user, const aieb_result *res)
     }
     if (r->opts->progress) {
         aieb_run_progress p = {.done = r->n_results,
-                               .total = r->n_workload,
+                               .total = r->n_workload * (size_t)r->cfg->scenario.repetitions,
                                .failed = r->out->n_failed,
                                .power_w = latest_power_w(r->meter)};
         p.elapsed_s = (double)(aieb_now_ns() - r->t_work0) / 1e9;
@@ -302,22 +303,42 @@ static int run_phases(runner *r, aieb_err *err)
     if (o->stop && *o->stop)
         return 0;
 
-    /* Arrival times relative to the workload's start. */
+    /* Arrival times relative to each repetition's start (the same schedule
+     * every time). */
     aieb_request *work = r->reqs + r->n_warmup;
+    int reps = cfg->scenario.repetitions > 0 ? cfg->scenario.repetitions : 1;
     int64_t *offsets = malloc((r->n_workload + 1) * sizeof *offsets);
-    if (!offsets)
+    r->rep_t0 = calloc((size_t)reps, sizeof *r->rep_t0);
+    r->rep_t1 = calloc((size_t)reps, sizeof *r->rep_t1);
+    r->rep_first = calloc((size_t)reps, sizeof *r->rep_first);
+    if (!offsets || !r->rep_t0 || !r->rep_t1 || !r->rep_first) {
+        free(offsets);
         return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    }
     double rate = cfg->scenario.request_rate;
     aieb_workload_arrivals(offsets, r->n_workload, rate, cfg->scenario.burstiness,
                            (uint64_t)cfg->scenario.seed);
-    AIEB_INFO("workload: %zu request(s), concurrency %d, rate %s", r->n_workload, conc,
+    AIEB_INFO("workload: %zu request(s)%s, concurrency %d, rate %s", r->n_workload,
+              reps > 1 ? " per repetition" : "", conc,
               isfinite(rate) && rate > 0 ? "gamma arrivals" : "unlimited");
     r->t_work0 = aieb_now_ns();
-    for (size_t i = 0; i < r->n_workload; i++)
-        work[i].arrival_ns = offsets[i] ? r->t_work0 + offsets[i] : 0;
+    rc = 0;
+    for (int k = 0; k < reps && !rc && !r->out->failed_fast && !(o->stop && *o->stop); k++) {
+        if (k > 0) {
+            mark(r); /* pin the counters between repetitions */
+            AIEB_INFO("repetition %d of %d", k + 1, reps);
+        }
+        r->cur_rep = k;
+        r->rep_first[k] = r->n_results;
+        r->rep_t0[k] = aieb_now_ns();
+        for (size_t i = 0; i < r->n_workload; i++)
+            work[i].arrival_ns = offsets[i] ? r->rep_t0[k] + offsets[i] : 0;
+        rc = r->backend->ops->run(r->backend, work, r->n_workload, conc, grace, on_workload_result,
+                                  r, o->stop, err);
+        r->rep_t1[k] = aieb_now_ns();
+        r->n_reps = k + 1;
+    }
     free(offsets);
-    rc = r->backend->ops->run(r->backend, work, r->n_workload, conc, grace, on_workload_result, r,
-                              o->stop, err);
     r->t_work1 = aieb_now_ns();
     if (r->backend->ops->unload) {
         aieb_err uerr = {0};
@@ -512,6 +533,9 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     for (size_t i = 0; i < r->n_results; i++)
         aieb_result_clear(&r->results[i]);
     free(r->results);
+    free(r->rep_t0);
+    free(r->rep_t1);
+    free(r->rep_first);
     if (r->shaped)
         for (size_t i = 0; i < r->ds.n; i++)
             aieb_formatted_free(&r->shaped[i]);

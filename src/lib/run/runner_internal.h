@@ -44,6 +44,12 @@ typedef struct runner {
     int consecutive_failures;
     size_t warmup_failed;
 
+    /* Repetitions of the workload (scenario.repetitions): how many ran (the last
+     * may have been cut short), each one's [t0, t1] and its first result. */
+    int n_reps, cur_rep;
+    int64_t *rep_t0, *rep_t1;
+    size_t *rep_first;
+
     /* Phase boundaries (CLOCK_MONOTONIC ns; 0 when the phase did not happen). */
     int64_t t_base0, t_base1, t_load0, t_load1, t_warm0, t_warm1, t_work0, t_work1;
     int64_t t_unload0, t_unload1;
@@ -67,6 +73,15 @@ void runner_warn(runner *r, const char *fmt, ...) __attribute__((format(printf, 
  * energies[0..n_results) with each request's share. Returns a new reference
  * or NULL with err set. */
 json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err *err);
+
+/* The primary metric is GPU energy when a GPU is measured and the backend can
+ * use one (not the embedded engine, which runs on the CPU). */
+int runner_gpu_primary(const runner *r, const aieb_meter_summary *ms);
+
+/* summary.json's "repetitions": per repetition, the headline figures; over
+ * them, mean, standard deviation and 95% interval (Student t). Returns a new
+ * reference or NULL with err set. */
+json_t *runner_repetitions_json(runner *r, aieb_err *err);
 
 /* Writes the earlier tool's CSV row (reporter.output_file) from summary. */
 int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err);

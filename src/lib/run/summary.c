@@ -110,6 +110,14 @@ static int any_gpu_used(const aieb_meter_summary *ms)
     return 0;
 }
 
+/* The primary metric is GPU energy, as in the earlier tool and AIEnergyScore,
+ * when a GPU is measured and the backend can use one; the embedded engine runs
+ * on the CPU, so there (and without a GPU meter) it is CPU + RAM. */
+int runner_gpu_primary(const runner *r, const aieb_meter_summary *ms)
+{
+    return ms->has_domain[AIEB_DOMAIN_GPU] && r->cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE;
+}
+
 static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
                               const aieb_latency_summary *ls)
 {
@@ -127,10 +135,7 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
         ms->has_domain[AIEB_DOMAIN_CPU] ? tidy(w->net_energy_j[AIEB_DOMAIN_CPU], cpu_j) : 0.0;
     double net_ram = tidy(ram_j_of(ms, w->net_energy_j), ram_j);
     double net_total = net_gpu + net_cpu + net_ram;
-    /* The primary metric is GPU energy, as in the earlier tool and AIEnergyScore,
-     * when a GPU is measured and the backend can use one; the embedded engine
-     * runs on the CPU, so there (and without a GPU meter) it is CPU + RAM. */
-    int gpu_primary = has_gpu && cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE;
+    int gpu_primary = runner_gpu_primary(r, ms);
     double primary_j = gpu_primary ? gpu_j : cpu_j + ram_j;
     double primary_net = gpu_primary ? net_gpu : net_cpu + net_ram;
     if (gpu_primary && !any_gpu_used(ms))
@@ -526,7 +531,9 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
     json_t *sum = summary_section(&ls);
     /* total_prompts counts requests that finished; an interrupted or fail-fast
      * run planned more. */
-    json_object_set_new(sum, "planned_prompts", json_integer((json_int_t)r->n_workload));
+    json_object_set_new(
+        sum, "planned_prompts",
+        json_integer((json_int_t)(r->n_workload * (size_t)cfg->scenario.repetitions)));
     json_object_set_new(o, "summary", sum);
     json_object_set_new(o, "latency", latency_section(cfg, &ls));
     json_object_set_new(o, "energy", energy_section(r, &ms, &ls));
@@ -559,6 +566,13 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
         }
     }
     json_object_set_new(o, "phases", phases);
+    json_t *reps = runner_repetitions_json(r, err);
+    if (!reps) {
+        aieb_meter_summary_free(&ms);
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "repetitions", reps);
     json_t *evidence = NULL;
     json_object_set_new(o, "gpu_stats", gpu_stats_and_evidence(r, &ms, &evidence));
     json_object_set_new(o, "evidence", evidence);
@@ -660,6 +674,13 @@ static const char *const csv_cols[] = {
     "emissions_g_co2eq",
     "wh_per_1000_queries",
     "tokens_per_joule",
+    /* after the earlier tool's columns, so its readers keep working */
+    "status",
+    "interrupted",
+    "planned_prompts",
+    "tokens_estimated",
+    "method",
+    "repetitions",
 };
 #define N_CSV_COLS (sizeof csv_cols / sizeof csv_cols[0])
 
@@ -742,6 +763,38 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
                                  "wh_per_1000_queries", "tokens_per_joule"};
     for (size_t i = 0; i < 8; i++)
         fmt_value(json_object_get(e, from_energy[i]), vals[16 + i], sizeof vals[0]);
+    /* With repetitions, the energy columns are means per repetition (the
+     * summary's energy section covers all of them together). */
+    json_t *reps = json_object_get(summary, "repetitions");
+    json_int_t n_reps = json_integer_value(json_object_get(reps, "n"));
+    if (n_reps > 1) {
+        json_t *figs = json_object_get(reps, "figures");
+        const char *from_reps[] = {"energy_wh", "gpu_energy_wh", "cpu_energy_wh", "ram_energy_wh",
+                                   "total_energy_wh"};
+        for (size_t i = 0; i < 5; i++)
+            fmt_value(json_object_get(json_object_get(figs, from_reps[i]), "mean"), vals[16 + i],
+                      sizeof vals[0]);
+        tmp =
+            json_real(json_number_value(json_object_get(e, "emissions_g_co2eq")) / (double)n_reps);
+        fmt_value(tmp, vals[21], sizeof vals[0]);
+        json_decref(tmp);
+        fmt_value(json_object_get(json_object_get(figs, "wh_per_1000_queries"), "mean"), vals[22],
+                  sizeof vals[0]);
+        double jpt =
+            json_number_value(json_object_get(json_object_get(figs, "j_per_output_token"), "mean"));
+        tmp = jpt > 0 ? json_real(1.0 / jpt) : json_null();
+        fmt_value(tmp, vals[23], sizeof vals[0]);
+        json_decref(tmp);
+    }
+    snprintf(vals[24], sizeof vals[0], "%s",
+             r->out->interrupted   ? "interrupted"
+             : r->out->failed_fast ? "failed_fast"
+                                   : "completed");
+    snprintf(vals[25], sizeof vals[0], "%s", r->out->interrupted ? "True" : "False");
+    fmt_value(json_object_get(s, "planned_prompts"), vals[26], sizeof vals[0]);
+    fmt_value(json_object_get(s, "tokens_estimated"), vals[27], sizeof vals[0]);
+    snprintf(vals[28], sizeof vals[0], "%s", "standard");
+    snprintf(vals[29], sizeof vals[0], "%lld", (long long)(n_reps > 0 ? n_reps : 1));
     for (size_t i = 0; i < N_CSV_COLS; i++)
         ptrs[i] = vals[i];
     char *written = NULL;
