@@ -213,8 +213,11 @@ void md_repetitions(ctx *c)
           S(rj_num(f, "std")));
         json_t *v;
         size_t k;
-        json_array_foreach(json_object_get(f, "values"), k, v)
+        json_t *vals = json_object_get(f, "values");
+        json_array_foreach(vals, k, v)
+        {
             P("%s%s", k ? ", " : "", S(json_is_number(v) ? json_number_value(v) : NAN));
+        }
         P(" |\n");
     }
     P("\n");
