@@ -320,7 +320,9 @@ json_t *aieb_meter_describe(const aieb_meter *m);
 
 /* Writes the timeline from t_start to t_stop as CSV, one row per stored
  * sample: t_ns, t_s (from t_start), then per channel <label>_energy_j
- * (cumulative since t_start, calibrated as the windows are), <label>_power_w,
+ * (cumulative since t_start, calibrated as the windows are),
+ * <label>_energy_uncertainty_j (a bound on that figure's error; a window
+ * between two rows is within the sum of theirs), <label>_power_w,
  * and for GPUs <label>_mem_used_mb, _util_pct, _temp_c, _sm_clock_mhz. Empty
  * cells for values not read. Written to a temporary file and renamed. Needs a
  * stopped meter; fails with AIEB_EINVAL otherwise, AIEB_EIO naming the path. */

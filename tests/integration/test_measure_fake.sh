@@ -113,19 +113,22 @@ def F(tau):
     lo, hi, p = 100, 300, 0.53; h = p / 2; n = math.floor(tau / p); r = tau - n * p
     return n * h * (lo + hi) + (lo * r if r < h else lo * h + hi * (r - h))
 rows = list(csv.reader(open(sys.argv[2]))); ie = rows[0].index("gpu0_energy_j")
-pts = [(int(r[0]), float(r[ie])) for r in rows[1:]]
+iu = rows[0].index("gpu0_energy_uncertainty_j")
+pts = [(int(r[0]), float(r[ie]), float(r[iu])) for r in rows[1:]]
 res = []
 for w, tol in ((2.0, 5.0), (1.0, 10.0)):
-    errs = []
-    for i, (ta, ea) in enumerate(pts):
-        for tb, eb in pts[i + 1:]:
+    errs, outside = [], 0
+    for i, (ta, ea, ua) in enumerate(pts):
+        for tb, eb, ub in pts[i + 1:]:
             if abs((tb - ta) / 1e9 - w) < 0.02:
                 ex = F((tb - t0) / 1e9) - F((ta - t0) / 1e9)
                 errs.append(abs(100 * ((eb - ea) - ex) / ex))
+                outside += abs((eb - ea) - ex) > ua + ub + 1e-6  # the rows' stated bounds
                 break
     worst = max(errs) if errs else float("nan")
-    res.append(f"{'ok' if len(errs) >= 10 and worst <= tol else 'FAIL'} {w} s windows: "
-               f"n={len(errs)}, max |error| {worst:.2f}% (limit {tol}%)")
+    ok = len(errs) >= 10 and worst <= tol and outside == 0
+    res.append(f"{'ok' if ok else 'FAIL'} {w} s windows: n={len(errs)}, max |error| "
+               f"{worst:.2f}% (limit {tol}%), {outside} outside their bounds")
 q = json.load(open(sys.argv[3]))["quality"]
 ok = q["sample_interval_ms"] == 20 and q["ticks"] >= 10 and q["late_ms"]["max"] >= 0 \
     and q["read_ms"]["median"] > 0 and q["dropped_samples"] == 0

@@ -632,9 +632,9 @@ static void timeline_csv(void **state)
     assert_non_null(f);
     char line[1024], last[1024] = "";
     assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "t_ns,t_s,gpu0_energy_j,gpu0_power_w,gpu0_mem_used_mb,"
-                              "gpu0_util_pct,gpu0_temp_c,gpu0_sm_clock_mhz,dram_energy_j,"
-                              "dram_power_w\n");
+    assert_string_equal(line, "t_ns,t_s,gpu0_energy_j,gpu0_energy_uncertainty_j,gpu0_power_w,"
+                              "gpu0_mem_used_mb,gpu0_util_pct,gpu0_temp_c,gpu0_sm_clock_mhz,"
+                              "dram_energy_j,dram_energy_uncertainty_j,dram_power_w\n");
     int rows = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -642,8 +642,13 @@ static void timeline_csv(void **state)
     }
     fclose(f);
     assert_int_equal(rows, 14);
-    /* last row: the stop; calibrated energy 212 J, 100 W, 1100 MB, no util */
-    assert_string_equal(last, "1080000000,1.060000,212,100,1100,,,,10.6,10\n");
+    /* last row: the stop; calibrated energy 212 J, 100 W, 1100 MB, no util;
+     * within 0.6 J: the start hangs on the step located at 0.1 s within 1 ms
+     * (0.2 J at the counter's 200 W); the stop lies 8/10 of the way from the
+     * anchor's step at 1.0 s (placed within 1 + 5 ms: 1.2 J) to the step
+     * located at 1.1 s (0.2 J): (1.2 x 2 + 0.2 x 8) / 10 = 0.4 J. The DRAM
+     * counter is exact at its readings. */
+    assert_string_equal(last, "1080000000,1.060000,212,0.6,100,1100,,,,10.6,0,10\n");
     unlink(path);
     snprintf(path, sizeof path, "%s/no/such/dir/t.csv", dir);
     assert_int_equal(aieb_meter_write_timeline_csv(m, path, &err), AIEB_EIO);

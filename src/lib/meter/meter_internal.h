@@ -239,6 +239,12 @@ int meter_run_until(struct aieb_meter *m, int64_t until_ns, aieb_err *err);
 void meter_window_uncertainty(const struct aieb_meter *m, int c, int64_t t0, int64_t t1,
                               double *u_start, double *u_end, double *u_span);
 
+/* Bound on the error of channel c's cumulative energy at row i (since t_start,
+ * as the timeline writes it). Rows are visited in order from 0 with *acc = 0
+ * at first (power-only channels add up their intervals there). A window
+ * between two rows is within the sum of their bounds. */
+double meter_cumulative_uncertainty(const struct aieb_meter *m, int c, size_t i, double *acc);
+
 /* ==== window.c ============================================================ */
 
 /* Row i (i < n_rows). */

@@ -80,12 +80,14 @@ static double edges_point_j(const aieb_meter *m, int c, int64_t t)
     double k = fabs(ch->edges[lo > 0 ? lo - 1 : 0].k);
     if (!isfinite(k) || ch->n_edges == 0)
         return 0;
+    /* the steps' placing (u_j) is in sampled power's units too: x k */
     if (lo == 0)
-        return k * swing_j(m, c, t, ch->edges[0].t_ns) + ch->edges[0].u_j;
+        return k * (swing_j(m, c, t, ch->edges[0].t_ns) + ch->edges[0].u_j);
     if (lo == ch->n_edges)
-        return k * swing_j(m, c, ch->edges[lo - 1].t_ns, t) + ch->edges[lo - 1].u_j;
+        return k * (swing_j(m, c, ch->edges[lo - 1].t_ns, t) + ch->edges[lo - 1].u_j);
     const edge *a = &ch->edges[lo - 1], *b = &ch->edges[lo];
-    double s1 = k * swing_j(m, c, a->t_ns, t) + a->u_j, s2 = k * swing_j(m, c, t, b->t_ns) + b->u_j;
+    double s1 = k * (swing_j(m, c, a->t_ns, t) + a->u_j);
+    double s2 = k * (swing_j(m, c, t, b->t_ns) + b->u_j);
     double w = meter_raw_w_at(m, c, t), w1 = fmax(w - a->w_j, 0), w2 = fmax(b->w_j - w, 0);
     if (!(w1 + w2 > 0))
         return fmax(s1, s2);
@@ -134,4 +136,21 @@ void meter_window_uncertainty(const aieb_meter *m, int c, int64_t t0, int64_t t1
     } else if (t1 > t0) {
         *u_span = fabs(ch->k) * swing_j(m, c, t0, t1);
     }
+}
+
+double meter_cumulative_uncertainty(const aieb_meter *m, int c, size_t i, double *acc)
+{
+    const chan *ch = &m->ch[c];
+    const row *r = meter_row(m, i);
+    if (ch->mode == MODE_EDGES)
+        return edges_point_j(m, c, m->t_start) + edges_point_j(m, c, r->t_ns);
+    if (ch->mode == MODE_COUNTER || !ch->info->has_power)
+        return counter_point_j(m, c, m->t_start) + counter_point_j(m, c, r->t_ns);
+    if (i > 0) {
+        const row *a = meter_row(m, i - 1);
+        double pa = a->s[c].power_w, pb = r->s[c].power_w;
+        if (isfinite(pa) && isfinite(pb))
+            *acc += fabs(pb - pa) * (double)(r->t_ns - a->t_ns) / 2e9;
+    }
+    return fabs(ch->k) * *acc;
 }

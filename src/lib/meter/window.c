@@ -539,17 +539,19 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
     fputs("t_ns,t_s", f);
     for (int c = 0; c < m->n_ch; c++) {
         const char *l = m->ch[c].info->label;
-        fprintf(f, ",%s_energy_j,%s_power_w", l, l);
+        fprintf(f, ",%s_energy_j,%s_energy_uncertainty_j,%s_power_w", l, l, l);
         if (m->ch[c].info->domain == AIEB_DOMAIN_GPU)
             fprintf(f, ",%s_mem_used_mb,%s_util_pct,%s_temp_c,%s_sm_clock_mhz", l, l, l, l);
     }
     fputc('\n', f);
-    for (size_t i = 0; i <= m->stop_row && i < m->n_rows; i++) {
+    double *acc = calloc((size_t)m->n_ch + 1, sizeof *acc);
+    for (size_t i = 0; acc && i <= m->stop_row && i < m->n_rows; i++) {
         const row *r = meter_row(m, i);
         fprintf(f, "%lld,%.6f", (long long)r->t_ns, aieb_ns_to_s(r->t_ns - m->t_start));
         for (int c = 0; c < m->n_ch; c++) {
             const slot *s = &r->s[c];
             cell(f, meter_energy_at(m, c, r->t_ns));
+            cell(f, meter_cumulative_uncertainty(m, c, i, &acc[c]));
             cell(f, s->power_w);
             if (m->ch[c].info->domain == AIEB_DOMAIN_GPU) {
                 cell(f, s->mem_used_mb);
@@ -560,7 +562,8 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
         }
         fputc('\n', f);
     }
-    int bad = ferror(f);
+    int bad = ferror(f) || !acc;
+    free(acc);
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     int e = errno;
     bad |= fclose(f) != 0;
