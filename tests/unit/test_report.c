@@ -314,6 +314,35 @@ static void bounds_beside_figures(void **state)
     free(md);
 }
 
+/* Net energy a little below zero: noise within its bound, news beyond it. */
+static double net_u_j;
+
+static void slightly_negative(json_t *s)
+{
+    json_t *net = json_object_get(json_object_get(s, "energy"), "net");
+    json_object_set_new(net, "energy_wh", json_real(-0.001));
+    if (!isnan(net_u_j))
+        json_object_set_new(net, "uncertainty_j", json_pack("{s:f}", "energy", net_u_j));
+}
+
+static void negative_net_beyond_its_bound(void **state)
+{
+    (void)state;
+    net_u_j = 36; /* 0.01 Wh: -0.001 Wh is within it */
+    char *md = render("gpu", slightly_negative);
+    assert_null(strstr(md, "is negative"));
+    free(md);
+    net_u_j = 0.36; /* 0.0001 Wh */
+    md = render("gpu", slightly_negative);
+    assert_non_null(strstr(md, "- Net GPU energy is negative beyond its bound (-0.001000 ± "
+                               "0.0001000 Wh)"));
+    free(md);
+    net_u_j = NAN; /* a summary without bounds: any negative value is said */
+    md = render("gpu", slightly_negative);
+    assert_non_null(strstr(md, "is negative beyond its bound (-0.001000 ± ? Wh)"));
+    free(md);
+}
+
 static void sampler_health(void **state)
 {
     (void)state;
@@ -619,6 +648,7 @@ int main(void)
         cmocka_unit_test(golden_gpu),
         cmocka_unit_test(sampler_health),
         cmocka_unit_test(bounds_beside_figures),
+        cmocka_unit_test(negative_net_beyond_its_bound),
         cmocka_unit_test(golden_cpu),
         cmocka_unit_test(gpu_sections_in_order),
         cmocka_unit_test(cpu_machine_says_so),

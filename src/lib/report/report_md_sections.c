@@ -419,10 +419,16 @@ void md_methods(ctx *c)
              rj_num(s, "meter.quality.late_ms.p95"), rj_num(s, "meter.quality.sample_interval_ms"));
     if (isnan(rj_num(s, "energy.idle_baseline_s")))
         WARN("No idle baseline: net energy and the power-rise evidence are not available.");
-    if (rj_num(s, "energy.net.energy_wh") < 0)
-        WARN("Net %s energy is negative: the machine drew more during the idle baseline than in "
-             "the workload (the baseline was not idle, or power varied on its own).",
-             md_primary_name(c));
+    /* Negative net energy is news only beyond what the measurement can tell
+     * apart (its bound); within it, it is noise around zero. Summaries from
+     * before bounds existed have none: any negative value is reported. */
+    double net_wh = rj_num(s, "energy.net.energy_wh");
+    double net_u_wh = rj_num(s, "energy.net.uncertainty_j.energy") / J_PER_WH;
+    if (net_wh < 0 && !(fabs(net_wh) <= net_u_wh))
+        WARN("Net %s energy is negative beyond its bound (%s ± %s Wh): the machine drew more "
+             "during the idle baseline than in the workload (the baseline was not idle, or power "
+             "varied on its own).",
+             md_primary_name(c), S(net_wh), isnan(net_u_wh) ? "?" : S(net_u_wh));
     if (rj_bool(s, "summary.tokens_estimated") == 1)
         WARN("Some token counts were estimated from streamed chunks (the server reported no "
              "usage).");
