@@ -59,6 +59,8 @@ static void usage(FILE *out)
             "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
             "  --pue P                 power usage effectiveness for emissions (default 1.0)\n"
             "  --cpu-tdp W             CPU TDP for the estimate when RAPL is missing\n"
+            "  -v, -q                  more or less log output (aieb's own -v/-q; after CMD\n"
+            "                          they are CMD's)\n"
             "  -h, --help              this help\n\n"
             "Environment: AIEB_NVML_LIBRARY, AIEB_POWERCAP_ROOT, CUDA_VISIBLE_DEVICES.\n"
             "Exit status: CMD's; 127 CMD not found, 126 not executable; 2 usage error;\n"
@@ -99,6 +101,8 @@ static int parse_args(int argc, char **argv, measure_args *a)
         {"pue", required_argument, NULL, 'p'},
         {"cpu-tdp", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -110,8 +114,14 @@ static int parse_args(int argc, char **argv, measure_args *a)
     optind = 1;
     opterr = 0;
     /* '+': options end at the first non-option, so CMD's own flags are CMD's. */
-    while (rc == 0 && (opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, "+hvq", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'v': /* aieb's global flags, here because main leaves measure's args alone */
+            aieb_log_set_level(AIEB_LOG_DEBUG);
+            break;
+        case 'q':
+            aieb_log_set_level(AIEB_LOG_ERROR);
+            break;
         case 'n':
             rc = parse_double("--interval-ms", optarg, AIEB_METER_MIN_INTERVAL_MS,
                               AIEB_METER_MAX_INTERVAL_MS, &v);

@@ -60,15 +60,22 @@ int tool_usage_error(const char *sub, const char *fmt, ...)
 }
 
 /* Removes -v/--verbose/-q/--quiet anywhere before a "--", so they work before or
- * after the subcommand but never steal a measured command's own flags. */
+ * after the subcommand. After `measure` they are left alone: everything from the
+ * measured command's name on is that command's (`aieb measure sh -c '...' x -v`
+ * passes -v to sh), and measure's own option parser takes -v/-q before it. */
 static int take_global_flags(int *argc, char **argv)
 {
-    int verbose = 0, quiet = 0, out = 1;
+    int verbose = 0, quiet = 0, out = 1, seen_cmd = 0;
     int i;
     for (i = 1; i < *argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0)
             break;
+        if (!seen_cmd && a[0] != '-') {
+            seen_cmd = 1;
+            if (strcmp(a, "measure") == 0)
+                break;
+        }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
             verbose = 1;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
