@@ -108,7 +108,7 @@ assert j["carbon_intensity_g_per_kwh"] == 475
 assert abs(j["emissions_g"] - e["total_j"] / 3.6e6 * 475) < 1e-9, j["emissions_g"]
 rows = list(csv.reader(open(sys.argv[2])))
 head = rows[0]
-assert head[:4] == ["t_ns", "t_s", "gpu0_energy_j", "gpu0_power_w"], head
+assert head[:5] == ["t_ns", "t_s", "gpu0_energy_j", "gpu0_energy_uncertainty_j", "gpu0_power_w"], head
 assert "gpu1_mem_used_mb" in head and "cpu_power_w" in head and "ram_energy_j" in head, head
 assert 15 <= len(rows) - 1 <= 90, len(rows)  # ~1 s at 50 ms, plus <= 100 ms at 2 ms
 i = head.index("gpu0_power_w")
