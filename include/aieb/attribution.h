@@ -1,7 +1,7 @@
 /* attribution.h - energy of requests and phases from the meter's timeline.
  *
  * The backend stamped each request's times; the meter recorded the timeline;
- * here the two meet (DESIGN.md). Time is cut at every interval boundary; the
+ * here the two meet (docs/design.md). Time is cut at every interval boundary; the
  * energy of each piece (aieb_meter_window, counter-calibrated) is split equally
  * among the intervals active in it. Sequential requests thus get exactly their
  * window's energy; overlapping ones share the overlap; pieces where no interval

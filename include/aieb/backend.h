@@ -1,7 +1,7 @@
 /* backend.h - what every backend (openai, native, pytorch) does: run requests
  * and record, per request, monotonic timestamps and token counts.
  *
- * Backends never touch energy code (DESIGN.md): they only stamp times with
+ * Backends never touch energy code (docs/design.md): they only stamp times with
  * aieb_now_ns(); attribution joins those stamps to the meter's timeline later.
  */
 #ifndef AIEB_BACKEND_H

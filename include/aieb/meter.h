@@ -4,7 +4,7 @@
  * CPU packages and DRAM through RAPL, estimates where neither exists), samples
  * them on one thread at a fixed interval stamped with CLOCK_MONOTONIC, and
  * afterwards answers "how much energy went into [t0, t1]?" for any interval of
- * the run (DESIGN.md: backends and meters meet only through the clock).
+ * the run (docs/design.md: backends and meters meet only through the clock).
  *
  * Life cycle: aieb_meter_open -> aieb_meter_start -> [aieb_meter_idle_baseline]
  * -> workload -> aieb_meter_stop -> windows, summaries, timeline -> aieb_meter_close.

@@ -1,6 +1,6 @@
 /* run.h - one benchmark run, from a resolved config to its results directory.
  *
- * Flow (DESIGN.md): prompts -> reasoning formatter -> backend health -> meter
+ * Flow (docs/design.md): prompts -> reasoning formatter -> backend health -> meter
  * start -> idle baseline -> model load (measured apart) -> warmup (excluded) ->
  * workload -> meter stop -> attribution -> summary -> results files:
  *   summary.json, requests.jsonl, timeseries.csv, emissions.csv, and a row in

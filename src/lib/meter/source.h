@@ -5,7 +5,7 @@
  * source sees it: one GPU; all CPU packages summed; DRAM; estimated RAM. The
  * sampler calls read() from its own thread at every tick and once, synchronously,
  * at start and stop; a source never starts threads of its own and never knows
- * about backends or requests (DESIGN.md: they meet only through the clock).
+ * about backends or requests (docs/design.md: they meet only through the clock).
  */
 #ifndef AIEB_METER_SOURCE_H
 #define AIEB_METER_SOURCE_H
