@@ -35,6 +35,14 @@ expect_grep() {
     fi
 }
 
+# skip_rest REASON: the rest of this test cannot run here. Exits 77 (ctest:
+# skipped, which .ci/run reports) unless a check already failed.
+skip_rest() {
+    echo "skip: $*"
+    [ "$failures" -ne 0 ] && finish
+    exit 77
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$failures check(s) failed" >&2
@@ -81,4 +89,76 @@ trap 'stop_servers; rm -rf "$T"' EXIT
 # json_get FILE EXPR: prints a value from a JSON file with Python (EXPR uses d).
 json_get() {
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+# ---- waiting for events instead of sleeping a fixed time ---------------------------
+# A test that sleeps "long enough" fails on a busy machine; these poll for the
+# event itself, with a generous bound that only a hang reaches.
+
+# wait_for DESCRIPTION TIMEOUT_S CMD...: runs CMD every 0.05 s until it succeeds.
+# Returns 0 then; after TIMEOUT_S seconds fails the test with DESCRIPTION and
+# returns 1.
+wait_for() {
+    local what=$1 limit=$2
+    shift 2
+    local deadline=$((SECONDS + limit))
+    until "$@"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            fail "waited ${limit} s for $what"
+            return 1
+        fi
+        sleep 0.05
+    done
+    return 0
+}
+
+# has_lines N PATTERN: a file matching the glob PATTERN (quoted by the caller:
+# it is expanded at each call, as the file may appear later) has at least N
+# complete lines.
+has_lines() {
+    local n=$1 f IFS= # no word splitting of $2, only its glob
+    for f in $2; do
+        [ -f "$f" ] && [ "$(wc -l <"$f")" -ge "$n" ] && return 0
+    done
+    return 1
+}
+
+# signal_taken PID SIG: PID has no SIG pending any more (a handler or the
+# default action has taken it), or PID is gone. Pending signals merge, so a
+# second signal is sent only once the first is taken.
+signal_taken() {
+    local bit=$((1 << ($(kill -l "$2") - 1))) f key val
+    for f in /proc/"$1"/status /proc/"$1"/task/*/status; do
+        [ -r "$f" ] || continue
+        while read -r key val; do
+            case $key in
+            ShdPnd: | SigPnd:) (((0x$val & bit) != 0)) && return 1 ;;
+            esac
+        done 2>/dev/null <"$f"
+    done
+    return 0
+}
+
+# child_of PID NAME: prints the pids of PID's children named NAME (programs it
+# ran, once exec'ed: not just forked); fails when there are none. Reads /proc,
+# so no procps is needed.
+child_of() {
+    local f stat comm rest found=1
+    for f in /proc/[0-9]*/stat; do
+        read -r stat 2>/dev/null <"$f" || continue
+        comm=${stat#*\(}
+        comm=${comm%\)*}
+        rest=${stat##*\) }
+        rest=${rest#* } # drop the state: the parent's pid comes next
+        if [ "${rest%% *}" = "$1" ] && [ "$comm" = "$2" ]; then
+            echo "${stat%% *}"
+            found=0
+        fi
+    done
+    return $found
+}
+
+# child_running PID NAME: PID has a child named NAME (see child_of).
+child_running() {
+    child_of "$1" "$2" >/dev/null
 }

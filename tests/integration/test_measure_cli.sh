@@ -52,17 +52,24 @@ expect_status 0 "$AIEB" measure --help
 expect_grep 'Usage: aieb measure' "$T/out"
 
 # ---- SIGINT and SIGTERM reach the command ----------------------------------------
+# The signal goes once the command runs (its `sleep` exists, waited for: a fixed
+# sleep may be too short on a busy machine). That it was stopped, and did not
+# run its 30 s, shows in its status (128 + the signal: `sleep 30` ending by
+# itself exits 0) and in its process being gone; the time bound only guards
+# against the full 30 s, so a slow machine does not trip it.
 for sig in INT TERM; do
-    start=$(date +%s)
+    start=$SECONDS
     "$AIEB" measure -- sleep 30 >"$T/out" 2>"$T/err" &
     pid=$!
-    sleep 0.7
+    wait_for "aieb measure to start its command" 60 child_running "$pid" sleep
+    cmd_pid=$(child_of "$pid" sleep)
     kill -"$sig" "$pid"
     got=0
     wait "$pid" || got=$?
     want=$((128 + $(kill -l "$sig")))
     [ "$got" = "$want" ] || fail "SIG$sig: exit $got, wanted $want"
-    [ $(($(date +%s) - start)) -lt 10 ] || fail "SIG$sig: the command was not stopped"
+    kill -0 "$cmd_pid" 2>/dev/null && fail "SIG$sig: the command outlived aieb measure"
+    [ $((SECONDS - start)) -lt 25 ] || fail "SIG$sig: the command was not stopped"
     expect_grep "exited $want" "$T/err"
 done
 
@@ -110,7 +117,10 @@ rows = list(csv.reader(open(sys.argv[2])))
 head = rows[0]
 assert head[:5] == ["t_ns", "t_s", "gpu0_energy_j", "gpu0_energy_uncertainty_j", "gpu0_power_w"], head
 assert "gpu1_mem_used_mb" in head and "cpu_power_w" in head and "ram_energy_j" in head, head
-assert 15 <= len(rows) - 1 <= 90, len(rows)  # ~1 s at 50 ms, plus <= 100 ms at 2 ms
+# a row every 50 ms over the run (>= 1 s), plus <= 100 ms at 2 ms around marks; the
+# bounds follow the run's own length and allow missed ticks on a busy machine
+ticks = j["duration_s"] / 0.05
+assert ticks / 3 <= len(rows) - 1 <= ticks + 60, (len(rows), j["duration_s"])
 i = head.index("gpu0_power_w")
 assert all(float(r[i]) == 200 for r in rows[1:])
 ts = [int(r[0]) for r in rows[1:]]
@@ -142,7 +152,8 @@ def F(t): return 50 * t if t < 1.8 else 50 * 1.8 + 200 * (t - 1.8)
 a = (j["t_start_ns"] - t0) / 1e9; b = (j["t_end_ns"] - t0) / 1e9
 gross = F(b) - F(a); net = gross - 50 * (b - a)
 g = j["gpus"][0]
-assert abs(j["baseline"]["duration_s"] - 1.0) < 0.05, j["baseline"]
+# at least the second asked for; more only as far as a busy machine wakes late
+assert 0.99 <= j["baseline"]["duration_s"] < 1.5, j["baseline"]
 assert abs(g["idle_power_w"] - 50) < 0.25, g
 assert abs(g["energy_j"] - gross) < 0.005 * gross, (g["energy_j"], gross)
 assert abs(g["net_energy_j"] - net) < 0.005 * net + 0.5, (g["net_energy_j"], net)
