@@ -36,6 +36,8 @@
  *   --reasoning-field F   reasoning_content (default) or reasoning
  *   --first-token-ms MS   delay from the response headers to the first token
  *   --token-ms MS         delay between tokens
+ *   --pause-after N       before token N (0-based) wait --pause-ms MS more: a stall
+ *   --pause-ms MS         whose place in the stream is exact however late tokens go
  *   --first-byte-ms MS    delay before the response headers are sent
  *   --usage own|last|none usage in its own chunk (default), on the last content
  *                         chunk, or never (only when stream_options.include_usage)
@@ -88,6 +90,8 @@ typedef struct behaviour {
     int reasoning_field_plain; /* 1: "reasoning", 0: "reasoning_content" */
     int first_token_ms;
     int token_ms;
+    int pause_after;
+    int pause_ms;
     int first_byte_ms;
     int usage;
     int status;
@@ -124,6 +128,7 @@ typedef struct server {
 
 static const behaviour behaviour_defaults = {
     .tokens = -1,
+    .pause_after = -1,
     .usage = USAGE_OWN,
     .error_after = -1,
     .disconnect_after = -1,
@@ -145,6 +150,8 @@ static int set_behaviour(behaviour *b, const char *key, const char *val)
         {"reasoning", &b->reasoning},
         {"first-token-ms", &b->first_token_ms},
         {"token-ms", &b->token_ms},
+        {"pause-after", &b->pause_after},
+        {"pause-ms", &b->pause_ms},
         {"first-byte-ms", &b->first_byte_ms},
         {"status", &b->status},
         {"error-after", &b->error_after},
@@ -352,6 +359,16 @@ static const char *data_prefix(const stream *st)
     return st->b.no_space ? "data:" : "data: ";
 }
 
+/* When token i is due: the scripted delays from the start of the stream. */
+static int64_t token_due_ns(const stream *st, int i)
+{
+    const behaviour *b = &st->b;
+    int64_t ms = (int64_t)b->first_token_ms + (int64_t)i * b->token_ms;
+    if (b->pause_after >= 0 && i >= b->pause_after)
+        ms += b->pause_ms;
+    return st->t0_ns + ms * AIEB_NS_PER_MS;
+}
+
 static void put_usage(stream *st)
 {
     aieb_buf_printf(&st->out,
@@ -437,8 +454,7 @@ static int produce(stream *st)
             b->garbage_after = -1;
             return 0;
         }
-        sleep_until(st->t0_ns + ((int64_t)b->first_token_ms + (int64_t)st->next * b->token_ms) *
-                                    AIEB_NS_PER_MS);
+        sleep_until(token_due_ns(st, st->next));
         if (b->comments)
             aieb_buf_printf(&st->out, ": ping%s", eol(st));
         put_token(st, st->next);
@@ -482,9 +498,7 @@ static int next_is_due(const stream *st)
         return 1;
     if (st->b.disconnect_after == st->next)
         return 0; /* let what came before go out first */
-    return aieb_now_ns() >=
-           st->t0_ns + ((int64_t)st->b.first_token_ms + (int64_t)st->next * st->b.token_ms) *
-                           AIEB_NS_PER_MS;
+    return aieb_now_ns() >= token_due_ns(st, st->next);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -521,8 +535,8 @@ static void stream_free(void *cls)
 /* The whole (non-streamed) answer, after the scripted time has passed. */
 static json_t *whole_answer(stream *st)
 {
-    sleep_ms((long)st->b.first_token_ms +
-             (long)(st->total > 0 ? st->total - 1 : 0) * st->b.token_ms);
+    st->t0_ns = aieb_now_ns();
+    sleep_until(token_due_ns(st, st->total > 0 ? st->total - 1 : 0));
     aieb_buf text, reasoning;
     aieb_buf_init(&text, 0);
     aieb_buf_init(&reasoning, 0);

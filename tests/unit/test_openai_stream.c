@@ -125,7 +125,8 @@ static void reasoning_then_content(void **state)
         /* TTFT is the first token of either kind; the first content comes 5 later */
         assert_int_equal(r->first_token_ns, r->chunk_ns[0]);
         assert_int_equal(r->first_content_ns, r->chunk_ns[5]);
-        assert_true(r->first_content_ns > r->first_token_ns);
+        /* not '>': chunks that arrive in one read share its time */
+        assert_true(r->first_content_ns >= r->first_token_ns);
     }
     assert_int_equal(got.r[0].tokens_estimated, 0);
     assert_int_equal(got.r[1].tokens_estimated, 1); /* the second had no usage */
@@ -169,24 +170,29 @@ static void completions_api_and_whole_answers(void **state)
     fake_stop(&fs);
 }
 
+/* The script's delays are long beside a busy machine's scheduling delays (tens
+ * of ms): the server always waits the TTFT (an exact lower bound); the rest
+ * has room for chunks that arrive late. */
 static void ttft_and_tpot_follow_the_script(void **state)
 {
     fake_server fs;
-    const char *args[] = {"--first-token-ms", "200", "--token-ms", "20", "--tokens", "11", NULL};
+    const char *args[] = {"--first-token-ms", "500", "--token-ms", "100", "--tokens", "11", NULL};
     assert_int_equal(fake_start(&fs, args), 0);
     aieb_openai_opts o;
     opts_for(&o, &fs);
-    aieb_request reqs[3];
-    same_requests(reqs, 3, "time me");
+    aieb_request reqs[2];
+    same_requests(reqs, 2, "time me");
     collected got = {0};
-    assert_int_equal(run_all(&o, reqs, 3, 1, &got), 0);
+    assert_int_equal(run_all(&o, reqs, 2, 1, &got), 0);
+    assert_int_equal(got.n, 2);
     for (size_t i = 0; i < got.n; i++) {
         const aieb_result *r = &got.r[i];
         assert_int_equal(r->n_chunks, 11);
         double ttft = ms_between(r->sent_ns, r->first_token_ns);
         double tpot = ms_between(r->chunk_ns[0], r->chunk_ns[10]) / 10;
-        if (ttft < 160 || ttft > 240 || tpot < 16 || tpot > 24)
-            fail_msg("TTFT %.1f ms (want 200 +-20%%), TPOT %.1f ms (want 20 +-20%%)", ttft, tpot);
+        if (ttft < 500 || ttft > 750 || tpot < 80 || tpot > 120)
+            fail_msg("TTFT %.1f ms (want 500 to +50%%), TPOT %.1f ms (want 100 +-20%%)", ttft,
+                     tpot);
     }
     collected_free(&got);
     fake_stop(&fs);
@@ -231,11 +237,25 @@ static void concurrency_divides_the_time(void **state)
     for (size_t i = 0; i < got.n; i++)
         assert_int_equal(got.r[i].error_kind, AIEB_REQ_OK);
     int overlap = max_overlap(&got);
-    fprintf(stderr, "sequential %.1f ms/request; 64 at concurrency 8: %.0f ms (ideal %.0f)\n",
-            seq_per_req, conc_ms, seq_per_req * 8);
+    /* The time the requests spent in flight over the run's span is the average
+     * concurrency, ideally 8. Taken from this run's own results, it does not
+     * depend on the sequential run having met the same load (the wall-clock
+     * check this replaces wanted it under 0.4 of 64 sequential requests). */
+    double busy = 0;
+    int64_t first = got.r[0].sent_ns, last = got.r[0].done_ns;
+    for (size_t i = 0; i < got.n; i++) {
+        busy += (double)(got.r[i].done_ns - got.r[i].sent_ns);
+        first = got.r[i].sent_ns < first ? got.r[i].sent_ns : first;
+        last = got.r[i].done_ns > last ? got.r[i].done_ns : last;
+    }
+    double average = busy / (double)(last - first);
+    fprintf(stderr,
+            "sequential %.1f ms/request; 64 at concurrency 8: %.0f ms (ideal %.0f), "
+            "%.2f in flight on average\n",
+            seq_per_req, conc_ms, seq_per_req * 8, average);
     assert_true(overlap <= 8);
     assert_true(overlap >= 6);
-    assert_true(conc_ms < 0.4 * seq_per_req * 64);
+    assert_true(average > 1 / 0.4);
     collected_free(&got);
     fake_stop(&fs);
 }
@@ -251,7 +271,7 @@ static void arrival_times_are_honoured(void **state)
     same_requests(reqs, 5, "later");
     int64_t t0 = aieb_now_ns() + 50 * AIEB_NS_PER_MS;
     for (int i = 0; i < 5; i++)
-        reqs[i].arrival_ns = t0 + i * 100 * AIEB_NS_PER_MS;
+        reqs[i].arrival_ns = t0 + i * 500 * AIEB_NS_PER_MS;
     collected got = {0};
     assert_int_equal(run_all(&o, reqs, 5, 4, &got), 0);
     assert_int_equal(got.n, 5);
@@ -259,8 +279,11 @@ static void arrival_times_are_honoured(void **state)
         const aieb_result *r = &got.r[i];
         assert_int_equal(r->queued_ns, reqs[r->index].arrival_ns);
         assert_true(r->sent_ns >= r->queued_ns);
+        /* on time: not held back to the next arrival (500 ms later) or the
+         * end; the bound allows a busy machine's late wake-ups (10x the 30 ms
+         * it was, with the arrivals 5x further apart) */
         double late = ms_between(r->queued_ns, r->sent_ns);
-        if (late > 30)
+        if (late > 300)
             fail_msg("request %zu sent %.1f ms after its arrival time", r->index, late);
     }
     collected_free(&got);

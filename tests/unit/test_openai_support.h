@@ -5,12 +5,14 @@
 #define AIEB_TEST_OPENAI_SUPPORT_H
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,7 +71,8 @@ static __attribute__((unused)) int fake_start(fake_server *fs, const char *const
     char line[64] = "";
     size_t got = 0;
     struct pollfd p = {.fd = out[0], .events = POLLIN};
-    while (got < sizeof line - 1 && !strchr(line, '\n') && poll(&p, 1, 10000) > 0) {
+    /* a bound for a hang only: a busy machine may take seconds to start it */
+    while (got < sizeof line - 1 && !strchr(line, '\n') && poll(&p, 1, 60000) > 0) {
         ssize_t k = read(out[0], line + got, sizeof line - 1 - got);
         if (k <= 0)
             break;
@@ -149,6 +152,21 @@ static __attribute__((unused)) json_t *fake_last_body(const fake_server *fs, con
     }
     json_decref(all);
     return body;
+}
+
+/* A loopback port where connecting is refused, and stays refused: the socket
+ * bound to it (never listening) is kept open in *fd until the caller closes it,
+ * so that no program running beside the test can take the port meanwhile (as a
+ * port picked by closing such a socket could be). */
+static __attribute__((unused)) int refused_port(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(*fd, (struct sockaddr *)&a, &len) != 0)
+        return 0;
+    return ntohs(a.sin_port);
 }
 
 /* ==== Results ============================================================== */
