@@ -187,8 +187,11 @@ static void lines_on_a_pipe(void **state)
     aieb_progress_opts_init(&o);
     o.fd = fds[1];
     aieb_progress *p = NULL;
-    assert_int_equal(aieb_progress_create(&o, &p, NULL), 0);
+    /* The clock is read before create(), which starts the 10 s count from the
+     * real clock: every time given below is then relative to a start at or
+     * after `now`, however long create() took. */
     int64_t now = aieb_now_ns();
+    assert_int_equal(aieb_progress_create(&o, &p, NULL), 0);
     /* 100 requests 10 ms apart: one line per 10%. */
     for (size_t i = 1; i <= 100; i++) {
         aieb_run_progress rp = prog(i, 100, 100, 50);
