@@ -24,8 +24,9 @@ build: $(BUILD)/CMakeCache.txt
 run: deps build
 	@scripts/quickstart.sh $(BUILD)
 
+# The JUnit file names skipped tests with their output (scripts/check-skips.sh).
 test: deps build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --output-junit Testing/junit.xml
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 test-sanitize: deps
