@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "aieb/backend.h"
+#include "aieb/buf.h"
 #include "aieb/err.h"
 
 #ifdef __cplusplus
@@ -37,6 +38,10 @@ const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
  * Returns a new reference, or NULL when out of memory. */
 json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns,
                              const aieb_request_energy *energy);
+
+/* Appends one request as a JSON line (see above, no energy) to b. Returns 0 or
+ * AIEB_ENOMEM. */
+int aieb_request_line(const aieb_result *r, int64_t t0_ns, aieb_buf *b);
 
 /* Appends one request as a line to path (see above). */
 int aieb_requests_log_append(const char *path, const aieb_result *r, int64_t t0_ns, aieb_err *err);

@@ -82,6 +82,13 @@ r = dict(zip(head, rows[-1]))
 assert r["status"] == "completed" and r["repetitions"] == "1" and r["planned_prompts"] == "2", r
 PY
     expect_grep "^## Cleanup" "$run_dir/report.md"
+    # every output written the same way: whole files, the same permissions
+    for f in summary.json requests.jsonl timeseries.csv emissions.csv report.md power.png power.svg; do
+        [ -f "$run_dir/$f" ] || { fail "$f missing"; continue; }
+        mode=$(stat -c %a "$run_dir/$f")
+        [ "$mode" = 644 ] || fail "$f has mode $mode, wanted 644"
+    done
+    if ls "$run_dir" | grep -q '\.tmp\.'; then fail "temporary files left: $(ls "$run_dir")"; fi
     expect_grep '^\| Component \| Method \| Gross \(Wh\) \| ± \(Wh\) \| Net \(Wh\) \| ± \(Wh\) \|' \
         "$run_dir/report.md"
     expect_grep '^\| \*\*CPU \+ RAM \(primary\)\*\* \|  \| [0-9.e-]+ \| [0-9.e-]+ \|' "$run_dir/report.md"
@@ -129,9 +136,12 @@ expect_status 2 "$AIEB" run "$T/native.yaml" --repeat 0 && expect_grep "repeat" 
 expect_status 2 "$AIEB" run "$T/native.yaml" --set scenario.repetitions=1001 &&
     expect_grep "scenario.repetitions" "$T/err"
 
-# a model that does not exist: exit 2, the path named
-expect_status 2 "$AIEB" run "$T/native.yaml" --set backend.model=/nonexistent/model.gguf &&
+# a model that does not exist: exit 2, the path named, no empty directory left
+expect_status 2 "$AIEB" run "$T/native.yaml" --set backend.model=/nonexistent/model.gguf \
+    --set output_dir="$T/failed" &&
     expect_grep "/nonexistent/model.gguf" "$T/err"
+left=$(find "$T/failed" -mindepth 1 2>/dev/null)
+[ -z "$left" ] || fail "a run that failed before starting left: $left"
 # an unknown synthetic preset
 expect_status 2 "$AIEB" run "$T/native.yaml" --set backend.model=synthetic:no-such-preset &&
     expect_grep "no-such-preset" "$T/err"

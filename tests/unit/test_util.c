@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,6 +101,85 @@ static void student_t_and_ci(void **state)
     assert_true(isnan(ci.mean));
 }
 
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 0777;
+}
+
+/* Every output the same way: whole or not at all, 0644 whatever the umask. */
+static void atomic_writers(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/aieb-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    snprintf(bad, sizeof bad, "%s/no/such/dir/out.csv", dir);
+    mode_t old = umask(077);
+    aieb_err err = {0};
+    assert_int_equal(aieb_write_file_atomic(path, "a\n", 2, &err), 0);
+    assert_int_equal(mode_of(path), 0644);
+    aieb_atomic_file af;
+    assert_int_equal(aieb_atomic_open(&af, path, &err), 0);
+    fprintf(af.f, "streamed %d\n", 42);
+    assert_int_equal(aieb_atomic_commit(&af, &err), 0);
+    umask(old);
+    assert_int_equal(mode_of(path), 0644);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(aieb_read_file(path, 1024, &data, &len, &err), 0);
+    assert_string_equal(data, "streamed 42\n");
+    free(data);
+    /* abort: the old file stays, no temporary left */
+    assert_int_equal(aieb_atomic_open(&af, path, &err), 0);
+    fputs("half", af.f);
+    aieb_atomic_abort(&af);
+    assert_int_equal(aieb_read_file(path, 1024, &data, &len, &err), 0);
+    assert_string_equal(data, "streamed 42\n");
+    free(data);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int entries = 0;
+    while ((de = readdir(d)) != NULL)
+        entries += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 1);
+    assert_int_equal(aieb_atomic_open(&af, bad, &err), AIEB_EIO);
+    assert_non_null(strstr(err.msg, "no/such/dir"));
+    assert_int_equal(aieb_write_file_atomic(bad, "x", 1, &err), AIEB_EIO);
+    unlink(path);
+
+    /* lines appended from a thread of their own: all of them, in order */
+    aieb_line_writer *w = NULL;
+    assert_int_equal(aieb_line_writer_open(path, &w, &err), 0);
+    char line[32];
+    for (int i = 0; i < 500; i++) {
+        int n = snprintf(line, sizeof line, "line %d\n", i);
+        assert_int_equal(aieb_line_writer_push(w, line, (size_t)n), 0);
+    }
+    assert_int_equal(aieb_line_writer_close(w, &err), 0);
+    assert_int_equal(aieb_read_file(path, 1 << 20, &data, &len, &err), 0);
+    char *p = data;
+    for (int i = 0; i < 500; i++) {
+        int n = snprintf(line, sizeof line, "line %d\n", i);
+        assert_memory_equal(p, line, (size_t)n);
+        p += n;
+    }
+    assert_int_equal(*p, 0);
+    free(data);
+    assert_int_equal(mode_of(path), 0644);
+    unlink(path);
+    /* a file that cannot be written: the error comes back at close */
+    assert_int_equal(aieb_line_writer_open(bad, &w, &err), 0);
+    assert_int_equal(aieb_line_writer_push(w, "x\n", 2), 0);
+    assert_int_equal(aieb_line_writer_close(w, &err), AIEB_EIO);
+    assert_non_null(strstr(err.msg, "no/such/dir"));
+    assert_int_equal(aieb_line_writer_close(NULL, &err), 0);
+    rmdir(dir);
+}
+
 static void fileio_roundtrip_and_errors(void **state)
 {
     char dir[] = "/tmp/aieb-unit-XXXXXX";
@@ -186,8 +266,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_grows_and_caps),  cmocka_unit_test(stats_match_numpy),
         cmocka_unit_test(student_t_and_ci),    cmocka_unit_test(fileio_roundtrip_and_errors),
-        cmocka_unit_test(err_and_exit_status), cmocka_unit_test(log_levels_parse),
-        cmocka_unit_test(clock_is_monotonic),  cmocka_unit_test(embedded_table_ends),
+        cmocka_unit_test(atomic_writers),      cmocka_unit_test(err_and_exit_status),
+        cmocka_unit_test(log_levels_parse),    cmocka_unit_test(clock_is_monotonic),
+        cmocka_unit_test(embedded_table_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aieb/clock.h"
+#include "aieb/fileio.h"
 #include "meter/meter_internal.h"
 
 #define J_PER_WH           3600.0
@@ -520,22 +521,11 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
 {
     if (m->state != ST_FINISHED)
         return aieb_errf(err, AIEB_EINVAL, "meter: the timeline needs a stopped meter");
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        return aieb_errf(err, AIEB_EIO, "%s: %s", path, strerror(e));
-    }
+    aieb_atomic_file af;
+    int rc = aieb_atomic_open(&af, path, err);
+    if (rc)
+        return rc;
+    FILE *f = af.f;
     fputs("t_ns,t_s", f);
     for (int c = 0; c < m->n_ch; c++) {
         const char *l = m->ch[c].info->label;
@@ -562,20 +552,10 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
         }
         fputc('\n', f);
     }
-    int bad = ferror(f) || !acc;
+    if (!acc) {
+        aieb_atomic_abort(&af);
+        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
+    }
     free(acc);
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int e = errno;
-    bad |= fclose(f) != 0;
-    if (!bad && rename(tmp, path) != 0) {
-        e = errno;
-        bad = 1;
-    }
-    if (bad) {
-        unlink(tmp);
-        free(tmp);
-        return aieb_errf(err, AIEB_EIO, "%s: %s", path, strerror(e ? e : EIO));
-    }
-    free(tmp);
-    return 0;
+    return aieb_atomic_commit(&af, err);
 }

@@ -95,6 +95,11 @@ static int dump_line(aieb_buf *b, json_t *o)
     return rc ? rc : aieb_buf_append(b, "\n", 1);
 }
 
+int aieb_request_line(const aieb_result *r, int64_t t0_ns, aieb_buf *b)
+{
+    return dump_line(b, aieb_request_to_json(r, t0_ns, NULL));
+}
+
 int aieb_requests_log_append(const char *path, const aieb_result *r, int64_t t0_ns, aieb_err *err)
 {
     aieb_buf b;

@@ -13,6 +13,7 @@
 #include "aieb/carbon.h"
 #include "aieb/config.h"
 #include "aieb/dataset.h"
+#include "aieb/fileio.h"
 #include "aieb/format.h"
 #include "aieb/latency.h"
 #include "aieb/meter.h"
@@ -26,7 +27,8 @@ typedef struct runner {
 
     char run_dir[PATH_MAX];
     char requests_path[PATH_MAX];
-    int64_t wall_start_ns; /* wall clock at the start, for labels */
+    aieb_line_writer *req_log; /* appends requests.jsonl off the backend's thread */
+    int64_t wall_start_ns;     /* wall clock at the start, for labels */
     char run_id[40];
 
     aieb_dataset ds;
