@@ -9,9 +9,10 @@
  * Every key remembers where its value came from (default, file:line, env VAR, --set).
  *
  * Problems are collected, not returned one at a time: a load fills an aieb_diags
- * list with every error and warning found (unknown keys are warnings with a
- * "did you mean"; type and range problems are errors), each with file, line,
- * column and key path, so that `aieb config check` can show them all at once.
+ * list with every error and warning found (unknown keys, with a "did you mean",
+ * and type and range problems are errors; AIEB_CONFIG_LENIENT makes unknown keys
+ * warnings), each with file, line, column and key path, so that `aieb config
+ * check` can show them all at once.
  *
  * Hostile input is capped (file size, scalar size, nesting depth, alias
  * expansion, number of nodes): see AIEB_CONFIG_MAX_* below.
@@ -59,6 +60,7 @@ typedef struct aieb_diags {
     size_t n, cap;
     size_t n_errors, n_warnings; /* counted even when the item was dropped */
     size_t dropped;              /* past AIEB_CONFIG_MAX_DIAGS, or out of memory */
+    size_t n_unknown_keys;       /* unknown keys met in files (errors, or lenient warnings) */
 } aieb_diags;
 
 /* Initialises an empty list. Can't fail. */
@@ -219,6 +221,25 @@ int aieb_config_load(const char *path, const char *const *sets, size_t n_sets, a
  * be NUL-terminated) and naming it `name` in diagnostics. For tests and fuzzing. */
 int aieb_config_load_string(const char *name, const char *data, size_t len, const char *const *sets,
                             size_t n_sets, aieb_config **out, aieb_diags *diags, aieb_err *err);
+
+/* Flags of aieb_config_load_flags. */
+#define AIEB_CONFIG_LENIENT 1u /* unknown keys in the file are warnings (ignored), not errors */
+
+/* As aieb_config_load, with flags (0 or AIEB_CONFIG_LENIENT). By default a key
+ * the schema does not know is an error at its FILE:LINE:COL, with the nearest
+ * known key suggested when one is close; with AIEB_CONFIG_LENIENT it is a
+ * warning and the key is ignored (for files also written for other tools).
+ * Either way it is counted in diags->n_unknown_keys. Keys under the free-form
+ * maps (scenario.generate_kwargs' extra keys, scenario.reasoning_params,
+ * backend.max_memory) and keys starting with "x-" are never unknown; an unknown
+ * key in a --set is always an error. Fails as aieb_config_load. */
+int aieb_config_load_flags(const char *path, const char *const *sets, size_t n_sets, unsigned flags,
+                           aieb_config **out, aieb_diags *diags, aieb_err *err);
+
+/* As aieb_config_load_string, with flags as aieb_config_load_flags. */
+int aieb_config_load_string_flags(const char *name, const char *data, size_t len,
+                                  const char *const *sets, size_t n_sets, unsigned flags,
+                                  aieb_config **out, aieb_diags *diags, aieb_err *err);
 
 /* Appends the fully resolved config as YAML (every key, defaults included, in
  * schema order) to out. With with_sources, each key gets a trailing comment

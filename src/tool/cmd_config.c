@@ -11,13 +11,14 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: aieb config check FILE... [--set KEY=VALUE]...\n"
-            "       aieb config show [FILE] [--set KEY=VALUE]... [--sources]\n\n"
+            "Usage: aieb config check FILE... [--set KEY=VALUE]... [--lenient]\n"
+            "       aieb config show [FILE] [--set KEY=VALUE]... [--sources] [--lenient]\n\n"
             "Checks or prints a benchmark configuration (YAML).\n\n"
             "Commands:\n"
             "  check FILE...    check every file and report every problem at once, one per\n"
             "                   line on stderr: FILE:LINE:COL: key.path: what is wrong\n"
-            "                   (expected ..., got ...). Unknown keys are warnings.\n"
+            "                   (expected ..., got ...). An unknown key is an error,\n"
+            "                   with the nearest known key when one is close.\n"
             "                   Exit 0 when every file is valid, 2 otherwise.\n"
             "  show [FILE]      print the fully resolved configuration as YAML, defaults\n"
             "                   included (without FILE: defaults, environment and --set)\n\n"
@@ -25,6 +26,8 @@ static void usage(FILE *out)
             "  --set KEY=VALUE  override one key, repeatable: --set scenario.num_samples=5\n"
             "  --sources        (show) say where each value came from: default, FILE:LINE,\n"
             "                   env VAR or --set\n"
+            "  --lenient        unknown keys in FILE are warnings and ignored (for files also\n"
+            "                   written for other tools); AIEB_LENIENT=1 does the same\n"
             "  -h, --help       this help\n\n"
             "Precedence: defaults < FILE < environment (BENCHMARK_BACKEND, BENCHMARK_MODEL,\n"
             "VLLM_ENDPOINT, NUM_SAMPLES, MAX_NEW_TOKENS, COUNTRY_ISO_CODE, REGION, OUTPUT_DIR,\n"
@@ -37,7 +40,8 @@ static int quiet(void)
     return aieb_log_get_level() >= AIEB_LOG_ERROR;
 }
 
-static int check_files(char **files, int n_files, const char *const *sets, size_t n_sets)
+static int check_files(char **files, int n_files, const char *const *sets, size_t n_sets,
+                       unsigned flags)
 {
     int status = 0;
     for (int i = 0; i < n_files; i++) {
@@ -45,13 +49,14 @@ static int check_files(char **files, int n_files, const char *const *sets, size_
         aieb_diags_init(&d);
         aieb_config *cfg = NULL;
         aieb_err err = {0};
-        int rc = aieb_config_load(files[i], sets, n_sets, &cfg, &d, &err);
+        int rc = aieb_config_load_flags(files[i], sets, n_sets, flags, &cfg, &d, &err);
         aieb_diags_print(&d, stderr, quiet());
         if (rc == AIEB_ENOMEM) {
             status = tool_fail(rc, &err);
         } else if (rc) {
             if (d.n == 0 && !d.dropped) /* never expected: every failure leaves a problem */
                 fprintf(stderr, "%s\n", err.msg);
+            tool_unknown_keys_hint(&d, flags);
             status = EXIT_USAGE;
         } else if (!quiet()) {
             if (d.n_warnings)
@@ -66,14 +71,17 @@ static int check_files(char **files, int n_files, const char *const *sets, size_
     return status;
 }
 
-static int show_file(const char *file, const char *const *sets, size_t n_sets, int sources)
+static int show_file(const char *file, const char *const *sets, size_t n_sets, int sources,
+                     unsigned flags)
 {
     aieb_diags d;
     aieb_diags_init(&d);
     aieb_config *cfg = NULL;
     aieb_err err = {0};
-    int rc = aieb_config_load(file, sets, n_sets, &cfg, &d, &err);
+    int rc = aieb_config_load_flags(file, sets, n_sets, flags, &cfg, &d, &err);
     aieb_diags_print(&d, stderr, quiet());
+    if (rc && rc != AIEB_ENOMEM)
+        tool_unknown_keys_hint(&d, flags);
     aieb_diags_free(&d);
     if (rc == AIEB_ENOMEM)
         return tool_fail(rc, &err);
@@ -111,6 +119,7 @@ int cmd_config(int argc, char **argv)
     static const struct option opts[] = {
         {"set", required_argument, NULL, 's'},
         {"sources", no_argument, NULL, 'S'},
+        {"lenient", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -120,7 +129,7 @@ int cmd_config(int argc, char **argv)
         return tool_fail(aieb_errf(&err, AIEB_ENOMEM, "out of memory"), &err);
     }
     size_t n_sets = 0;
-    int sources = 0, c;
+    int sources = 0, lenient = 0, c;
     char **av = argv + 1; /* av[0] is the verb, getopt's "program name" */
     int ac = argc - 1;
     optind = 1;
@@ -131,6 +140,8 @@ int cmd_config(int argc, char **argv)
             sets[n_sets++] = optarg;
         } else if (c == 'S' && is_show) {
             sources = 1;
+        } else if (c == 'l') {
+            lenient = 1;
         } else if (c == 'h') {
             usage(stdout);
             free(sets);
@@ -147,15 +158,18 @@ int cmd_config(int argc, char **argv)
     }
     char **files = av + optind;
     int n_files = ac - optind;
+    unsigned flags = 0;
     int status;
-    if (is_check && n_files < 1)
+    if (tool_config_flags("config", lenient, &flags))
+        status = EXIT_USAGE;
+    else if (is_check && n_files < 1)
         status = tool_usage_error("config", "check needs at least one FILE");
     else if (is_show && n_files > 1)
         status = tool_usage_error("config", "show takes one FILE, got %d", n_files);
     else if (is_check)
-        status = check_files(files, n_files, sets, n_sets);
+        status = check_files(files, n_files, sets, n_sets, flags);
     else
-        status = show_file(n_files ? files[0] : NULL, sets, n_sets, sources);
+        status = show_file(n_files ? files[0] : NULL, sets, n_sets, sources, flags);
     free(sets);
     return status;
 }

@@ -19,7 +19,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: aieb run CONFIG [--set KEY=VALUE]... [--repeat N] [--run-dir DIR]\n\n"
+            "Usage: aieb run CONFIG [--set KEY=VALUE]... [--repeat N] [--run-dir DIR]\n"
+            "                [--lenient]\n\n"
             "Runs the benchmark CONFIG describes: prompts from the dataset, sent through the\n"
             "backend, with energy measured by every meter this machine has (see 'aieb probe').\n\n"
             "Options:\n"
@@ -29,6 +30,9 @@ static void usage(FILE *out)
             "                   intervals in summary.json (scenario.repetitions=N)\n"
             "  --run-dir DIR    write results to DIR instead of\n"
             "                   <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/\n"
+            "  --lenient        unknown keys in CONFIG are warnings and ignored instead of\n"
+            "                   errors (for files also written for other tools);\n"
+            "                   AIEB_LENIENT=1 does the same\n"
             "  -h, --help       this help\n\n"
             "Results in the run directory: summary.json, requests.jsonl (appended as each\n"
             "request finishes), timeseries.csv, emissions.csv, report.md, power.png and\n"
@@ -74,17 +78,15 @@ static void install_handlers(void)
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"set", required_argument, NULL, 's'},
-        {"run-dir", required_argument, NULL, 'd'},
-        {"repeat", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"set", required_argument, NULL, 's'},    {"run-dir", required_argument, NULL, 'd'},
+        {"repeat", required_argument, NULL, 'r'}, {"lenient", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *sets[MAX_SETS];
     size_t n_sets = 0;
     const char *run_dir = NULL;
     char repeat_set[64];
-    int c;
+    int lenient = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -110,6 +112,9 @@ int cmd_run(int argc, char **argv)
             sets[n_sets++] = repeat_set; /* after --set before it, so it wins */
             break;
         }
+        case 'l':
+            lenient = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -123,18 +128,24 @@ int cmd_run(int argc, char **argv)
     if (optind + 1 < argc)
         return tool_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
     const char *path = argv[optind];
+    unsigned flags;
+    if (tool_config_flags("run", lenient, &flags))
+        return EXIT_USAGE;
 
     aieb_diags d;
     aieb_diags_init(&d);
     aieb_config *cfg = NULL;
     aieb_err err = {0};
-    int rc = aieb_config_load(path, sets, n_sets, &cfg, &d, &err);
+    int rc = aieb_config_load_flags(path, sets, n_sets, flags, &cfg, &d, &err);
     aieb_diags_print(&d, stderr, aieb_log_get_level() > AIEB_LOG_WARNING);
-    aieb_diags_free(&d);
     if (rc) {
         fprintf(stderr, "aieb: error: %s\n", err.msg);
+        if (rc != AIEB_ENOMEM)
+            tool_unknown_keys_hint(&d, flags);
+        aieb_diags_free(&d);
         return rc == AIEB_ENOMEM ? EXIT_RUN_FAILED : EXIT_USAGE;
     }
+    aieb_diags_free(&d);
 
     install_handlers();
     /* Progress on stderr: a redrawn bar on a terminal, else a line every 10 s or

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aieb/log.h"
 #include "tool.h"
@@ -57,6 +58,38 @@ int tool_usage_error(const char *sub, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'aieb %s --help'.\n", sub);
     return EXIT_USAGE;
+}
+
+int tool_config_flags(const char *sub, int lenient, unsigned *flags)
+{
+    static const char *const on[] = {"1", "true", "yes", "on", NULL};
+    static const char *const off[] = {"", "0", "false", "no", "off", NULL};
+    *flags = lenient ? AIEB_CONFIG_LENIENT : 0;
+    const char *env = getenv("AIEB_LENIENT");
+    if (!env)
+        return 0;
+    for (int i = 0; on[i]; i++)
+        if (strcasecmp(env, on[i]) == 0) {
+            *flags |= AIEB_CONFIG_LENIENT;
+            return 0;
+        }
+    for (int i = 0; off[i]; i++)
+        if (strcasecmp(env, off[i]) == 0)
+            return 0;
+    return tool_usage_error(sub,
+                            "AIEB_LENIENT=%.100s: expected 1 (unknown config keys are "
+                            "warnings) or 0 (they are errors)",
+                            env);
+}
+
+void tool_unknown_keys_hint(const aieb_diags *d, unsigned flags)
+{
+    if (flags & AIEB_CONFIG_LENIENT || !d->n_unknown_keys)
+        return;
+    fprintf(stderr,
+            "aieb: %zu unknown key%s; if the file is also meant for another tool, --lenient "
+            "(or AIEB_LENIENT=1) makes unknown keys warnings\n",
+            d->n_unknown_keys, d->n_unknown_keys == 1 ? "" : "s");
 }
 
 /* Removes -v/--verbose/-q/--quiet anywhere before a "--", so they work before or

@@ -8,6 +8,7 @@
 #ifndef AIEB_TOOL_H
 #define AIEB_TOOL_H
 
+#include "aieb/config.h"
 #include "aieb/err.h"
 
 #define EXIT_RUN_FAILED  1
@@ -28,5 +29,15 @@ int tool_fail(int code, const aieb_err *err);
 
 /* Prints "aieb <sub>: <msg>\nTry 'aieb <sub> --help'." and returns EXIT_USAGE. */
 int tool_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets *flags to the aieb_config_load_flags flags of subcommand sub: with
+ * lenient (the --lenient option) or AIEB_LENIENT set to 1, true, yes or on (any
+ * case), AIEB_CONFIG_LENIENT; unset, empty, 0, false, no or off, 0. Returns 0;
+ * for any other AIEB_LENIENT value prints a usage error and returns EXIT_USAGE. */
+int tool_config_flags(const char *sub, int lenient, unsigned *flags);
+
+/* After a load that failed, says on stderr how to let unknown keys through
+ * (--lenient, AIEB_LENIENT=1) when d holds unknown-key errors. Can't fail. */
+void tool_unknown_keys_hint(const aieb_diags *d, unsigned flags);
 
 #endif

@@ -170,18 +170,19 @@ static void warnings_do_not_fail(void **state)
 {
     aieb_diags d;
     aieb_diags_init(&d);
-    aieb_config *c = load_ok("modle: x\n"
-                             "scenario:\n"
-                             "  num_sample: 3\n"
-                             "  num_samples:\n" /* empty: keeps the default, with a warning */
-                             "  reasoning_params:\n"
-                             "    reasoning_effort: extreme\n"
-                             "  generate_kwargs:\n"
-                             "    repetition_penalty: 1.2\n"
-                             "zzzzzzzzz: 1\n"
-                             "name: org/model\n"
-                             "metrics: {country_iso_code: fra}\n",
-                             &d);
+    /* lenient: unknown keys are warnings too */
+    aieb_config *c = load_ok_flags("modle: x\n"
+                                   "scenario:\n"
+                                   "  num_sample: 3\n"
+                                   "  num_samples:\n" /* empty: keeps the default, with a warning */
+                                   "  reasoning_params:\n"
+                                   "    reasoning_effort: extreme\n"
+                                   "  generate_kwargs:\n"
+                                   "    repetition_penalty: 1.2\n"
+                                   "zzzzzzzzz: 1\n"
+                                   "name: org/model\n"
+                                   "metrics: {country_iso_code: fra}\n",
+                                   NULL, 0, AIEB_CONFIG_LENIENT, &d);
     assert_int_equal(d.n_errors, 0);
     expect_diag(&d, AIEB_DIAG_WARNING, "modle", 1,
                 "unknown key, ignored; did you mean backend.model?");
@@ -218,11 +219,12 @@ static void every_problem_is_reported_at_once(void **state)
     aieb_diags d;
     aieb_diags_init(&d);
     load_fails(y, &d);
-    assert_int_equal(d.n_errors, 7);
-    assert_int_equal(d.n_warnings, 1);
+    assert_int_equal(d.n_errors, 8);
+    assert_int_equal(d.n_warnings, 0);
     int lines[] = {2, 3, 5, 6, 7, 7, 9};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         assert_non_null(find_diag(&d, AIEB_DIAG_ERROR, NULL, lines[i], "expected"));
+    expect_diag(&d, AIEB_DIAG_ERROR, "metrics.typo", 10, "unknown key; did you mean metrics.type?");
     aieb_diags_free(&d);
 }
 
@@ -580,6 +582,134 @@ static void directory_names(void **state)
     aieb_config_free(c);
 }
 
+/* ==== Unknown keys ==== */
+
+/* Unknown keys of every kind, beside the free-form maps and an "x-" key. */
+static const char unknown_yaml[] = "scenario:\n"
+                                   "  num_sample: 5\n"
+                                   "  generate_kwargs:\n"
+                                   "    max_new_tokens: 10\n"
+                                   "    repetition_penalty: 1.2\n"
+                                   "  reasoning_params: {custom_flag: 1}\n"
+                                   "backend:\n"
+                                   "  max_memory: {0: 20GB}\n"
+                                   "  zzzzzzzz: 1\n"
+                                   "senario:\n"
+                                   "  num_samples: 3\n"
+                                   "x-anchors: {a: 1}\n";
+
+static void unknown_keys_are_errors(void **state)
+{
+    aieb_diags d;
+    aieb_diags_init(&d);
+    assert_int_equal(load_fails(unknown_yaml, &d), AIEB_EINVAL);
+    assert_int_equal(d.n_errors, 3);
+    assert_int_equal(d.n_unknown_keys, 3);
+    /* FILE:LINE:COL, the key path and the nearest known key */
+    const aieb_diag *g = find_diag(&d, AIEB_DIAG_ERROR, "scenario.num_sample", 2, "unknown key");
+    assert_non_null(g);
+    assert_int_equal(g->col, 3);
+    aieb_buf b;
+    aieb_buf_init(&b, 0);
+    assert_int_equal(aieb_diag_format(g, &b), 0);
+    assert_string_equal(b.data, "t.yaml:2:3: scenario.num_sample: unknown key; did you mean "
+                                "scenario.num_samples?");
+    aieb_buf_free(&b);
+    /* a misspelt section: the section is suggested, its keys are not checked */
+    expect_diag(&d, AIEB_DIAG_ERROR, "senario", 10, "unknown key; did you mean scenario?");
+    /* nothing close: no suggestion, the section's keys instead */
+    g = find_diag(&d, AIEB_DIAG_ERROR, "backend.zzzzzzzz", 9,
+                  "unknown key (known keys under "
+                  "backend: type, model, endpoint");
+    assert_non_null(g);
+    assert_null(strstr(g->message, "did you mean"));
+    /* generate_kwargs keeps its extra keys (a warning); the maps and x- are fine */
+    expect_diag(&d, AIEB_DIAG_WARNING, "scenario.generate_kwargs.repetition_penalty", 5,
+                "passed to the pytorch backend");
+    aieb_diags_free(&d);
+}
+
+static void lenient_unknown_keys_are_warnings(void **state)
+{
+    aieb_diags d;
+    aieb_diags_init(&d);
+    aieb_config *c = load_ok_flags(unknown_yaml, NULL, 0, AIEB_CONFIG_LENIENT, &d);
+    assert_int_equal(d.n_errors, 0);
+    assert_int_equal(d.n_unknown_keys, 3);
+    expect_diag(&d, AIEB_DIAG_WARNING, "scenario.num_sample", 2,
+                "unknown key, ignored; did you mean scenario.num_samples?");
+    expect_diag(&d, AIEB_DIAG_WARNING, "senario", 10, "did you mean scenario?");
+    expect_diag(&d, AIEB_DIAG_WARNING, "backend.zzzzzzzz", 9, "unknown key, ignored (known keys");
+    assert_int_equal(c->scenario.num_samples, 10); /* the misspelt section was ignored */
+    assert_int_equal(c->scenario.generate_kwargs.max_new_tokens, 10);
+    aieb_config_free(c);
+    aieb_diags_free(&d);
+    /* lenient is about files: an unknown key in --set is still an error */
+    aieb_diags_init(&d);
+    const char *sets[] = {"scenario.num_sampel=3"};
+    aieb_config *bad = (aieb_config *)1;
+    aieb_err err = {0};
+    assert_int_equal(aieb_config_load_string_flags("t.yaml", "name: x\n", 8, sets, 1,
+                                                   AIEB_CONFIG_LENIENT, &bad, &d, &err),
+                     AIEB_EINVAL);
+    assert_null(bad);
+    expect_diag(&d, AIEB_DIAG_ERROR, "scenario.num_sampel", 0,
+                "did you mean scenario.num_samples?");
+    aieb_diags_free(&d);
+}
+
+static void free_form_maps_take_any_key(void **state)
+{
+    aieb_diags d;
+    aieb_diags_init(&d);
+    aieb_config *c = load_ok("scenario:\n"
+                             "  reasoning: true\n"
+                             "  reasoning_params: {enable_thinking: true, custom_flag: on}\n"
+                             "  generate_kwargs:\n"
+                             "    max_new_tokens: 10\n"
+                             "    repetition_penalty: 1.2\n"
+                             "    no_repeat_ngram_size: 3\n"
+                             "backend:\n"
+                             "  max_memory: {0: 20GB, cpu: 64GB}\n"
+                             "x-defaults: &d {temperature: 0.5}\n",
+                             &d);
+    assert_int_equal(d.n_errors, 0);
+    assert_int_equal(d.n_unknown_keys, 0);
+    json_t *extra = c->scenario.generate_kwargs.extra;
+    assert_true(json_real_value(json_object_get(extra, "repetition_penalty")) == 1.2);
+    assert_int_equal(json_integer_value(json_object_get(extra, "no_repeat_ngram_size")), 3);
+    assert_true(json_is_true(json_object_get(c->scenario.reasoning_params, "custom_flag")));
+    assert_int_equal(c->backend.max_memory.n, 2);
+    aieb_config_free(c);
+    aieb_diags_free(&d);
+}
+
+static void suggestions_only_when_close(void **state)
+{
+    static const struct {
+        const char *path, *want; /* want NULL: no suggestion */
+    } cases[] = {
+        {"scenario.num_sample", "scenario.num_samples"},
+        {"scenario.nmu_samples", "scenario.num_samples"}, /* a swap is one edit */
+        {"senario.num_sample", "scenario.num_samples"},
+        {"scenario_num_samples", "scenario.num_samples"}, /* only the whole path is close */
+        {"scenario.max_new_tokens", "scenario.generate_kwargs.max_new_tokens"},
+        {"metrics.country", NULL},
+        {"metrics.foo", NULL},
+        {"qqqqqqqq", NULL},
+        {"backend.zzzzzzzz", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256] = "";
+        int has = cfg_suggest_key(cases[i].path, buf, sizeof buf);
+        if (has != (cases[i].want != NULL) || (has && strcmp(buf, cases[i].want) != 0))
+            fprintf(stderr, "%s: got %s\n", cases[i].path, has ? buf : "no suggestion");
+        assert_int_equal(has, cases[i].want != NULL);
+        if (has)
+            assert_string_equal(buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +723,10 @@ int main(void)
         cmocka_unit_test(hostile_deep_nesting),
         cmocka_unit_test(hostile_huge_scalar),
         cmocka_unit_test(hostile_alias_bomb),
+        cmocka_unit_test_setup(unknown_keys_are_errors, setup),
+        cmocka_unit_test_setup(lenient_unknown_keys_are_warnings, setup),
+        cmocka_unit_test_setup(free_form_maps_take_any_key, setup),
+        cmocka_unit_test_setup(suggestions_only_when_close, setup),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

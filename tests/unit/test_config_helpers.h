@@ -25,13 +25,15 @@ static inline void dump_diags(const aieb_diags *d)
     aieb_diags_print(d, stderr, 0);
 }
 
-/* Loads yaml (a C string) with sets; fails the test unless it loads. */
-static inline aieb_config *load_ok_sets(const char *yaml, const char *const *sets, size_t n_sets,
-                                        aieb_diags *d)
+/* Loads yaml (a C string) with sets and aieb_config_load_flags flags; fails the
+ * test unless it loads. */
+static inline aieb_config *load_ok_flags(const char *yaml, const char *const *sets, size_t n_sets,
+                                         unsigned flags, aieb_diags *d)
 {
     aieb_config *cfg = NULL;
     aieb_err err = {0};
-    int rc = aieb_config_load_string("t.yaml", yaml, strlen(yaml), sets, n_sets, &cfg, d, &err);
+    int rc = aieb_config_load_string_flags("t.yaml", yaml, strlen(yaml), sets, n_sets, flags, &cfg,
+                                           d, &err);
     if (rc != 0 || !cfg) {
         fprintf(stderr, "load failed: %s\n", err.msg);
         dump_diags(d);
@@ -39,6 +41,13 @@ static inline aieb_config *load_ok_sets(const char *yaml, const char *const *set
     assert_int_equal(rc, 0);
     assert_non_null(cfg);
     return cfg;
+}
+
+/* Loads yaml (a C string) with sets; fails the test unless it loads. */
+static inline aieb_config *load_ok_sets(const char *yaml, const char *const *sets, size_t n_sets,
+                                        aieb_diags *d)
+{
+    return load_ok_flags(yaml, sets, n_sets, 0, d);
 }
 
 static inline aieb_config *load_ok(const char *yaml, aieb_diags *d)

@@ -121,9 +121,11 @@ int cfg_key_index(const char *path);
  * returns that key's index and sets *sub to the rest ("x"); else -1. */
 int cfg_key_map_prefix(const char *path, const char **sub);
 
-/* Writes the closest known key to an unknown path (same section preferred, then
- * a key of the same name in another section) into buf; returns 1 when one is
- * close enough to suggest, else 0. */
+/* Writes the closest known key to an unknown path into buf; returns 1 when one
+ * is close enough to suggest, else 0. Last components and whole dotted paths
+ * are compared by edit distance: a key of the same section within the typo
+ * limit first, then one whose whole path is that close, then a key of the same
+ * name in another section, then a typo of a name in another section. */
 int cfg_suggest_key(const char *path, char *buf, size_t n);
 
 /* Writes the closest of choices to s into buf; 1 when close enough. */
@@ -160,6 +162,7 @@ typedef struct cfg_ctx {
     aieb_diags *d;
     cfg_src src;     /* the layer being applied; FILE line/col are taken per node */
     int interpolate; /* expand ${VAR} in scalars (file and --set layers) */
+    int lenient;     /* unknown keys in the file are warnings, not errors */
     int oom;         /* set when an allocation failed */
     char where[160]; /* label for diagnostics outside files: "env NUM_SAMPLES", "--set" */
 } cfg_ctx;

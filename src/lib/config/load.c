@@ -152,7 +152,11 @@ static void walk(cfg_ctx *c, const cfg_node *map, const char *prefix)
             continue;
         }
         if (ki < 0) {
-            unknown_key(c, key, prefix, p, AIEB_DIAG_WARNING, "unknown key, ignored");
+            c->d->n_unknown_keys++;
+            if (c->lenient)
+                unknown_key(c, key, prefix, p, AIEB_DIAG_WARNING, "unknown key, ignored");
+            else
+                unknown_key(c, key, prefix, p, AIEB_DIAG_ERROR, "unknown key");
             continue;
         }
         if (cfg_keys[ki].type != CFG_T_SECTION) {
@@ -287,8 +291,8 @@ static void apply_set(cfg_ctx *c, const char *arg)
 /* ==== Loading ==== */
 
 static int load(const char *file, const char *data, size_t len, int have_data,
-                const char *const *sets, size_t n_sets, aieb_config **out, aieb_diags *diags,
-                aieb_err *err)
+                const char *const *sets, size_t n_sets, unsigned flags, aieb_config **out,
+                aieb_diags *diags, aieb_err *err)
 {
     *out = NULL;
     size_t errors_before = diags->n_errors;
@@ -297,7 +301,7 @@ static int load(const char *file, const char *data, size_t len, int have_data,
         aieb_config_free(cfg);
         return aieb_errf(err, AIEB_ENOMEM, "%s: out of memory", file ? file : "config");
     }
-    cfg_ctx c = {.cfg = cfg, .d = diags};
+    cfg_ctx c = {.cfg = cfg, .d = diags, .lenient = (flags & AIEB_CONFIG_LENIENT) != 0};
     int parse_rc = 0;
     if (have_data) {
         cfg_doc doc = {0};
@@ -332,18 +336,31 @@ static int load(const char *file, const char *data, size_t len, int have_data,
     return aieb_errf(err, code, "%s: %zu problem%s", what, errors, errors == 1 ? "" : "s");
 }
 
+int aieb_config_load_string_flags(const char *name, const char *data, size_t len,
+                                  const char *const *sets, size_t n_sets, unsigned flags,
+                                  aieb_config **out, aieb_diags *diags, aieb_err *err)
+{
+    return load(name ? name : "<string>", data, len, 1, sets, n_sets, flags, out, diags, err);
+}
+
 int aieb_config_load_string(const char *name, const char *data, size_t len, const char *const *sets,
                             size_t n_sets, aieb_config **out, aieb_diags *diags, aieb_err *err)
 {
-    return load(name ? name : "<string>", data, len, 1, sets, n_sets, out, diags, err);
+    return aieb_config_load_string_flags(name, data, len, sets, n_sets, 0, out, diags, err);
 }
 
 int aieb_config_load(const char *path, const char *const *sets, size_t n_sets, aieb_config **out,
                      aieb_diags *diags, aieb_err *err)
 {
+    return aieb_config_load_flags(path, sets, n_sets, 0, out, diags, err);
+}
+
+int aieb_config_load_flags(const char *path, const char *const *sets, size_t n_sets, unsigned flags,
+                           aieb_config **out, aieb_diags *diags, aieb_err *err)
+{
     *out = NULL;
     if (!path)
-        return load(NULL, NULL, 0, 0, sets, n_sets, out, diags, err);
+        return load(NULL, NULL, 0, 0, sets, n_sets, flags, out, diags, err);
     /* Opening a FIFO or a device would block or read forever: refuse them first. */
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
@@ -367,7 +384,7 @@ int aieb_config_load(const char *path, const char *const *sets, size_t n_sets, a
         aieb_diags_add(diags, AIEB_DIAG_ERROR, path, 0, 0, NULL, "%s%s", what, hint);
         return aieb_errf(err, rc, "%s: %s%s", path, what, hint);
     }
-    rc = load(path, data, len, 1, sets, n_sets, out, diags, err);
+    rc = load(path, data, len, 1, sets, n_sets, flags, out, diags, err);
     free(data);
     return rc;
 }

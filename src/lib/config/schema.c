@@ -314,6 +314,7 @@ int cfg_suggest_key(const char *path, char *buf, size_t n)
     if (name_len > 64)
         return 0;
     size_t limit = threshold(name_len);
+    size_t path_limit = threshold(strlen(path));
     const cfg_key *best = NULL;
     size_t best_cost = (size_t)-1;
     for (size_t i = 0; i < cfg_n_keys; i++) {
@@ -322,11 +323,16 @@ int cfg_suggest_key(const char *path, char *buf, size_t n)
         size_t kp_len = (size_t)(kn - k->path);
         int sibling = kp_len == parent_len && strncmp(k->path, path, parent_len) == 0;
         size_t dist = cfg_edit_distance(name, kn, limit);
-        if (dist > limit)
+        /* Outside the section, the whole dotted path within the typo limit
+         * ("senario.num_sample") counts as a sibling at that distance. */
+        size_t whole = sibling ? path_limit + 1 : cfg_edit_distance(path, k->path, path_limit);
+        if (dist > limit && whole > path_limit)
             continue;
         /* A sibling within the typo limit beats the same word elsewhere; the same
          * word elsewhere beats a typo elsewhere. */
-        size_t cost = sibling ? dist * 2 : dist == 0 ? 1 : dist * 2 + 2;
+        size_t cost = dist > limit ? (size_t)-1 : sibling ? dist * 2 : dist == 0 ? 1 : dist * 2 + 2;
+        if (whole <= path_limit && whole * 2 < cost)
+            cost = whole * 2;
         if (cost < best_cost) {
             best = k;
             best_cost = cost;
