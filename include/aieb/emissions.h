@@ -11,6 +11,7 @@
 
 #include "aieb/carbon.h"
 #include "aieb/err.h"
+#include "aieb/meter.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,28 @@ void aieb_emissions_row_init(aieb_emissions_row *r);
  * Can't fail. */
 void aieb_emissions_row_fill(aieb_emissions_row *r, const aieb_emissions *e, const aieb_carbon *c,
                              double duration_s);
+
+/* What a row says about the machine, the same for `aieb run` and `aieb
+ * measure`. A row's strings point into it, so it must outlive the row. */
+typedef struct aieb_emissions_machine {
+    char os[256];        /* "Linux-<release>-<arch>", from uname */
+    char cpu_model[256]; /* /proc/cpuinfo's first "model name" */
+    char gpu_model[192]; /* "<n> x <name>", CodeCarbon's form */
+    int cpu_count, gpu_count;
+    double gpu_utilization_percent; /* mean of the GPUs' averages; display only */
+    double ram_total_size_gb;       /* physical memory, GB */
+} aieb_emissions_machine;
+
+/* Fills m from this machine (uname, /proc/cpuinfo under proc_root, NULL for
+ * "/proc"; sysconf) and from the GPU channels of s (may be NULL: no GPU).
+ * Can't fail: what cannot be read stays empty. */
+void aieb_emissions_machine_probe(aieb_emissions_machine *m, const aieb_meter_summary *s,
+                                  const char *proc_root);
+
+/* Sets r's machine fields from m (os, cpu_count, cpu_model, gpu_count,
+ * gpu_model, gpu_utilization_percent, ram_total_size_gb; tracking_mode
+ * "machine", on_cloud "N"). Strings point into m. Can't fail. */
+void aieb_emissions_row_machine(aieb_emissions_row *r, const aieb_emissions_machine *m);
 
 /* Formats the 38 values of r as strings, the way the row is written: numbers in
  * the shortest form that reads back exactly, with ".0" on whole numbers (as

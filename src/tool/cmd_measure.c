@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,41 +302,6 @@ static void print_table(const measure_args *a, const aieb_meter_summary *s,
             carbon->note, em->pue);
 }
 
-static void fill_machine(aieb_emissions_row *r, const aieb_meter_summary *s, struct utsname *u,
-                         char *os, size_t os_len, char *gpu_model, size_t gm_len)
-{
-    if (uname(u) == 0) {
-        snprintf(os, os_len, "%s-%s-%s", u->sysname, u->release, u->machine);
-        r->os = os;
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    r->cpu_count = n > 0 ? (int)n : -1;
-    int n_gpu = 0;
-    const char *name = NULL;
-    double util = 0;
-    int n_util = 0;
-    for (int c = 0; c < s->n_channels; c++) {
-        const aieb_meter_channel_summary *cs = &s->channels[c];
-        if (cs->info->domain != AIEB_DOMAIN_GPU)
-            continue;
-        n_gpu++;
-        name = cs->info->name;
-        if (isfinite(cs->util_avg_pct)) {
-            util += cs->util_avg_pct;
-            n_util++;
-        }
-    }
-    r->gpu_count = n_gpu;
-    if (name) {
-        snprintf(gpu_model, gm_len, "%d x %s", n_gpu, name); /* CodeCarbon's form */
-        r->gpu_model = gpu_model;
-    }
-    r->gpu_utilization_percent = n_util ? util / n_util : NAN;
-    r->tracking_mode = "machine";
-    r->on_cloud = "N";
-    r->project_name = "aieb";
-}
-
 static int write_outputs(const measure_args *a, aieb_meter *m, const aieb_meter_summary *s,
                          const aieb_emissions *em, const aieb_carbon *carbon, int status,
                          aieb_err *err)
@@ -389,9 +353,10 @@ static int write_outputs(const measure_args *a, aieb_meter *m, const aieb_meter_
         aieb_emissions_row r;
         aieb_emissions_row_init(&r);
         aieb_emissions_row_fill(&r, em, carbon, s->window.duration_s);
-        struct utsname u;
-        char os[256], gpu_model[160];
-        fill_machine(&r, s, &u, os, sizeof os, gpu_model, sizeof gpu_model);
+        aieb_emissions_machine mach;
+        aieb_emissions_machine_probe(&mach, s, NULL);
+        aieb_emissions_row_machine(&r, &mach);
+        r.project_name = "aieb";
         char *written = NULL;
         rc = aieb_emissions_append(a->emissions_path, &r, &written, err);
         if (rc == 0 && written && strcmp(written, a->emissions_path) != 0)

@@ -89,6 +89,17 @@ PY
         [ "$mode" = 644 ] || fail "$f has mode $mode, wanted 644"
     done
     if ls "$run_dir" | grep -q '\.tmp\.'; then fail "temporary files left: $(ls "$run_dir")"; fi
+    # emissions.csv rows from run and from measure describe the machine alike
+    expect_status 0 "$AIEB" measure --emissions "$T/measure-emissions.csv" -- true
+    python3 - "$run_dir/emissions.csv" "$T/measure-emissions.csv" <<'PY' || fail "emissions rows differ"
+import csv, sys
+a = list(csv.DictReader(open(sys.argv[1])))[-1]
+b = list(csv.DictReader(open(sys.argv[2])))[-1]
+for k in ("os", "cpu_count", "cpu_model", "gpu_count", "gpu_model", "ram_total_size",
+          "tracking_mode", "on_cloud"):
+    assert a[k] == b[k], (k, a[k], b[k])
+assert a["os"].startswith("Linux-") and float(a["ram_total_size"]) > 0, a
+PY
     expect_grep '^\| Component \| Method \| Gross \(Wh\) \| ± \(Wh\) \| Net \(Wh\) \| ± \(Wh\) \|' \
         "$run_dir/report.md"
     expect_grep '^\| \*\*CPU \+ RAM \(primary\)\*\* \|  \| [0-9.e-]+ \| [0-9.e-]+ \|' "$run_dir/report.md"

@@ -218,6 +218,69 @@ static void fill_from_a_run(void **state)
     }
 }
 
+/* The machine's fields, the same for run and measure: from a fixture
+ * /proc/cpuinfo, this machine's uname and memory, and the GPU channels. */
+static void machine_fields(void **state)
+{
+    (void)state;
+    char proc[] = "/tmp/aieb-proc-XXXXXX";
+    assert_non_null(mkdtemp(proc));
+    char p[256];
+    snprintf(p, sizeof p, "%s/cpuinfo", proc);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Test "
+          "CPU @ 2.00GHz\nflags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: other\n",
+          f);
+    fclose(f);
+    aieb_channel_info gi[2] = {
+        {.domain = AIEB_DOMAIN_GPU,
+         .label = "gpu0",
+         .method = "nvml_counter",
+         .name = "NVIDIA H100"},
+        {.domain = AIEB_DOMAIN_GPU,
+         .label = "gpu1",
+         .method = "nvml_counter",
+         .name = "NVIDIA H100"},
+    };
+    aieb_channel_info ci = {.domain = AIEB_DOMAIN_CPU, .label = "cpu", .method = "rapl"};
+    aieb_meter_channel_summary ch[3] = {
+        {.info = &gi[0], .util_avg_pct = 40},
+        {.info = &ci, .util_avg_pct = NAN},
+        {.info = &gi[1], .util_avg_pct = 60},
+    };
+    aieb_meter_summary s;
+    memset(&s, 0, sizeof s);
+    s.n_channels = 3;
+    s.channels = ch;
+    aieb_emissions_machine m;
+    aieb_emissions_machine_probe(&m, &s, proc);
+    assert_string_equal(m.cpu_model, "Intel(R) Xeon(R) Test CPU @ 2.00GHz");
+    assert_string_equal(m.gpu_model, "2 x NVIDIA H100");
+    assert_int_equal(m.gpu_count, 2);
+    assert_float_equal(m.gpu_utilization_percent, 50, 1e-12);
+    assert_true(m.cpu_count >= 1);
+    assert_true(m.ram_total_size_gb > 0.1);
+    assert_non_null(strstr(m.os, "Linux-"));
+    aieb_emissions_row r;
+    aieb_emissions_row_init(&r);
+    aieb_emissions_row_machine(&r, &m);
+    assert_string_equal(r.cpu_model, m.cpu_model);
+    assert_string_equal(r.os, m.os);
+    assert_string_equal(r.tracking_mode, "machine");
+    assert_float_equal(r.ram_total_size_gb, m.ram_total_size_gb, 0);
+    /* no GPU, no cpuinfo: those fields stay empty */
+    unlink(p);
+    aieb_emissions_machine_probe(&m, NULL, proc);
+    aieb_emissions_row_init(&r);
+    aieb_emissions_row_machine(&r, &m);
+    assert_null(r.cpu_model);
+    assert_null(r.gpu_model);
+    assert_int_equal(r.gpu_count, 0);
+    assert_true(isnan(r.gpu_utilization_percent));
+    rmdir(proc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +289,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(differing_header_goes_beside, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_fails, setup, teardown),
         cmocka_unit_test(fill_from_a_run),
+        cmocka_unit_test(machine_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "aieb/clock.h"
 #include "aieb/csv.h"
@@ -189,4 +191,80 @@ int aieb_emissions_append(const char *path, const aieb_emissions_row *r, char **
     char store[AIEB_EMISSIONS_N_COLUMNS][32];
     aieb_emissions_row_values(r, vals, store);
     return aieb_csv_append_row(path, columns, vals, AIEB_EMISSIONS_N_COLUMNS, written, err);
+}
+
+/* ==== The machine ========================================================== */
+
+/* The first "model name" of /proc/cpuinfo (x86; Arm kernels have none). */
+static void cpu_model(const char *proc_root, char *out, size_t size)
+{
+    char path[512], line[512];
+    snprintf(path, sizeof path, "%s/cpuinfo", proc_root ? proc_root : "/proc");
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        const char *v = strchr(line, ':');
+        if (!v)
+            break;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t n = strcspn(v, "\n");
+        snprintf(out, size, "%.*s", (int)n, v);
+        break;
+    }
+    fclose(f);
+}
+
+void aieb_emissions_machine_probe(aieb_emissions_machine *m, const aieb_meter_summary *s,
+                                  const char *proc_root)
+{
+    memset(m, 0, sizeof *m);
+    m->gpu_utilization_percent = NAN;
+    m->ram_total_size_gb = NAN;
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(m->os, sizeof m->os, "%s-%s-%s", u.sysname, u.release, u.machine);
+    cpu_model(proc_root, m->cpu_model, sizeof m->cpu_model);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    m->cpu_count = n > 0 ? (int)n : -1;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        m->ram_total_size_gb = (double)pages * (double)page / 1e9;
+    const char *name = NULL;
+    double util = 0;
+    int n_util = 0;
+    for (int c = 0; s && c < s->n_channels; c++) {
+        const aieb_meter_channel_summary *cs = &s->channels[c];
+        if (cs->info->domain != AIEB_DOMAIN_GPU)
+            continue;
+        m->gpu_count++;
+        if (!name)
+            name = cs->info->name;
+        if (isfinite(cs->util_avg_pct)) {
+            util += cs->util_avg_pct;
+            n_util++;
+        }
+    }
+    if (name)
+        snprintf(m->gpu_model, sizeof m->gpu_model, "%d x %s", m->gpu_count, name);
+    if (n_util)
+        m->gpu_utilization_percent = util / n_util;
+}
+
+void aieb_emissions_row_machine(aieb_emissions_row *r, const aieb_emissions_machine *m)
+{
+    r->os = m->os[0] ? m->os : NULL;
+    r->cpu_count = m->cpu_count;
+    r->cpu_model = m->cpu_model[0] ? m->cpu_model : NULL;
+    r->gpu_count = m->gpu_count;
+    r->gpu_model = m->gpu_model[0] ? m->gpu_model : NULL;
+    r->gpu_utilization_percent = m->gpu_utilization_percent;
+    r->ram_total_size_gb = m->ram_total_size_gb;
+    r->tracking_mode = "machine";
+    r->on_cloud = "N";
 }

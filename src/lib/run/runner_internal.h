@@ -13,6 +13,7 @@
 #include "aieb/carbon.h"
 #include "aieb/config.h"
 #include "aieb/dataset.h"
+#include "aieb/emissions.h"
 #include "aieb/fileio.h"
 #include "aieb/format.h"
 #include "aieb/latency.h"
@@ -63,9 +64,7 @@ typedef struct runner {
     aieb_emissions em;
     aieb_carbon carbon;
     double workload_s;
-    double gpu_util_avg_pct; /* NAN without GPUs */
-    int gpu_count;
-    char gpu_model[128];
+    aieb_emissions_machine machine;
 } runner;
 
 /* Adds a warning (also logged). */

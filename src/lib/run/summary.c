@@ -399,8 +399,6 @@ static json_t *gpu_stats_and_evidence(runner *r, const aieb_meter_summary *ms, j
 {
     json_t *gpus = json_array();
     json_t *ev = json_object(), *grounds = json_array();
-    r->gpu_util_avg_pct = NAN;
-    r->gpu_count = 0;
     int any_gpu = 0, any_used = 0;
     for (int i = 0; i < ms->n_channels; i++) {
         const aieb_meter_channel_summary *c = &ms->channels[i];
@@ -436,14 +434,7 @@ static json_t *gpu_stats_and_evidence(runner *r, const aieb_meter_summary *ms, j
         json_object_set_new(gr, "used", json_boolean(c->used == 1));
         json_array_append_new(grounds, gr);
         any_used |= c->used == 1;
-        r->gpu_util_avg_pct =
-            (isnan(r->gpu_util_avg_pct) ? 0 : r->gpu_util_avg_pct) + c->util_avg_pct;
-        if (!r->gpu_count && c->info->name)
-            snprintf(r->gpu_model, sizeof r->gpu_model, "%s", c->info->name);
-        r->gpu_count++;
     }
-    if (r->gpu_count)
-        r->gpu_util_avg_pct /= r->gpu_count;
     json_object_set_new(ev, "gpu_present", json_boolean(any_gpu));
     json_object_set_new(ev, "gpu_active", any_gpu ? json_boolean(any_used) : json_null());
     json_object_set_new(ev, "rule",
@@ -575,6 +566,7 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
     json_object_set_new(o, "repetitions", reps);
     json_t *evidence = NULL;
     json_object_set_new(o, "gpu_stats", gpu_stats_and_evidence(r, &ms, &evidence));
+    aieb_emissions_machine_probe(&r->machine, &ms, NULL); /* for emissions.csv */
     json_object_set_new(o, "evidence", evidence);
     json_object_set_new(o, "meter", aieb_meter_summary_json(&ms));
     json_t *errors = json_object();
@@ -628,17 +620,7 @@ int runner_write_emissions(runner *r, aieb_err *err)
     row.project_name = cfg->metrics.project_name;
     row.run_id = r->run_id;
     row.experiment_id = cfg->name;
-    row.os = "Linux";
-    row.tracking_mode = "machine";
-    row.on_cloud = "N";
-    row.gpu_count = r->gpu_count;
-    row.gpu_model = r->gpu_count ? r->gpu_model : NULL;
-    row.gpu_utilization_percent = r->gpu_util_avg_pct;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    row.cpu_count = ncpu > 0 ? (int)ncpu : -1;
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0)
-        row.ram_total_size_gb = (double)pages * (double)page / 1e9;
+    aieb_emissions_row_machine(&row, &r->machine);
     char *written = NULL;
     rc = aieb_emissions_append(path, &row, &written, err);
     if (!rc && strcmp(written, path) != 0)
