@@ -57,6 +57,11 @@ typedef enum {
 
 /* What happened to one request. Times are CLOCK_MONOTONIC ns, 0 when the event
  * did not happen. */
+/* Characters per token when a count must be estimated (a server that reports
+ * no usage): "one token generally corresponds to ~4 characters of text for
+ * common English text" (OpenAI's tokenizer guide). */
+#define AIEB_CHARS_PER_TOKEN 4
+
 typedef struct aieb_result {
     size_t index;
     int64_t queued_ns;        /* became eligible to send (arrival time reached) */

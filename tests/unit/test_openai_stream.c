@@ -97,7 +97,9 @@ static void usage_placement(void **state)
         assert_int_equal(got.r[0].n_chunks, 7);
         /* without usage, counts come from chunks and say so */
         assert_int_equal(got.r[0].tokens_estimated, m == 1);
-        assert_int_equal(got.r[0].prompt_tokens, m == 1 ? -1 : 1);
+        /* and the prompt at 4 characters a token (usage says 1 for "p") */
+        assert_int_equal(got.r[0].prompt_tokens,
+                         m == 1 ? (long)((got.r[0].prompt_chars + 3) / 4) : 1);
         collected_free(&got);
         fake_stop(&fs);
     }
@@ -130,6 +132,11 @@ static void reasoning_then_content(void **state)
     }
     assert_int_equal(got.r[0].tokens_estimated, 0);
     assert_int_equal(got.r[1].tokens_estimated, 1); /* the second had no usage */
+    /* its prompt tokens are estimated at 4 characters a token, not left unknown */
+    assert_true(got.r[1].prompt_chars > 0);
+    assert_int_equal(
+        got.r[1].prompt_tokens,
+        (long)((got.r[1].prompt_chars + AIEB_CHARS_PER_TOKEN - 1) / AIEB_CHARS_PER_TOKEN));
     collected_free(&got);
     fake_stop(&fs);
 }

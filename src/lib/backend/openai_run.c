@@ -281,6 +281,15 @@ static void finish(slot *s, aieb_req_error_kind kind, const char *msg)
     } else {
         r->prompt_tokens = r->completion_tokens = r->reasoning_tokens = -1;
     }
+    if (r->prompt_tokens < 0 && r->prompt_chars > 0 && kind == AIEB_REQ_OK) {
+        /* No usage: the server's tokenizer is unknown here, so the prompt is
+         * counted at AIEB_CHARS_PER_TOKEN characters a token (OpenAI's rule of
+         * thumb for English text), so that prompt tokens and total tokens/s
+         * keep their meaning; flagged as estimated. */
+        r->prompt_tokens = (long)((r->prompt_chars + AIEB_CHARS_PER_TOKEN - 1) /
+                                  AIEB_CHARS_PER_TOKEN);
+        r->tokens_estimated = 1;
+    }
     r->error = NULL;
     if (kind != AIEB_REQ_OK) {
         r->error = strdup(msg ? msg : "failed");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aieb/backend.h"
 #include "report/report_md.h"
 
 static void latency_row(ctx *c, const char *label, const char *key)
@@ -38,7 +39,7 @@ void md_aggregates(ctx *c)
     P("| Tokens | %s prompt + %s completion = %s%s |\n",
       F(rj_num(s, "summary.total_prompt_tokens"), 0),
       F(rj_num(s, "summary.total_completion_tokens"), 0), F(rj_num(s, "summary.total_tokens"), 0),
-      rj_bool(s, "summary.tokens_estimated") == 1 ? " (some counted from chunks)" : "");
+      rj_bool(s, "summary.tokens_estimated") == 1 ? " (some estimated)" : "");
     P("| Average latency (s) | %s |\n", S(rj_num(s, "summary.avg_latency_seconds")));
     P("| Requests/s | %s |\n", S(rj_num(s, "latency.request_throughput")));
     P("| Output tokens/s | %s |\n", S(rj_num(s, "latency.output_token_throughput")));
@@ -430,8 +431,10 @@ void md_methods(ctx *c)
              "varied on its own).",
              md_primary_name(c), S(net_wh), isnan(net_u_wh) ? "?" : S(net_u_wh));
     if (rj_bool(s, "summary.tokens_estimated") == 1)
-        WARN("Some token counts were estimated from streamed chunks (the server reported no "
-             "usage).");
+        WARN("Some token counts were estimated: the server reported no usage, so output tokens "
+             "are counted from streamed chunks and prompt tokens at %d characters a token; "
+             "tokens/s and J per token are estimates too.",
+             AIEB_CHARS_PER_TOKEN);
     if (!c->f->has_timeseries)
         WARN("timeseries.csv is missing: no per-request power and no plot.");
     json_t *w;
