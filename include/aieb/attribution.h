@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "aieb/meter.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,8 +40,8 @@ typedef struct aieb_share {
  * out[0..n). Intervals are clipped to the run. *unattributed (may be NULL) gets
  * the energy of [lo, hi] (the span the intervals cover) that no interval
  * claimed. Fails with AIEB_EINVAL when the meter is running, AIEB_ENOMEM. */
-int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_share *out,
-                   aieb_share *unattributed, aieb_err *err);
+AIEB_API int aieb_attribute(const aieb_meter *m, const aieb_interval *iv, size_t n, aieb_share *out,
+                            aieb_share *unattributed, aieb_err *err);
 
 #ifdef __cplusplus
 }

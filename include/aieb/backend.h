@@ -7,12 +7,14 @@
 #ifndef AIEB_BACKEND_H
 #define AIEB_BACKEND_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,7 +86,7 @@ typedef struct aieb_result {
 } aieb_result;
 
 /* Frees the arrays and strings inside r (not r itself). */
-void aieb_result_clear(aieb_result *r);
+AIEB_API void aieb_result_clear(aieb_result *r);
 
 /* Called once per finished request (success or failure), from the thread that
  * called run(); the callback may keep nothing of r after it returns (copy what
@@ -100,13 +102,13 @@ typedef struct aieb_backend_ops {
     int (*load)(aieb_backend *b, aieb_err *err);
     /* Waits until the backend can serve (server health, model listed); returns
      * AIEB_EENV with what was found otherwise. */
-    int (*health)(aieb_backend *b, const volatile int *stop, aieb_err *err);
+    int (*health)(aieb_backend *b, const volatile sig_atomic_t *stop, aieb_err *err);
     /* Runs reqs[0..n) with at most max_concurrency in flight, honouring each
      * arrival_ns, calling cb as each finishes. Returns when all finished, when cb
      * returned non-zero, or when *stop became non-zero (in-flight requests get
      * grace_ms to finish, then are cancelled and reported as CANCELLED). */
     int (*run)(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency,
-               int grace_ms, aieb_result_cb cb, void *user, const volatile int *stop,
+               int grace_ms, aieb_result_cb cb, void *user, const volatile sig_atomic_t *stop,
                aieb_err *err);
     /* Frees the model after the workload, while the meter still runs, so the
      * memory it gives back shows on the timeline (native, pytorch); NULL for

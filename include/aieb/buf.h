@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,31 +23,32 @@ typedef struct aieb_buf {
 } aieb_buf;
 
 /* Initialises an empty buffer with a cap (0 for effectively none). Can't fail. */
-void aieb_buf_init(aieb_buf *b, size_t max_len);
+AIEB_API void aieb_buf_init(aieb_buf *b, size_t max_len);
 
 /* Appends n bytes. Returns 0, AIEB_ETOOBIG (cap reached, buffer unchanged) or
  * AIEB_ENOMEM. */
-int aieb_buf_append(aieb_buf *b, const void *p, size_t n);
+AIEB_API int aieb_buf_append(aieb_buf *b, const void *p, size_t n);
 
 /* Appends a NUL-terminated string; same returns as aieb_buf_append. */
-int aieb_buf_puts(aieb_buf *b, const char *s);
+AIEB_API int aieb_buf_puts(aieb_buf *b, const char *s);
 
 /* Appends printf-formatted text; same returns as aieb_buf_append. */
-int aieb_buf_printf(aieb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int aieb_buf_vprintf(aieb_buf *b, const char *fmt, va_list ap);
+AIEB_API int aieb_buf_printf(aieb_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+AIEB_API int aieb_buf_vprintf(aieb_buf *b, const char *fmt, va_list ap);
 
 /* Drops the first n bytes (n > len drops all). Can't fail. */
-void aieb_buf_consume(aieb_buf *b, size_t n);
+AIEB_API void aieb_buf_consume(aieb_buf *b, size_t n);
 
 /* Empties the buffer, keeping its memory. Can't fail. */
-void aieb_buf_reset(aieb_buf *b);
+AIEB_API void aieb_buf_reset(aieb_buf *b);
 
 /* Frees memory; the buffer is empty and reusable afterwards. */
-void aieb_buf_free(aieb_buf *b);
+AIEB_API void aieb_buf_free(aieb_buf *b);
 
 /* Returns the contents and leaves the buffer empty; the caller frees the string.
  * Returns an allocated "" when empty, NULL only when out of memory. */
-char *aieb_buf_steal(aieb_buf *b);
+AIEB_API char *aieb_buf_steal(aieb_buf *b);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,19 +60,20 @@ typedef struct aieb_carbon {
  * errors. Fails with AIEB_EINVAL for a negative or infinite override, and
  * AIEB_ENOTFOUND / AIEB_EINVAL when the embedded table is missing or malformed
  * (a build fault). */
-int aieb_carbon_lookup(const char *iso3, const char *region, double override_g_per_kwh,
-                       aieb_carbon *out, aieb_err *err);
+AIEB_API int aieb_carbon_lookup(const char *iso3, const char *region, double override_g_per_kwh,
+                                aieb_carbon *out, aieb_err *err);
 
 /* As aieb_carbon_lookup, against the CSV text csv[0..len) in the embedded
  * table's format (header iso3,country,g_co2e_per_kwh,year,source,region,
  * region_name; '#' comment lines). Fails with AIEB_EINVAL naming the line of a
  * malformed row, AIEB_ETOOBIG past AIEB_CARBON_TABLE_MAX_BYTES. */
-int aieb_carbon_lookup_in(const char *csv, size_t len, const char *iso3, const char *region,
-                          double override_g_per_kwh, aieb_carbon *out, aieb_err *err);
+AIEB_API int aieb_carbon_lookup_in(const char *csv, size_t len, const char *iso3,
+                                   const char *region, double override_g_per_kwh, aieb_carbon *out,
+                                   aieb_err *err);
 
 /* Counts the distinct countries of the embedded table (for probe and tests).
  * Returns the count, or an AIEB_E* code. */
-int aieb_carbon_table_countries(aieb_err *err);
+AIEB_API int aieb_carbon_table_countries(aieb_err *err);
 
 /* Energy of one run by component, in J; NAN for a component not measured. */
 typedef struct aieb_energy_parts {
@@ -90,16 +92,16 @@ typedef struct aieb_emissions {
 } aieb_emissions;
 
 /* kWh from J (/ 3.6e6). Can't fail. */
-double aieb_kwh_from_j(double j);
+AIEB_API double aieb_kwh_from_j(double j);
 
 /* Grams CO2e of energy_kwh at g_per_kwh. Can't fail. */
-double aieb_carbon_grams(double energy_kwh, double g_per_kwh);
+AIEB_API double aieb_carbon_grams(double energy_kwh, double g_per_kwh);
 
 /* Applies the PUE (metrics.pue; each component's energy x pue, as CodeCarbon)
  * and the intensity. Fails with AIEB_EINVAL when pue is below 1 or not finite,
  * or g_per_kwh is negative or not finite; out is then untouched. */
-int aieb_carbon_emissions(const aieb_energy_parts *parts, double pue, double g_per_kwh,
-                          aieb_emissions *out, aieb_err *err);
+AIEB_API int aieb_carbon_emissions(const aieb_energy_parts *parts, double pue, double g_per_kwh,
+                                   aieb_emissions *out, aieb_err *err);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,26 +65,27 @@ typedef struct aieb_diags {
 } aieb_diags;
 
 /* Initialises an empty list. Can't fail. */
-void aieb_diags_init(aieb_diags *d);
+AIEB_API void aieb_diags_init(aieb_diags *d);
 
 /* Frees every item; the list is empty and reusable afterwards. */
-void aieb_diags_free(aieb_diags *d);
+AIEB_API void aieb_diags_free(aieb_diags *d);
 
 /* Adds a problem (file and key may be NULL). Past AIEB_CONFIG_MAX_DIAGS items,
  * or when out of memory, the item is dropped but still counted. Can't fail. */
-void aieb_diags_add(aieb_diags *d, aieb_diag_severity sev, const char *file, int line, int col,
-                    const char *key, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+AIEB_API void aieb_diags_add(aieb_diags *d, aieb_diag_severity sev, const char *file, int line,
+                             int col, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* Appends one diagnostic as a line without newline, in the form
  *   FILE:LINE:COL: key.path: message            (errors)
  *   FILE:LINE:COL: warning: key.path: message   (warnings)
  * (":LINE:COL" omitted when unknown). Returns 0 or the aieb_buf error. */
-int aieb_diag_format(const aieb_diag *g, aieb_buf *out);
+AIEB_API int aieb_diag_format(const aieb_diag *g, aieb_buf *out);
 
 /* Writes every diagnostic to fp, one per line, sorted by file then position
  * (stable), warnings included unless skip_warnings, followed by a line saying how
  * many were dropped when any were. Can't fail (write errors are ignored). */
-void aieb_diags_print(const aieb_diags *d, FILE *fp, int skip_warnings);
+AIEB_API void aieb_diags_print(const aieb_diags *d, FILE *fp, int skip_warnings);
 
 /* ==== The typed configuration ==== */
 
@@ -201,7 +203,7 @@ typedef struct aieb_config {
 
 /* Returns a new config holding only the defaults (every source "default"), or
  * NULL when out of memory. Free with aieb_config_free(). */
-aieb_config *aieb_config_defaults(void);
+AIEB_API aieb_config *aieb_config_defaults(void);
 
 /* Loads the YAML file at path and applies, in order of precedence, defaults <
  * file < environment overrides < sets[0..n_sets) ("key.path=value" strings).
@@ -214,13 +216,14 @@ aieb_config *aieb_config_defaults(void);
  * AIEB_EINVAL (any other problem in the file, environment or sets) or
  * AIEB_ENOMEM, with err summarising ("configs/x.yaml: 3 problems"); the details
  * are in diags. */
-int aieb_config_load(const char *path, const char *const *sets, size_t n_sets, aieb_config **out,
-                     aieb_diags *diags, aieb_err *err);
+AIEB_API int aieb_config_load(const char *path, const char *const *sets, size_t n_sets,
+                              aieb_config **out, aieb_diags *diags, aieb_err *err);
 
 /* As aieb_config_load, reading the YAML from data[0..len) instead (it need not
  * be NUL-terminated) and naming it `name` in diagnostics. For tests and fuzzing. */
-int aieb_config_load_string(const char *name, const char *data, size_t len, const char *const *sets,
-                            size_t n_sets, aieb_config **out, aieb_diags *diags, aieb_err *err);
+AIEB_API int aieb_config_load_string(const char *name, const char *data, size_t len,
+                                     const char *const *sets, size_t n_sets, aieb_config **out,
+                                     aieb_diags *diags, aieb_err *err);
 
 /* Flags of aieb_config_load_flags. */
 #define AIEB_CONFIG_LENIENT 1u /* unknown keys in the file are warnings (ignored), not errors */
@@ -233,35 +236,36 @@ int aieb_config_load_string(const char *name, const char *data, size_t len, cons
  * maps (scenario.generate_kwargs' extra keys, scenario.reasoning_params,
  * backend.max_memory) and keys starting with "x-" are never unknown; an unknown
  * key in a --set is always an error. Fails as aieb_config_load. */
-int aieb_config_load_flags(const char *path, const char *const *sets, size_t n_sets, unsigned flags,
-                           aieb_config **out, aieb_diags *diags, aieb_err *err);
+AIEB_API int aieb_config_load_flags(const char *path, const char *const *sets, size_t n_sets,
+                                    unsigned flags, aieb_config **out, aieb_diags *diags,
+                                    aieb_err *err);
 
 /* As aieb_config_load_string, with flags as aieb_config_load_flags. */
-int aieb_config_load_string_flags(const char *name, const char *data, size_t len,
-                                  const char *const *sets, size_t n_sets, unsigned flags,
-                                  aieb_config **out, aieb_diags *diags, aieb_err *err);
+AIEB_API int aieb_config_load_string_flags(const char *name, const char *data, size_t len,
+                                           const char *const *sets, size_t n_sets, unsigned flags,
+                                           aieb_config **out, aieb_diags *diags, aieb_err *err);
 
 /* Appends the fully resolved config as YAML (every key, defaults included, in
  * schema order) to out. With with_sources, each key gets a trailing comment
  * saying where its value came from. The output loads back to the same config.
  * Returns 0, AIEB_ENOMEM or AIEB_ETOOBIG (out's cap). */
-int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aieb_buf *out);
+AIEB_API int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aieb_buf *out);
 
 /* Writes where key's value came from into buf: "default", "FILE:LINE:COL",
  * "env NAME" or "--set". Returns 0, or AIEB_ENOTFOUND for an unknown key path
  * (buf then holds ""). Keys are dotted paths as in the YAML
  * ("scenario.generate_kwargs.max_new_tokens"). */
-int aieb_config_source(const aieb_config *cfg, const char *key, char *buf, size_t size);
+AIEB_API int aieb_config_source(const aieb_config *cfg, const char *key, char *buf, size_t size);
 
 /* Writes cfg->name as one safe directory name into buf (the run directory is
  * <output_dir>/<this>/<UTC time>/): '/', '\\' and control characters become '_',
  * as does a leading '.', so "..", "." and hidden names cannot result; an empty
  * name gives "benchmark". Cut to at most 255 bytes (and size - 1) on a UTF-8
  * character boundary. Can't fail; size must be > 0. */
-void aieb_config_dir_name(const aieb_config *cfg, char *buf, size_t size);
+AIEB_API void aieb_config_dir_name(const aieb_config *cfg, char *buf, size_t size);
 
 /* Frees the config and everything it owns. cfg may be NULL. */
-void aieb_config_free(aieb_config *cfg);
+AIEB_API void aieb_config_free(aieb_config *cfg);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,7 +18,7 @@ extern "C" {
 /* Appends field to b, quoted per RFC 4180 when it holds a comma, quote, CR or
  * LF (quotes doubled). NULL is written as an empty field. Returns 0 or the
  * aieb_buf_append code. */
-int aieb_csv_field(aieb_buf *b, const char *field);
+AIEB_API int aieb_csv_field(aieb_buf *b, const char *field);
 
 /* Appends one row to the CSV file at path.
  * - When path does not exist (or is empty), writes the header cols[0..n) first.
@@ -27,8 +28,8 @@ int aieb_csv_field(aieb_buf *b, const char *field);
  * vals[i] may be NULL (empty field). On success *written (may be NULL) receives
  * a malloc'd copy of the path actually written. Fails with AIEB_EIO naming the
  * file, or AIEB_ENOMEM. */
-int aieb_csv_append_row(const char *path, const char *const *cols, const char *const *vals,
-                        size_t n, char **written, aieb_err *err);
+AIEB_API int aieb_csv_append_row(const char *path, const char *const *cols, const char *const *vals,
+                                 size_t n, char **written, aieb_err *err);
 
 #ifdef __cplusplus
 }

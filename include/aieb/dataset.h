@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,7 +79,7 @@ typedef struct aieb_dataset {
 } aieb_dataset;
 
 /* Fills o with the defaults above (all pointers NULL, hf_retries 2). Can't fail. */
-void aieb_dataset_options_init(aieb_dataset_options *o);
+AIEB_API void aieb_dataset_options_init(aieb_dataset_options *o);
 
 /* Loads prompts as described at the top of this file. On success out holds at least
  * one prompt (fewer than num_samples when the source has fewer; a warning is logged)
@@ -89,7 +90,7 @@ void aieb_dataset_options_init(aieb_dataset_options *o);
  * AIEB_ETOOBIG (a cap above was exceeded), AIEB_EENV (hub not reachable, refused the
  * token, or answered errors, and nothing usable is cached: the message names the
  * cache path), AIEB_ETIMEOUT, AIEB_ENOMEM. out is empty after a failure. */
-int aieb_dataset_load(const aieb_dataset_options *opts, aieb_dataset *out, aieb_err *err);
+AIEB_API int aieb_dataset_load(const aieb_dataset_options *opts, aieb_dataset *out, aieb_err *err);
 
 /* Input formats of aieb_dataset_parse_buffer. */
 typedef enum {
@@ -102,17 +103,17 @@ typedef enum {
 /* Parses len bytes already in memory as format (same rules, caps and post-processing
  * as aieb_dataset_load); origin names the data in error messages. Same failures
  * as aieb_dataset_load, without the network ones. */
-int aieb_dataset_parse_buffer(aieb_dataset_format format, const char *data, size_t len,
-                              const char *origin, const aieb_dataset_options *opts,
-                              aieb_dataset *out, aieb_err *err);
+AIEB_API int aieb_dataset_parse_buffer(aieb_dataset_format format, const char *data, size_t len,
+                                       const char *origin, const aieb_dataset_options *opts,
+                                       aieb_dataset *out, aieb_err *err);
 
 /* Frees the contents of ds (not ds) and zeroes it. NULL is fine. */
-void aieb_dataset_free(aieb_dataset *ds);
+AIEB_API void aieb_dataset_free(aieb_dataset *ds);
 
 /* The cache directory that load would use for opts (opts->cache_dir, or the XDG
  * default), malloc'd. Returns AIEB_ENOTFOUND when neither $XDG_CACHE_HOME nor $HOME
  * is set and opts gives none, or AIEB_ENOMEM. */
-int aieb_dataset_cache_dir(const aieb_dataset_options *opts, char **dir, aieb_err *err);
+AIEB_API int aieb_dataset_cache_dir(const aieb_dataset_options *opts, char **dir, aieb_err *err);
 
 #ifdef __cplusplus
 }

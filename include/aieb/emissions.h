@@ -12,6 +12,7 @@
 #include "aieb/carbon.h"
 #include "aieb/err.h"
 #include "aieb/meter.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,10 +59,10 @@ typedef struct aieb_emissions_row {
 } aieb_emissions_row;
 
 /* The 38 column names in CodeCarbon 3.2+'s order (a read-only table). Can't fail. */
-const char *const *aieb_emissions_columns(void);
+AIEB_API const char *const *aieb_emissions_columns(void);
 
 /* Sets every field of r to empty (NAN, -1, NULL). Can't fail. */
-void aieb_emissions_row_init(aieb_emissions_row *r);
+AIEB_API void aieb_emissions_row_init(aieb_emissions_row *r);
 
 /* Fills the energy fields of r from a run: duration_s, emissions_kg (g / 1000),
  * emissions_rate_kg_per_s, {cpu,gpu,ram}_energy_kwh and energy_consumed_kwh
@@ -69,8 +70,8 @@ void aieb_emissions_row_init(aieb_emissions_row *r);
  * run, before the PUE), pue, and from c (may be NULL) country_name,
  * country_iso_code and region. Strings point into c, which must outlive r.
  * Can't fail. */
-void aieb_emissions_row_fill(aieb_emissions_row *r, const aieb_emissions *e, const aieb_carbon *c,
-                             double duration_s);
+AIEB_API void aieb_emissions_row_fill(aieb_emissions_row *r, const aieb_emissions *e,
+                                      const aieb_carbon *c, double duration_s);
 
 /* What a row says about the machine, the same for `aieb run` and `aieb
  * measure`. A row's strings point into it, so it must outlive the row. */
@@ -86,19 +87,20 @@ typedef struct aieb_emissions_machine {
 /* Fills m from this machine (uname, /proc/cpuinfo under proc_root, NULL for
  * "/proc"; sysconf) and from the GPU channels of s (may be NULL: no GPU).
  * Can't fail: what cannot be read stays empty. */
-void aieb_emissions_machine_probe(aieb_emissions_machine *m, const aieb_meter_summary *s,
-                                  const char *proc_root);
+AIEB_API void aieb_emissions_machine_probe(aieb_emissions_machine *m, const aieb_meter_summary *s,
+                                           const char *proc_root);
 
 /* Sets r's machine fields from m (os, cpu_count, cpu_model, gpu_count,
  * gpu_model, gpu_utilization_percent, ram_total_size_gb; tracking_mode
  * "machine", on_cloud "N"). Strings point into m. Can't fail. */
-void aieb_emissions_row_machine(aieb_emissions_row *r, const aieb_emissions_machine *m);
+AIEB_API void aieb_emissions_row_machine(aieb_emissions_row *r, const aieb_emissions_machine *m);
 
 /* Formats the 38 values of r as strings, the way the row is written: numbers in
  * the shortest form that reads back exactly, with ".0" on whole numbers (as
  * Python writes floats). vals[i] points into store or into r's strings; NULL for
  * empty. store must hold AIEB_EMISSIONS_N_COLUMNS x 32 bytes. Can't fail. */
-void aieb_emissions_row_values(const aieb_emissions_row *r, const char **vals, char (*store)[32]);
+AIEB_API void aieb_emissions_row_values(const aieb_emissions_row *r, const char **vals,
+                                        char (*store)[32]);
 
 /* Appends r to the emissions.csv at path: header first when the file is absent
  * or empty; the row only when its header is CodeCarbon's; otherwise the file is
@@ -106,8 +108,8 @@ void aieb_emissions_row_values(const aieb_emissions_row *r, const char **vals, c
  * logged). *written (may be NULL) receives a malloc'd copy of the path actually
  * written, for the caller to report. Fails with AIEB_EIO naming the file, or
  * AIEB_ENOMEM. */
-int aieb_emissions_append(const char *path, const aieb_emissions_row *r, char **written,
-                          aieb_err *err);
+AIEB_API int aieb_emissions_append(const char *path, const aieb_emissions_row *r, char **written,
+                                   aieb_err *err);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,18 +44,18 @@ typedef struct aieb_engine_opts {
 } aieb_engine_opts;
 
 /* Fills opts with the defaults above (threads 0, context 0, AUTO, use_blas 1). */
-void aieb_engine_opts_init(aieb_engine_opts *opts);
+AIEB_API void aieb_engine_opts_init(aieb_engine_opts *opts);
 
 /* Opens a model (path or "synthetic:..." name, see above) and prepares everything a
  * generation needs. opts may be NULL for defaults. Fails with AIEB_ENOTFOUND (no
  * file, unknown preset), AIEB_EINVAL (malformed file: the message names the field),
  * AIEB_EUNSUPPORTED (architecture, weight type or tokenizer not supported, kernels
  * not available on this CPU), AIEB_ENOMEM; *out is NULL then. */
-int aieb_engine_open(const char *model, const aieb_engine_opts *opts, aieb_engine **out,
-                     aieb_err *err);
+AIEB_API int aieb_engine_open(const char *model, const aieb_engine_opts *opts, aieb_engine **out,
+                              aieb_err *err);
 
 /* Frees everything; e may be NULL. */
-void aieb_engine_close(aieb_engine *e);
+AIEB_API void aieb_engine_close(aieb_engine *e);
 
 typedef struct aieb_model_info {
     char name[96];       /* general.name, or the synthetic preset */
@@ -77,24 +78,25 @@ typedef struct aieb_model_info {
 } aieb_model_info;
 
 /* Copies the model's description into *info. This function can't fail. */
-void aieb_engine_info(const aieb_engine *e, aieb_model_info *info);
+AIEB_API void aieb_engine_info(const aieb_engine *e, aieb_model_info *info);
 
 /* Tokenizes text into at most max_ids ids (adding BOS first when add_bos and the
  * model has one); *n_ids is the count. Fails with AIEB_ETOOBIG when more than
  * max_ids ids would be needed, AIEB_ENOMEM. */
-int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t *ids,
-                         size_t max_ids, size_t *n_ids, aieb_err *err);
+AIEB_API int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t *ids,
+                                  size_t max_ids, size_t *n_ids, aieb_err *err);
 
 /* Returns the text of one token (bytes, possibly a partial UTF-8 sequence) and its
  * length in *len; "" for control tokens and ids out of range. The pointer stays
  * valid until the next call on e. This function can't fail. */
-const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len);
+AIEB_API const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len);
 
 struct aieb_buf;
 
 /* Appends the text of n ids to out (see aieb_engine_token_text). Returns 0, or
  * AIEB_ETOOBIG / AIEB_ENOMEM from the buffer (out then holds a prefix). */
-int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n, struct aieb_buf *out);
+AIEB_API int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n,
+                                    struct aieb_buf *out);
 
 typedef struct aieb_sample_params {
     int max_new_tokens; /* >= 0; 0 = only process the prompt */
@@ -107,7 +109,7 @@ typedef struct aieb_sample_params {
 } aieb_sample_params;
 
 /* Fills p with greedy decoding of up to 16 tokens, seed 0. */
-void aieb_sample_params_init(aieb_sample_params *p);
+AIEB_API void aieb_sample_params_init(aieb_sample_params *p);
 
 /* Called for every new token with its id and the CLOCK_MONOTONIC time it was
  * sampled; return non-zero to stop generating. */
@@ -134,18 +136,18 @@ typedef struct aieb_gen_stats {
  * each. Call aieb_engine_reset() first for an independent request. Fails with
  * AIEB_EINVAL (empty prompt, id out of range, prompt longer than the free context)
  * and leaves the cache as it was before the call. stats may be NULL. */
-int aieb_engine_generate(aieb_engine *e, const int32_t *prompt, size_t n_prompt,
-                         const aieb_sample_params *p, aieb_token_fn cb, void *user,
-                         aieb_gen_stats *stats, aieb_err *err);
+AIEB_API int aieb_engine_generate(aieb_engine *e, const int32_t *prompt, size_t n_prompt,
+                                  const aieb_sample_params *p, aieb_token_fn cb, void *user,
+                                  aieb_gen_stats *stats, aieb_err *err);
 
 /* The logits (n_vocab floats) at the last position processed, or NULL before any. */
-const float *aieb_engine_logits(const aieb_engine *e);
+AIEB_API const float *aieb_engine_logits(const aieb_engine *e);
 
 /* Forgets the KV cache (next generate starts at position 0). Can't fail. */
-void aieb_engine_reset(aieb_engine *e);
+AIEB_API void aieb_engine_reset(aieb_engine *e);
 
 /* Positions held in the KV cache now. */
-int aieb_engine_position(const aieb_engine *e);
+AIEB_API int aieb_engine_position(const aieb_engine *e);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #define AIEB_ERR_H
 
 #include <stddef.h>
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,21 +40,23 @@ typedef struct aieb_err {
 /* Records code and a printf-style message in err (err may be NULL) and returns
  * code, so that `return aieb_errf(err, AIEB_EIO, "...")` reads naturally.
  * Messages longer than AIEB_ERR_MSG_MAX-1 are truncated. This function can't fail. */
-int aieb_errf(aieb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+AIEB_API int aieb_errf(aieb_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to err's message, keeping its code; returns the code.
  * Used to add context as an error travels up. This function can't fail. */
-int aieb_err_prefix(aieb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+AIEB_API int aieb_err_prefix(aieb_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Clears err to "no error". err may be NULL. */
-void aieb_err_clear(aieb_err *err);
+AIEB_API void aieb_err_clear(aieb_err *err);
 
 /* Returns a static short name for a code ("invalid input", ...). Can't fail. */
-const char *aieb_strerror(int code);
+AIEB_API const char *aieb_strerror(int code);
 
 /* Maps a code to the aieb command's exit status: 0 ok, 1 run failed,
  * 2 usage or config error, 3 environment not usable, 130 interrupted. */
-int aieb_exit_status(int code);
+AIEB_API int aieb_exit_status(int code);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,7 +16,8 @@ extern "C" {
  * Fails with AIEB_ENOTFOUND (missing), AIEB_EINVAL (a directory or not a regular
  * file), AIEB_ETOOBIG (larger than max_len bytes), AIEB_EIO, or AIEB_ENOMEM; the
  * message names the path. On success *data is the caller's to free. */
-int aieb_read_file(const char *path, size_t max_len, char **data, size_t *len, aieb_err *err);
+AIEB_API int aieb_read_file(const char *path, size_t max_len, char **data, size_t *len,
+                            aieb_err *err);
 
 /* Writes len bytes to path atomically: a temporary file in the same directory,
  * written, fsynced, made 0644, closed (checked), renamed over path, then the
@@ -23,7 +25,7 @@ int aieb_read_file(const char *path, size_t max_len, char **data, size_t *len, a
  * the new file, never a partial one. On error the temporary file is removed,
  * path is untouched, and AIEB_EIO names the path. Every output of a run goes
  * through this (or aieb_atomic_*), so all have the same permissions. */
-int aieb_write_file_atomic(const char *path, const void *data, size_t len, aieb_err *err);
+AIEB_API int aieb_write_file_atomic(const char *path, const void *data, size_t len, aieb_err *err);
 
 /* The same, streamed: aieb_atomic_open gives a FILE* on a temporary file beside
  * path; aieb_atomic_commit flushes, fsyncs, chmods 0644, closes (checked),
@@ -34,18 +36,18 @@ typedef struct aieb_atomic_file {
     char *path, *tmp;
 } aieb_atomic_file;
 
-int aieb_atomic_open(aieb_atomic_file *af, const char *path, aieb_err *err);
+AIEB_API int aieb_atomic_open(aieb_atomic_file *af, const char *path, aieb_err *err);
 /* Fails with AIEB_EIO naming path (a write error seen by ferror counts); the
  * temporary file is removed and path untouched then. */
-int aieb_atomic_commit(aieb_atomic_file *af, aieb_err *err);
-void aieb_atomic_abort(aieb_atomic_file *af);
+AIEB_API int aieb_atomic_commit(aieb_atomic_file *af, aieb_err *err);
+AIEB_API void aieb_atomic_abort(aieb_atomic_file *af);
 
 /* Creates a directory and its parents (mode 0755); an existing one is fine. */
-int aieb_mkdir_p(const char *path, aieb_err *err);
+AIEB_API int aieb_mkdir_p(const char *path, aieb_err *err);
 
 /* Appends len bytes to path (created 0644 if absent) in one write with O_APPEND,
  * then fdatasync, so a line appended per finished request survives a crash. */
-int aieb_append_file(const char *path, const void *data, size_t len, aieb_err *err);
+AIEB_API int aieb_append_file(const char *path, const void *data, size_t len, aieb_err *err);
 
 /* Appends lines to a file from a thread of its own: push() copies a line into a
  * queue and returns at once, the writer thread appends what is queued (one
@@ -55,14 +57,14 @@ typedef struct aieb_line_writer aieb_line_writer;
 
 /* Starts a writer for path (the file is created on the first write). Fails with
  * AIEB_ENOMEM or AIEB_EIO (no thread). */
-int aieb_line_writer_open(const char *path, aieb_line_writer **out, aieb_err *err);
+AIEB_API int aieb_line_writer_open(const char *path, aieb_line_writer **out, aieb_err *err);
 
 /* Queues len bytes (whole lines). Returns 0, or AIEB_ENOMEM (nothing queued). */
-int aieb_line_writer_push(aieb_line_writer *w, const char *data, size_t len);
+AIEB_API int aieb_line_writer_push(aieb_line_writer *w, const char *data, size_t len);
 
 /* Writes everything queued, stops the thread and frees w (may be NULL).
  * Returns 0, or the first write error with err naming the path. */
-int aieb_line_writer_close(aieb_line_writer *w, aieb_err *err);
+AIEB_API int aieb_line_writer_close(aieb_line_writer *w, aieb_err *err);
 
 #ifdef __cplusplus
 }

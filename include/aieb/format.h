@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,22 +70,23 @@ typedef struct aieb_format_registry aieb_format_registry;
  * file), AIEB_ETOOBIG (over AIEB_FORMAT_MAX_FILE_BYTES), AIEB_EINVAL (bad YAML or
  * schema: the message names the file, line and key) or AIEB_ENOMEM. On success
  * *out is the caller's to free with aieb_format_registry_free. */
-int aieb_format_registry_load(const char *path, aieb_format_registry **out, aieb_err *err);
+AIEB_API int aieb_format_registry_load(const char *path, aieb_format_registry **out, aieb_err *err);
 
 /* Same as aieb_format_registry_load, from len bytes of YAML text; origin names the
  * text in error messages. */
-int aieb_format_registry_parse(const char *yaml, size_t len, const char *origin,
-                               aieb_format_registry **out, aieb_err *err);
+AIEB_API int aieb_format_registry_parse(const char *yaml, size_t len, const char *origin,
+                                        aieb_format_registry **out, aieb_err *err);
 
 /* Frees a registry (NULL is fine). Rules from it must not be used afterwards. */
-void aieb_format_registry_free(aieb_format_registry *reg);
+AIEB_API void aieb_format_registry_free(aieb_format_registry *reg);
 
 /* Number of families in the registry (for listings). Can't fail. */
-size_t aieb_format_registry_family_count(const aieb_format_registry *reg);
+AIEB_API size_t aieb_format_registry_family_count(const aieb_format_registry *reg);
 
 /* Finds the rule for model (see the lookup order above). A NULL or empty model, or
  * one that nothing matches, gets the default rule. This function can't fail. */
-void aieb_format_lookup(const aieb_format_registry *reg, const char *model, aieb_format_rule *out);
+AIEB_API void aieb_format_lookup(const aieb_format_registry *reg, const char *model,
+                                 aieb_format_rule *out);
 
 /* What the formatter produced for one prompt. */
 typedef struct aieb_formatted {
@@ -108,18 +110,19 @@ typedef struct aieb_formatted {
  * Fails with AIEB_EINVAL (params not an object, a key of the wrong type, an unknown
  * effort) or AIEB_ENOMEM; out is then empty. On success free out with
  * aieb_formatted_free. */
-int aieb_format_apply(const aieb_format_rule *rule, const char *prompt, bool enabled,
-                      const json_t *params, aieb_formatted *out, aieb_err *err);
+AIEB_API int aieb_format_apply(const aieb_format_rule *rule, const char *prompt, bool enabled,
+                               const json_t *params, aieb_formatted *out, aieb_err *err);
 
 /* aieb_format_lookup followed by aieb_format_apply; same failures. */
-int aieb_format_prompt(const aieb_format_registry *reg, const char *model, const char *prompt,
-                       bool enabled, const json_t *params, aieb_formatted *out, aieb_err *err);
+AIEB_API int aieb_format_prompt(const aieb_format_registry *reg, const char *model,
+                                const char *prompt, bool enabled, const json_t *params,
+                                aieb_formatted *out, aieb_err *err);
 
 /* Frees the contents of f (not f) and zeroes it. NULL is fine. */
-void aieb_formatted_free(aieb_formatted *f);
+AIEB_API void aieb_formatted_free(aieb_formatted *f);
 
 /* "harmony", "system_prompt", "prefix", "parameter" or "null". Can't fail. */
-const char *aieb_format_type_name(aieb_format_type type);
+AIEB_API const char *aieb_format_type_name(aieb_format_type type);
 
 #ifdef __cplusplus
 }

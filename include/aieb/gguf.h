@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,60 +116,61 @@ typedef struct aieb_gguf aieb_gguf;
  * such file), AIEB_EIO, AIEB_EINVAL (malformed: the message names the field),
  * AIEB_EUNSUPPORTED (a version, value type or tensor type this reader does not know)
  * or AIEB_ENOMEM; *out is NULL then. */
-int aieb_gguf_open(const char *path, aieb_gguf **out, aieb_err *err);
+AIEB_API int aieb_gguf_open(const char *path, aieb_gguf **out, aieb_err *err);
 
 /* Parses len bytes at data (which must stay valid and unchanged until close); same
  * failures as aieb_gguf_open. Used by the fuzzer and by tests. */
-int aieb_gguf_parse(const void *data, size_t len, aieb_gguf **out, aieb_err *err);
+AIEB_API int aieb_gguf_parse(const void *data, size_t len, aieb_gguf **out, aieb_err *err);
 
 /* Unmaps and frees; g may be NULL. */
-void aieb_gguf_close(aieb_gguf *g);
+AIEB_API void aieb_gguf_close(aieb_gguf *g);
 
-uint32_t aieb_gguf_version(const aieb_gguf *g);
-uint32_t aieb_gguf_alignment(const aieb_gguf *g);
-uint64_t aieb_gguf_file_size(const aieb_gguf *g);
+AIEB_API uint32_t aieb_gguf_version(const aieb_gguf *g);
+AIEB_API uint32_t aieb_gguf_alignment(const aieb_gguf *g);
+AIEB_API uint64_t aieb_gguf_file_size(const aieb_gguf *g);
 
 /* Metadata in file order; i < aieb_gguf_n_kv(). */
-size_t aieb_gguf_n_kv(const aieb_gguf *g);
-const aieb_gguf_kv *aieb_gguf_kv_at(const aieb_gguf *g, size_t i);
+AIEB_API size_t aieb_gguf_n_kv(const aieb_gguf *g);
+AIEB_API const aieb_gguf_kv *aieb_gguf_kv_at(const aieb_gguf *g, size_t i);
 
 /* The key/value with that key, or NULL. */
-const aieb_gguf_kv *aieb_gguf_find(const aieb_gguf *g, const char *key);
+AIEB_API const aieb_gguf_kv *aieb_gguf_find(const aieb_gguf *g, const char *key);
 
 /* Typed getters. Integer getters accept any integer type whose value fits; the float
  * getter accepts FLOAT32/FLOAT64 and integers. Return AIEB_ENOTFOUND when the key is
  * absent (err untouched, so callers can apply a default), AIEB_EINVAL with the key
  * named when the type is wrong or the value does not fit. */
-int aieb_gguf_get_u32(const aieb_gguf *g, const char *key, uint32_t *out, aieb_err *err);
-int aieb_gguf_get_i64(const aieb_gguf *g, const char *key, int64_t *out, aieb_err *err);
-int aieb_gguf_get_f64(const aieb_gguf *g, const char *key, double *out, aieb_err *err);
-int aieb_gguf_get_bool(const aieb_gguf *g, const char *key, int *out, aieb_err *err);
-int aieb_gguf_get_str(const aieb_gguf *g, const char *key, aieb_gguf_str *out, aieb_err *err);
+AIEB_API int aieb_gguf_get_u32(const aieb_gguf *g, const char *key, uint32_t *out, aieb_err *err);
+AIEB_API int aieb_gguf_get_i64(const aieb_gguf *g, const char *key, int64_t *out, aieb_err *err);
+AIEB_API int aieb_gguf_get_f64(const aieb_gguf *g, const char *key, double *out, aieb_err *err);
+AIEB_API int aieb_gguf_get_bool(const aieb_gguf *g, const char *key, int *out, aieb_err *err);
+AIEB_API int aieb_gguf_get_str(const aieb_gguf *g, const char *key, aieb_gguf_str *out,
+                               aieb_err *err);
 
 /* Element i of a string array (kv->arr_type STRING, i < kv->arr_n). Can't fail. */
-aieb_gguf_str aieb_gguf_arr_str(const aieb_gguf_kv *kv, uint64_t i);
+AIEB_API aieb_gguf_str aieb_gguf_arr_str(const aieb_gguf_kv *kv, uint64_t i);
 
 /* Element i of a numeric array as double / int64 (reads the element's own type;
  * 0 for strings). Can't fail for i < kv->arr_n. */
-double aieb_gguf_arr_f64(const aieb_gguf_kv *kv, uint64_t i);
-int64_t aieb_gguf_arr_i64(const aieb_gguf_kv *kv, uint64_t i);
+AIEB_API double aieb_gguf_arr_f64(const aieb_gguf_kv *kv, uint64_t i);
+AIEB_API int64_t aieb_gguf_arr_i64(const aieb_gguf_kv *kv, uint64_t i);
 
 /* Tensors in file order; i < aieb_gguf_n_tensors(). */
-size_t aieb_gguf_n_tensors(const aieb_gguf *g);
-const aieb_gguf_tensor *aieb_gguf_tensor_at(const aieb_gguf *g, size_t i);
+AIEB_API size_t aieb_gguf_n_tensors(const aieb_gguf *g);
+AIEB_API const aieb_gguf_tensor *aieb_gguf_tensor_at(const aieb_gguf *g, size_t i);
 
 /* The tensor with that name, or NULL. */
-const aieb_gguf_tensor *aieb_gguf_find_tensor(const aieb_gguf *g, const char *name);
+AIEB_API const aieb_gguf_tensor *aieb_gguf_find_tensor(const aieb_gguf *g, const char *name);
 
 /* Name of a tensor type ("f32", "q8_0", ...), or NULL when unknown. */
-const char *aieb_ggml_type_name(uint32_t type);
+AIEB_API const char *aieb_ggml_type_name(uint32_t type);
 
 /* Elements per block and bytes per block of a tensor type. Returns 0, or
  * AIEB_EUNSUPPORTED for a type this reader does not know. */
-int aieb_ggml_type_size(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes);
+AIEB_API int aieb_ggml_type_size(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes);
 
 /* Bytes of one value of a scalar metadata type (0 for STRING, ARRAY, unknown). */
-size_t aieb_gguf_vtype_size(uint32_t type);
+AIEB_API size_t aieb_gguf_vtype_size(uint32_t type);
 
 /* ==== Writer (small, in memory; for tests and tools) ==================== */
 
@@ -177,32 +179,33 @@ typedef struct aieb_gguf_writer aieb_gguf_writer;
 /* Starts an empty file with the given data alignment (0 = 32; a power of two).
  * Returns NULL when out of memory or the alignment is invalid. When alignment is
  * not 32 the general.alignment key is written first. */
-aieb_gguf_writer *aieb_gguf_writer_new(uint32_t alignment);
-void aieb_gguf_writer_free(aieb_gguf_writer *w);
+AIEB_API aieb_gguf_writer *aieb_gguf_writer_new(uint32_t alignment);
+AIEB_API void aieb_gguf_writer_free(aieb_gguf_writer *w);
 
 /* Adds a scalar key/value; val points at a value of that type (uint8_t for UINT8 ...,
  * int for BOOL) or, for STRING, is the NUL-terminated string itself. Returns 0, AIEB_EINVAL (ARRAY
  * or unknown type) or AIEB_ENOMEM. */
-int aieb_gguf_w_kv(aieb_gguf_writer *w, const char *key, aieb_gguf_vtype type, const void *val);
-int aieb_gguf_w_u32(aieb_gguf_writer *w, const char *key, uint32_t v);
-int aieb_gguf_w_f32(aieb_gguf_writer *w, const char *key, float v);
-int aieb_gguf_w_str(aieb_gguf_writer *w, const char *key, const char *v);
+AIEB_API int aieb_gguf_w_kv(aieb_gguf_writer *w, const char *key, aieb_gguf_vtype type,
+                            const void *val);
+AIEB_API int aieb_gguf_w_u32(aieb_gguf_writer *w, const char *key, uint32_t v);
+AIEB_API int aieb_gguf_w_f32(aieb_gguf_writer *w, const char *key, float v);
+AIEB_API int aieb_gguf_w_str(aieb_gguf_writer *w, const char *key, const char *v);
 
 /* Adds an array of n elements of elem_type: items is a C array of that type (for
  * STRING: const char *const *). Returns 0, AIEB_EINVAL or AIEB_ENOMEM. */
-int aieb_gguf_w_arr(aieb_gguf_writer *w, const char *key, aieb_gguf_vtype elem_type,
-                    const void *items, uint64_t n);
+AIEB_API int aieb_gguf_w_arr(aieb_gguf_writer *w, const char *key, aieb_gguf_vtype elem_type,
+                             const void *items, uint64_t n);
 
 /* Adds a tensor; data holds exactly the tensor's bytes (copied). Returns 0,
  * AIEB_EINVAL (bad dims, unknown type, size mismatch) or AIEB_ENOMEM. */
-int aieb_gguf_w_tensor(aieb_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                       const uint64_t *ne, const void *data, size_t size);
+AIEB_API int aieb_gguf_w_tensor(aieb_gguf_writer *w, const char *name, uint32_t type,
+                                uint32_t n_dims, const uint64_t *ne, const void *data, size_t size);
 
 /* Serialises everything into a malloc'd buffer (*out, *len; the caller frees). */
-int aieb_gguf_writer_bytes(aieb_gguf_writer *w, uint8_t **out, size_t *len, aieb_err *err);
+AIEB_API int aieb_gguf_writer_bytes(aieb_gguf_writer *w, uint8_t **out, size_t *len, aieb_err *err);
 
 /* Writes the file to path (atomically). Returns 0 or an aieb_write_file_atomic error. */
-int aieb_gguf_writer_save(aieb_gguf_writer *w, const char *path, aieb_err *err);
+AIEB_API int aieb_gguf_writer_save(aieb_gguf_writer *w, const char *path, aieb_err *err);
 
 #ifdef __cplusplus
 }

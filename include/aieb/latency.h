@@ -8,6 +8,7 @@
 
 #include "aieb/backend.h"
 #include "aieb/stats.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,15 +39,15 @@ typedef struct aieb_latency_summary {
 } aieb_latency_summary;
 
 /* Per-request figures; each returns NAN when the request lacks the events. */
-double aieb_result_ttft_ms(const aieb_result *r);
-double aieb_result_tpot_ms(const aieb_result *r);
-double aieb_result_e2el_ms(const aieb_result *r);
+AIEB_API double aieb_result_ttft_ms(const aieb_result *r);
+AIEB_API double aieb_result_tpot_ms(const aieb_result *r);
+AIEB_API double aieb_result_e2el_ms(const aieb_result *r);
 
 /* Summarizes results[0..n). Failed requests count in n_failed and by kind and
  * are left out of every latency statistic. slo may be NULL. Returns 0, or
  * AIEB_ENOMEM (out is then zeroed). */
-int aieb_latency_summarize(const aieb_result *results, size_t n, const aieb_slo *slo,
-                           aieb_latency_summary *out);
+AIEB_API int aieb_latency_summarize(const aieb_result *results, size_t n, const aieb_slo *slo,
+                                    aieb_latency_summary *out);
 
 #ifdef __cplusplus
 }

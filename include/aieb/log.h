@@ -8,6 +8,8 @@
 #ifndef AIEB_LOG_H
 #define AIEB_LOG_H
 
+#include "aieb/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,15 +23,16 @@ typedef enum {
 } aieb_log_level;
 
 /* Sets the level; messages below it are dropped. */
-void aieb_log_set_level(aieb_log_level level);
-aieb_log_level aieb_log_get_level(void);
+AIEB_API void aieb_log_set_level(aieb_log_level level);
+AIEB_API aieb_log_level aieb_log_get_level(void);
 
 /* Parses "DEBUG", "INFO", "WARNING"/"WARN", "ERROR" (any case) into *out.
  * Returns 0, or AIEB_EINVAL for anything else (out untouched). */
-int aieb_log_parse_level(const char *s, aieb_log_level *out);
+AIEB_API int aieb_log_parse_level(const char *s, aieb_log_level *out);
 
 /* Writes "aieb: <level>: <message>\n" to stderr when level is enabled. */
-void aieb_log(aieb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+AIEB_API void aieb_log(aieb_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #define AIEB_DEBUG(...) aieb_log(AIEB_LOG_DEBUG, __VA_ARGS__)
 #define AIEB_INFO(...)  aieb_log(AIEB_LOG_INFO, __VA_ARGS__)

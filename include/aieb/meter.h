@@ -18,12 +18,14 @@
 #ifndef AIEB_METER_H
 #define AIEB_METER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,7 +43,7 @@ typedef enum {
 #define AIEB_N_DOMAINS 4
 
 /* "gpu", "cpu", "dram", "ram"; "?" for anything else. Can't fail. */
-const char *aieb_domain_name(aieb_domain d);
+AIEB_API const char *aieb_domain_name(aieb_domain d);
 
 /* What a channel is, fixed at open. Strings are owned by the source. */
 typedef struct aieb_channel_info {
@@ -102,7 +104,7 @@ typedef struct aieb_meter_opts {
 } aieb_meter_opts;
 
 /* Fills opts with the defaults (all zero/NULL). Can't fail. */
-void aieb_meter_opts_init(aieb_meter_opts *opts);
+AIEB_API void aieb_meter_opts_init(aieb_meter_opts *opts);
 
 typedef struct aieb_meter aieb_meter;
 
@@ -113,24 +115,24 @@ typedef struct aieb_meter aieb_meter;
  * Fails with AIEB_EINVAL for a bad interval or bad gpu_ids (the message names
  * the value), AIEB_ENOMEM; never because a source is absent (a meter with no
  * channel at all is valid and measures nothing). */
-int aieb_meter_open(aieb_meter **out, const aieb_meter_opts *opts, aieb_err *err);
+AIEB_API int aieb_meter_open(aieb_meter **out, const aieb_meter_opts *opts, aieb_err *err);
 
 /* Stops the sampler if running and releases everything. m may be NULL. */
-void aieb_meter_close(aieb_meter *m);
+AIEB_API void aieb_meter_close(aieb_meter *m);
 
 /* ==== Running ============================================================== */
 
 /* Takes a synchronous reading of every source (the run's start, t_start) and
  * starts the sampler thread. Fails with AIEB_EINVAL when already started, or
  * AIEB_EIO/AIEB_ENOMEM when the thread cannot start. */
-int aieb_meter_start(aieb_meter *m, aieb_err *err);
+AIEB_API int aieb_meter_start(aieb_meter *m, aieb_err *err);
 
 /* Sleeps seconds while the sampler runs and records that span as the idle
  * baseline (idle power per channel = its energy over the span / duration).
  * *stop (may be NULL) non-zero ends it early with AIEB_EINTR (no baseline).
  * Fails with AIEB_EINVAL when not running or seconds <= 0. */
-int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *stop,
-                             aieb_err *err);
+AIEB_API int aieb_meter_idle_baseline(aieb_meter *m, double seconds,
+                                      const volatile sig_atomic_t *stop, aieb_err *err);
 
 /* Pins the slow energy counters down here: the sampler reads every 2 ms until
  * each has moved once, so windows that begin or end near this instant are
@@ -138,7 +140,7 @@ int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *
  * Call it at phase boundaries (end of warm-up, of model loading); the idle
  * baseline calls it at its end. Returns at once. Fails with AIEB_EINVAL when
  * the meter is not running. */
-int aieb_meter_mark(aieb_meter *m, aieb_err *err);
+AIEB_API int aieb_meter_mark(aieb_meter *m, aieb_err *err);
 
 /* Stops the sampler, takes a synchronous reading (t_stop), then keeps reading
  * slow counters (NVML updates about every 100 ms) for up to 2.5 update periods
@@ -146,29 +148,29 @@ int aieb_meter_mark(aieb_meter *m, aieb_err *err);
  * (docs/methodology.md). Then computes the whole-run totals and the piecewise
  * calibration (located steps and anchor reads). Fails with AIEB_EINVAL when not
  * running. */
-int aieb_meter_stop(aieb_meter *m, aieb_err *err);
+AIEB_API int aieb_meter_stop(aieb_meter *m, aieb_err *err);
 
 /* Records [t0_ns, t1_ns] (inside the run) as the idle baseline, replacing any
  * earlier one. Needs a stopped meter. Fails with AIEB_EINVAL otherwise. */
-int aieb_meter_set_baseline(aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_err *err);
+AIEB_API int aieb_meter_set_baseline(aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_err *err);
 
 /* ==== Channels, notes, timeline =========================================== */
 
-int aieb_meter_n_channels(const aieb_meter *m);
+AIEB_API int aieb_meter_n_channels(const aieb_meter *m);
 /* Channel i (0 <= i < n_channels), or NULL when out of range. */
-const aieb_channel_info *aieb_meter_channel(const aieb_meter *m, int i);
+AIEB_API const aieb_channel_info *aieb_meter_channel(const aieb_meter *m, int i);
 /* The sampling interval in force (ms), after clamping to the sources' limits. */
-int aieb_meter_interval_ms(const aieb_meter *m);
+AIEB_API int aieb_meter_interval_ms(const aieb_meter *m);
 /* Notes about sources not available or degraded, in the order they arose. */
-int aieb_meter_n_notes(const aieb_meter *m);
-const char *aieb_meter_note(const aieb_meter *m, int i);
+AIEB_API int aieb_meter_n_notes(const aieb_meter *m);
+AIEB_API const char *aieb_meter_note(const aieb_meter *m, int i);
 /* The run's start and stop readings' timestamps (0 before start / stop). */
-int64_t aieb_meter_start_ns(const aieb_meter *m);
-int64_t aieb_meter_stop_ns(const aieb_meter *m);
+AIEB_API int64_t aieb_meter_start_ns(const aieb_meter *m);
+AIEB_API int64_t aieb_meter_stop_ns(const aieb_meter *m);
 
 /* Number of stored samples from t_start to t_stop inclusive (the start and stop
  * readings included). Safe while the sampler runs. */
-size_t aieb_meter_n_samples(const aieb_meter *m);
+AIEB_API size_t aieb_meter_n_samples(const aieb_meter *m);
 
 /* Copies sample i: its timestamp and one reading per channel into
  * readings[0..n_channels) (may be NULL). Safe while the sampler runs. For
@@ -177,8 +179,8 @@ size_t aieb_meter_n_samples(const aieb_meter *m);
  * around marks and about once a second, so energy_j is NAN in most samples;
  * windows, not raw readings, give energy. Fails with AIEB_EINVAL when i is out
  * of range. */
-int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns, aieb_channel_reading *readings,
-                      aieb_err *err);
+AIEB_API int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns,
+                               aieb_channel_reading *readings, aieb_err *err);
 
 /* ==== The sampler's health ================================================= */
 
@@ -202,11 +204,11 @@ typedef struct aieb_meter_quality {
  * late_over_half_interval, reads, read_ms {median, max}, missed_ticks,
  * dropped_samples, restamped_samples, decimation, late_warning}. Returns a new
  * reference, NULL when out of memory. */
-json_t *aieb_meter_quality_json(const aieb_meter_quality *q);
+AIEB_API json_t *aieb_meter_quality_json(const aieb_meter_quality *q);
 
 /* Fills out with the sampler's health so far. Safe while the sampler runs.
  * Can't fail (returns 0). */
-int aieb_meter_get_quality(const aieb_meter *m, aieb_meter_quality *out);
+AIEB_API int aieb_meter_get_quality(const aieb_meter *m, aieb_meter_quality *out);
 
 /* ==== Windows ============================================================== */
 
@@ -250,8 +252,8 @@ typedef struct aieb_window {
  * counter interpolated at t0 and t1; power-only: the trapezoid. Needs a stopped
  * meter. Fails with AIEB_EINVAL when running, or when the window is empty of
  * meaning (t1 < t0, or not inside [t_start, t_stop]; the message gives both). */
-int aieb_meter_window(const aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_window *out,
-                      aieb_window_channel *channels, aieb_err *err);
+AIEB_API int aieb_meter_window(const aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_window *out,
+                               aieb_window_channel *channels, aieb_err *err);
 
 /* ==== Summaries ============================================================ */
 
@@ -299,11 +301,11 @@ typedef struct aieb_meter_summary {
  * average and peak power per domain and channel, GPU memory min/max, methods.
  * Needs a stopped meter. Fails as aieb_meter_window, or with AIEB_ENOMEM. Free
  * with aieb_meter_summary_free. */
-int aieb_meter_summarize(const aieb_meter *m, int64_t t0_ns, int64_t t1_ns, aieb_meter_summary *out,
-                         aieb_err *err);
+AIEB_API int aieb_meter_summarize(const aieb_meter *m, int64_t t0_ns, int64_t t1_ns,
+                                  aieb_meter_summary *out, aieb_err *err);
 
 /* Releases what a summary owns. s may be NULL or zeroed. */
-void aieb_meter_summary_free(aieb_meter_summary *s);
+AIEB_API void aieb_meter_summary_free(aieb_meter_summary *s);
 
 /* The summary as JSON: duration_s, t_start_ns, t_end_ns, energy {gpu_j, cpu_j,
  * dram_j, ram_j, total_j, *_wh, net_*}, methods {gpu, cpu, dram, ram}, power
@@ -311,12 +313,12 @@ void aieb_meter_summary_free(aieb_meter_summary *s);
  * {sample_interval_ms, ticks, late_ms {median, p95, max}, ...}. ram_j is
  * the estimate even when informational (then energy.ram_in_total is false).
  * Returns a new reference, NULL when out of memory. */
-json_t *aieb_meter_summary_json(const aieb_meter_summary *s);
+AIEB_API json_t *aieb_meter_summary_json(const aieb_meter_summary *s);
 
 /* What the sources found (for `aieb probe`): {"sources": [...], "channels":
  * [...], "notes": [...], "sample_interval_ms": N}. Returns a new reference,
  * NULL when out of memory. */
-json_t *aieb_meter_describe(const aieb_meter *m);
+AIEB_API json_t *aieb_meter_describe(const aieb_meter *m);
 
 /* Writes the timeline from t_start to t_stop as CSV, one row per stored
  * sample: t_ns, t_s (from t_start), then per channel <label>_energy_j
@@ -326,7 +328,7 @@ json_t *aieb_meter_describe(const aieb_meter *m);
  * and for GPUs <label>_mem_used_mb, _util_pct, _temp_c, _sm_clock_mhz. Empty
  * cells for values not read. Written to a temporary file and renamed. Needs a
  * stopped meter; fails with AIEB_EINVAL otherwise, AIEB_EIO naming the path. */
-int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_err *err);
+AIEB_API int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_err *err);
 
 #ifdef __cplusplus
 }

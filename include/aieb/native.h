@@ -6,6 +6,7 @@
 
 #include "aieb/backend.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +31,8 @@ typedef struct aieb_native_opts {
  * prompt, separated by a blank line. Token counts are exact (prompt tokens
  * include BOS). prefill_end_ns is when the last prompt position's logits were
  * ready. */
-int aieb_native_backend_open(const aieb_native_opts *opts, aieb_backend **out, aieb_err *err);
+AIEB_API int aieb_native_backend_open(const aieb_native_opts *opts, aieb_backend **out,
+                                      aieb_err *err);
 
 #ifdef __cplusplus
 }

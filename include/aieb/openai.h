@@ -20,6 +20,7 @@
 
 #include "aieb/backend.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,14 +51,15 @@ typedef struct aieb_openai_opts {
 
 /* Fills o with the defaults above (every gen field unset, max_new_tokens 0 =
  * not sent). Can't fail. */
-void aieb_openai_opts_init(aieb_openai_opts *o);
+AIEB_API void aieb_openai_opts_init(aieb_openai_opts *o);
 
 /* Opens the backend: checks the options, reads the API key from the
  * environment, prepares libcurl; talks to no server yet (health() does).
  * Returns 0 with *out set (free it with out->ops->close), or AIEB_EINVAL (no
  * endpoint, not http:// or https://, unknown api, negative timeout) or
  * AIEB_ENOMEM / AIEB_EENV (libcurl could not start), with err saying which. */
-int aieb_openai_backend_open(const aieb_openai_opts *opts, aieb_backend **out, aieb_err *err);
+AIEB_API int aieb_openai_backend_open(const aieb_openai_opts *opts, aieb_backend **out,
+                                      aieb_err *err);
 
 /* What the ops do (contract in aieb/backend.h), in this backend's terms:
  * - health: GET {root}/health, where root is the endpoint without its trailing

@@ -15,6 +15,7 @@
 
 #include "aieb/err.h"
 #include "aieb/run.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,38 +30,40 @@ typedef struct aieb_progress_opts {
 } aieb_progress_opts;
 
 /* Fills o with the defaults (fd -1, tty -1, the rest 0). Can't fail. */
-void aieb_progress_opts_init(aieb_progress_opts *o);
+AIEB_API void aieb_progress_opts_init(aieb_progress_opts *o);
 
 typedef struct aieb_progress aieb_progress;
 
 /* Creates a display. Fails only with AIEB_ENOMEM. Free with aieb_progress_free. */
-int aieb_progress_create(const aieb_progress_opts *o, aieb_progress **out, aieb_err *err);
+AIEB_API int aieb_progress_create(const aieb_progress_opts *o, aieb_progress **out, aieb_err *err);
 
 /* Shows rp at time now_ns (CLOCK_MONOTONIC): redraws the bar when the last
  * redraw is at least redraw_ms old, or writes a line when one is due. Write
  * errors are ignored (progress is never worth failing a run for). */
-void aieb_progress_update_at(aieb_progress *p, const aieb_run_progress *rp, int64_t now_ns);
+AIEB_API void aieb_progress_update_at(aieb_progress *p, const aieb_run_progress *rp,
+                                      int64_t now_ns);
 
 /* aieb_progress_update_at with the current time, shaped for
  * aieb_run_opts.progress (user is the aieb_progress). */
-void aieb_progress_callback(void *user, const aieb_run_progress *rp);
+AIEB_API void aieb_progress_callback(void *user, const aieb_run_progress *rp);
 
 /* Erases the bar if one is on screen, so what follows starts on a clean line.
  * Lines mode: nothing. Safe to call more than once. */
-void aieb_progress_finish(aieb_progress *p);
+AIEB_API void aieb_progress_finish(aieb_progress *p);
 
 /* Frees p (NULL is fine). Does not erase: call aieb_progress_finish first. */
-void aieb_progress_free(aieb_progress *p);
+AIEB_API void aieb_progress_free(aieb_progress *p);
 
 /* Formats the bar's text (no "\r", no escape codes) for rp into buf, at most
  * width - 1 columns so the terminal never wraps it: "[####......] 3/10  0.31
  * req/s  2.5 tok/s  245 W  ETA 0:23". Returns its length. */
-size_t aieb_progress_format_bar(const aieb_run_progress *rp, int width, char *buf, size_t size);
+AIEB_API size_t aieb_progress_format_bar(const aieb_run_progress *rp, int width, char *buf,
+                                         size_t size);
 
 /* Formats the plain progress line (with a trailing newline) into buf: "aieb:
  * progress: 3/10 requests (0 failed), 0.31 req/s, 2.5 tok/s, 245 W, 9.6 s,
  * ETA 23 s". Returns its length. */
-size_t aieb_progress_format_line(const aieb_run_progress *rp, char *buf, size_t size);
+AIEB_API size_t aieb_progress_format_line(const aieb_run_progress *rp, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

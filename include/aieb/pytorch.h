@@ -14,6 +14,7 @@
 
 #include "aieb/backend.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,7 +59,7 @@ typedef struct aieb_pytorch_opts {
 
 /* Fills o with the defaults above (use_cache 1, pad_token_id -1, batch_size 1,
  * gen.max_new_tokens 100 and every other gen field unset). Can't fail. */
-void aieb_pytorch_opts_init(aieb_pytorch_opts *o);
+AIEB_API void aieb_pytorch_opts_init(aieb_pytorch_opts *o);
 
 /* Finds the worker script, in this order: $AIEB_TORCH_WORKER; next to the
  * running program's install, <prefix>/share/aieb/aieb_torch_worker.py where the
@@ -66,7 +67,7 @@ void aieb_pytorch_opts_init(aieb_pytorch_opts *o);
  * (<source>/python/); <program's directory>/../python/. Writes the path into
  * buf. Fails with AIEB_EENV naming every place tried, or saying that
  * $AIEB_TORCH_WORKER names a missing file. */
-int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err);
+AIEB_API int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err);
 
 /* Creates the backend; nothing starts until health() or load(). Strings and
  * JSON in opts are copied. Fails with AIEB_EINVAL (no model, max_new_tokens <
@@ -104,7 +105,8 @@ int aieb_pytorch_find_worker(char *buf, size_t size, aieb_err *err);
  * time and memory before and after loading, and after unloading once unload()
  * ran. close() unloads if still loaded, asks the worker to exit, and kills it
  * after close_timeout_s. */
-int aieb_pytorch_backend_open(const aieb_pytorch_opts *opts, aieb_backend **out, aieb_err *err);
+AIEB_API int aieb_pytorch_backend_open(const aieb_pytorch_opts *opts, aieb_backend **out,
+                                       aieb_err *err);
 
 #ifdef __cplusplus
 }

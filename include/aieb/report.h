@@ -17,6 +17,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,25 +60,26 @@ typedef struct aieb_run_files {
  * what it should be (the message names the file and line), AIEB_ETOOBIG past the
  * caps above, AIEB_EIO, AIEB_ENOMEM. On failure *out is left empty (freeing it
  * is harmless). Free with aieb_run_files_free. */
-int aieb_run_files_load(const char *dir, aieb_run_files *out, aieb_err *err);
+AIEB_API int aieb_run_files_load(const char *dir, aieb_run_files *out, aieb_err *err);
 
 /* Releases what f owns; f may be zeroed. */
-void aieb_run_files_free(aieb_run_files *f);
+AIEB_API void aieb_run_files_free(aieb_run_files *f);
 
 /* Parses timeseries.csv text (header line, then numeric rows; empty cells are
  * NAN). Fails with AIEB_EINVAL for a row with another number of cells or a cell
  * that is not a number (the message gives the line), AIEB_ETOOBIG past
  * AIEB_REPORT_MAX_COLUMNS columns, AIEB_ENOMEM. Free with aieb_timeseries_free. */
-int aieb_timeseries_parse(const char *text, size_t len, aieb_timeseries *out, aieb_err *err);
+AIEB_API int aieb_timeseries_parse(const char *text, size_t len, aieb_timeseries *out,
+                                   aieb_err *err);
 
 /* Releases what ts owns; ts may be zeroed. */
-void aieb_timeseries_free(aieb_timeseries *ts);
+AIEB_API void aieb_timeseries_free(aieb_timeseries *ts);
 
 /* Index of the column called name, or -1. Can't fail. */
-int aieb_timeseries_column(const aieb_timeseries *ts, const char *name);
+AIEB_API int aieb_timeseries_column(const aieb_timeseries *ts, const char *name);
 
 /* Value at (row, col); NAN when either is out of range. Can't fail. */
-double aieb_timeseries_at(const aieb_timeseries *ts, size_t row, int col);
+AIEB_API double aieb_timeseries_at(const aieb_timeseries *ts, size_t row, int col);
 
 /* ==== report.md ============================================================ */
 
@@ -88,17 +90,17 @@ double aieb_timeseries_at(const aieb_timeseries *ts, size_t row, int col);
  * methods and warnings. Missing keys print as "n/a"; never fails for a summary
  * that lacks sections. Fails only with the aieb_buf codes (AIEB_ENOMEM,
  * AIEB_ETOOBIG). */
-int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err);
+AIEB_API int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err);
 
 /* Loads run_dir and writes run_dir/report.md atomically. Fails as
  * aieb_run_files_load, or with AIEB_EIO naming report.md. */
-int aieb_report_write_markdown(const char *run_dir, aieb_err *err);
+AIEB_API int aieb_report_write_markdown(const char *run_dir, aieb_err *err);
 
 /* Loads run_dir once and writes report.md, then power.png and power.svg (the
  * plot only when timeseries.csv exists). The runner calls this after the other
  * results files. Fails as the functions it calls; files written before a
  * failure stay. */
-int aieb_report_write_all(const char *run_dir, aieb_err *err);
+AIEB_API int aieb_report_write_all(const char *run_dir, aieb_err *err);
 
 /* ==== Key figures and comparison =========================================== */
 
@@ -110,13 +112,14 @@ int aieb_report_write_all(const char *run_dir, aieb_err *err);
  * gpu_present, gpu_active, requests_total, requests_ok, requests_failed,
  * interrupted. Absent figures are null. Returns a new reference, NULL when out
  * of memory. */
-json_t *aieb_report_key_figures(const aieb_run_files *f);
+AIEB_API json_t *aieb_report_key_figures(const aieb_run_files *f);
 
 /* Appends a side-by-side Markdown table of the headline figures of runs[0..n)
  * to out, each figure of runs 2..n followed by its ratio to the first run's
  * ("x1.23"; "n/a" when either is missing or the first is zero). Fails with
  * AIEB_EINVAL when n < 1, or the aieb_buf codes. */
-int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out, aieb_err *err);
+AIEB_API int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out,
+                                 aieb_err *err);
 
 /* ==== power.png / power.svg ================================================ */
 
@@ -129,8 +132,8 @@ int aieb_report_compare(const aieb_run_files *runs, size_t n, aieb_buf *out, aie
  * Each file is written atomically. With no power column the axes and a "no
  * power samples" note are drawn. Fails with AIEB_EIO naming the file (cairo's
  * status in the message), AIEB_ENOMEM. */
-int aieb_plot_power(const aieb_run_files *f, const char *png_path, const char *svg_path,
-                    aieb_err *err);
+AIEB_API int aieb_plot_power(const aieb_run_files *f, const char *png_path, const char *svg_path,
+                             aieb_err *err);
 
 #ifdef __cplusplus
 }

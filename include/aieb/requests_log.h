@@ -14,6 +14,7 @@
 #include "aieb/backend.h"
 #include "aieb/buf.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,7 +28,7 @@ typedef struct aieb_request_energy {
 } aieb_request_energy;
 
 /* Name of an error kind for results files ("connect", "http", ...; "" for ok). */
-const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
+AIEB_API const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
 
 /* Builds the JSON object for one request: index, repetition, prompt_chars, prompt_tokens,
  * completion_tokens, tokens_estimated, queued_s/sent_s/first_token_s/
@@ -36,20 +37,22 @@ const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
  * error_kind, error, and energy_j {gpu, cpu, dram, ram} with energy_uncertainty_j
  * (the same keys) and energy_short_window when energy is not NULL.
  * Returns a new reference, or NULL when out of memory. */
-json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns,
-                             const aieb_request_energy *energy);
+AIEB_API json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns,
+                                      const aieb_request_energy *energy);
 
 /* Appends one request as a JSON line (see above, no energy) to b. Returns 0 or
  * AIEB_ENOMEM. */
-int aieb_request_line(const aieb_result *r, int64_t t0_ns, aieb_buf *b);
+AIEB_API int aieb_request_line(const aieb_result *r, int64_t t0_ns, aieb_buf *b);
 
 /* Appends one request as a line to path (see above). */
-int aieb_requests_log_append(const char *path, const aieb_result *r, int64_t t0_ns, aieb_err *err);
+AIEB_API int aieb_requests_log_append(const char *path, const aieb_result *r, int64_t t0_ns,
+                                      aieb_err *err);
 
 /* Writes every request (with energy where given; energies may be NULL) to path
  * atomically, one line each. */
-int aieb_requests_log_write(const char *path, const aieb_result *rs, size_t n, int64_t t0_ns,
-                            const aieb_request_energy *energies, aieb_err *err);
+AIEB_API int aieb_requests_log_write(const char *path, const aieb_result *rs, size_t n,
+                                     int64_t t0_ns, const aieb_request_energy *energies,
+                                     aieb_err *err);
 
 #ifdef __cplusplus
 }

@@ -12,10 +12,12 @@
 #ifndef AIEB_RUN_H
 #define AIEB_RUN_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "aieb/config.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,9 +32,9 @@ typedef struct aieb_run_progress {
 } aieb_run_progress;
 
 typedef struct aieb_run_opts {
-    const char *run_dir;      /* NULL: <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/ */
-    const volatile int *stop; /* non-zero: stop sending, give in-flight grace, finish */
-    int grace_ms;             /* in-flight grace after a stop; <= 0: 5000 */
+    const char *run_dir;               /* NULL: <output_dir>/<name>/<UTC YYYYmmddTHHMMSSZ>/ */
+    const volatile sig_atomic_t *stop; /* non-zero: stop sending, give in-flight grace, finish */
+    int grace_ms;                      /* in-flight grace after a stop; <= 0: 5000 */
     /* Called after each finished request (may be NULL), on the runner's thread. */
     void (*progress)(void *user, const aieb_run_progress *p);
     void *progress_user;
@@ -53,11 +55,11 @@ typedef struct aieb_run_outcome {
  * when the backend is not usable (server down, model missing); AIEB_EINVAL
  * for a dataset or model problem; AIEB_EIO when results cannot be written.
  * out is filled in every case; free with aieb_run_outcome_free. */
-int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome *out,
-             aieb_err *err);
+AIEB_API int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome *out,
+                      aieb_err *err);
 
 /* Frees what out owns. */
-void aieb_run_outcome_free(aieb_run_outcome *out);
+AIEB_API void aieb_run_outcome_free(aieb_run_outcome *out);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/err.h"
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,44 +87,45 @@ typedef struct aieb_sse {
 
 /* Prepares p for a new body. Caps of 0 take the defaults above. Can't fail
  * (memory is allocated on first use). */
-void aieb_sse_init(aieb_sse *p, size_t max_line_bytes, size_t max_body_bytes);
+AIEB_API void aieb_sse_init(aieb_sse *p, size_t max_line_bytes, size_t max_body_bytes);
 
 /* Forgets the current body but keeps memory and caps, ready for the next
  * response on the same connection. Can't fail. */
-void aieb_sse_reset(aieb_sse *p);
+AIEB_API void aieb_sse_reset(aieb_sse *p);
 
 /* Frees the memory held by p; p may be initialised again afterwards. */
-void aieb_sse_free(aieb_sse *p);
+AIEB_API void aieb_sse_free(aieb_sse *p);
 
 /* Feeds len bytes of the body. Calls cb for each complete data line. Returns 0,
  * the callback's code, or a failure described above (also on every later call).
  * AIEB_ENOMEM when memory runs out. */
-int aieb_sse_feed(aieb_sse *p, const char *data, size_t len, aieb_sse_event_cb cb, void *user,
-                  aieb_err *err);
+AIEB_API int aieb_sse_feed(aieb_sse *p, const char *data, size_t len, aieb_sse_event_cb cb,
+                           void *user, aieb_err *err);
 
 /* Ends the body: a last line without a line end is processed, then the stream
  * must have said [DONE]; otherwise AIEB_EFAIL "stream ended without [DONE]"
  * (naming how many data lines came, or the first bytes when none did). */
-int aieb_sse_finish(aieb_sse *p, aieb_sse_event_cb cb, void *user, aieb_err *err);
+AIEB_API int aieb_sse_finish(aieb_sse *p, aieb_sse_event_cb cb, void *user, aieb_err *err);
 
 /* Decodes one data payload (the text after "data:", without the line end) as
  * aieb_sse_feed does, filling *ev (its strings live in p's scratch until the
  * next call). Returns 0, or AIEB_EFAIL for non-JSON / non-object / error
  * chunks (message as above). Does not change p's stream state. */
-int aieb_sse_decode(aieb_sse *p, const char *json, size_t len, aieb_sse_event *ev, aieb_err *err);
+AIEB_API int aieb_sse_decode(aieb_sse *p, const char *json, size_t len, aieb_sse_event *ev,
+                             aieb_err *err);
 
 /* Whether [DONE] was seen. */
-int aieb_sse_saw_done(const aieb_sse *p);
+AIEB_API int aieb_sse_saw_done(const aieb_sse *p);
 
 /* Number of data lines decoded so far. */
-size_t aieb_sse_data_lines(const aieb_sse *p);
+AIEB_API size_t aieb_sse_data_lines(const aieb_sse *p);
 
 /* Extracts a human-readable message from an error body in either shape servers
  * use: {"error": {"message": ...}} (OpenAI, vLLM >= 0.6, TGI as {"error": "..."})
  * or {"object": "error", "message": ...} (older vLLM, SGLang). Writes at most
  * cap-1 bytes plus a NUL to out and returns 1 when a message was found; else
  * writes the body's first bytes, escaped, and returns 0. */
-int aieb_sse_error_message(const char *body, size_t len, char *out, size_t cap);
+AIEB_API int aieb_sse_error_message(const char *body, size_t len, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

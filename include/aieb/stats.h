@@ -3,6 +3,7 @@
 #define AIEB_STATS_H
 
 #include <stddef.h>
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,14 +18,14 @@ typedef struct aieb_stats {
 
 /* Computes statistics of vals[0..n). NaN values are skipped. vals is reordered
  * (sorted in place). With no values every field is 0 and n is 0. Can't fail. */
-void aieb_stats_compute(double *vals, size_t n, aieb_stats *out);
+AIEB_API void aieb_stats_compute(double *vals, size_t n, aieb_stats *out);
 
 /* The q-th percentile (0..100) of sorted[0..n), numpy's linear method; 0 when n == 0. */
-double aieb_percentile_sorted(const double *sorted, size_t n, double q);
+AIEB_API double aieb_percentile_sorted(const double *sorted, size_t n, double q);
 
 /* The 97.5% quantile of Student's t with df degrees of freedom (the half-width
  * factor of a two-sided 95% interval); NAN for df < 1. Can't fail. */
-double aieb_student_t975(int df);
+AIEB_API double aieb_student_t975(int df);
 
 /* A mean with its 95% confidence interval (Student's t). */
 typedef struct aieb_mean_ci {
@@ -36,7 +37,7 @@ typedef struct aieb_mean_ci {
 
 /* Mean, standard deviation and 95% interval of the finite values among
  * vals[0..n) (NaN and infinities are skipped; vals is not changed). Can't fail. */
-void aieb_mean_ci95(const double *vals, size_t n, aieb_mean_ci *out);
+AIEB_API void aieb_mean_ci95(const double *vals, size_t n, aieb_mean_ci *out);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "aieb/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,15 +19,15 @@ typedef struct aieb_rng {
 } aieb_rng;
 
 /* Seeds rng; any seed (0 included) gives a valid state. Can't fail. */
-void aieb_rng_seed(aieb_rng *rng, uint64_t seed);
+AIEB_API void aieb_rng_seed(aieb_rng *rng, uint64_t seed);
 /* Next 64 random bits. */
-uint64_t aieb_rng_next(aieb_rng *rng);
+AIEB_API uint64_t aieb_rng_next(aieb_rng *rng);
 /* Uniform double in [0, 1). */
-double aieb_rng_uniform(aieb_rng *rng);
+AIEB_API double aieb_rng_uniform(aieb_rng *rng);
 /* Standard normal (Box-Muller). */
-double aieb_rng_normal(aieb_rng *rng);
+AIEB_API double aieb_rng_normal(aieb_rng *rng);
 /* Gamma(shape, scale) by Marsaglia and Tsang (2000); shape > 0, scale > 0. */
-double aieb_rng_gamma(aieb_rng *rng, double shape, double scale);
+AIEB_API double aieb_rng_gamma(aieb_rng *rng, double shape, double scale);
 
 /* Fills offsets_ns[0..n) with each request's send time relative to the start of
  * the workload. request_rate <= 0 (or infinite) means "as fast as concurrency
@@ -34,8 +35,8 @@ double aieb_rng_gamma(aieb_rng *rng, double shape, double scale);
  * Gamma(shape = burstiness, scale = 1 / (request_rate x burstiness)), so the
  * mean rate is request_rate whatever the burstiness. burstiness <= 0 is taken
  * as 1. Can't fail. */
-void aieb_workload_arrivals(int64_t *offsets_ns, size_t n, double request_rate, double burstiness,
-                            uint64_t seed);
+AIEB_API void aieb_workload_arrivals(int64_t *offsets_ns, size_t n, double request_rate,
+                                     double burstiness, uint64_t seed);
 
 #ifdef __cplusplus
 }

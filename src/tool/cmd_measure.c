@@ -27,7 +27,8 @@
 
 /* Signal state: the one place a handler needs globals. */
 static volatile sig_atomic_t child_pid;
-static volatile int got_signal; /* read by aieb_sleep_ns as the idle baseline's stop flag */
+static volatile sig_atomic_t
+    got_signal; /* read by aieb_sleep_ns as the idle baseline's stop flag */
 
 static void forward_signal(int sig)
 {

@@ -48,7 +48,7 @@ static void usage(FILE *out)
 /* ==== Signals ============================================================== */
 
 static volatile sig_atomic_t n_signals;
-static volatile int stop_flag;
+static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {

@@ -22,7 +22,7 @@ typedef struct native {
     int concurrency_asked; /* the largest max_concurrency run() was given */
     int64_t *chunks;       /* (max_new_tokens) token times of the current request */
     size_t n_chunks;
-    const volatile int *stop;           /* the run's stop flag */
+    const volatile sig_atomic_t *stop;  /* the run's stop flag */
     int grace_ms;                       /* in-flight grace after a stop */
     int64_t stop_seen_ns;               /* when the stop was first seen, 0 before */
     double rss_before_mb, rss_after_mb; /* resident memory around the load */
@@ -146,8 +146,8 @@ static int tokenize_prompt(native *n, const aieb_request *rq, size_t *n_ids, aie
 }
 
 static int native_run(aieb_backend *b, const aieb_request *reqs, size_t count, int max_concurrency,
-                      int grace_ms, aieb_result_cb cb, void *user, const volatile int *stop,
-                      aieb_err *err)
+                      int grace_ms, aieb_result_cb cb, void *user,
+                      const volatile sig_atomic_t *stop, aieb_err *err)
 {
     native *n = b->ctx;
     n->grace_ms = grace_ms > 0 ? grace_ms : 0;

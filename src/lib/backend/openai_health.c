@@ -79,7 +79,7 @@ static int unreachable(oa_ctx *c, get_result *g, aieb_err *err)
 /* GETs url until it stops answering 503 or the start-up deadline passes.
  * Returns 0 with g filled (any status), or an error. */
 static int get_when_loaded(oa_ctx *c, const char *url, int64_t deadline_ns, get_result *g,
-                           const volatile int *stop, aieb_err *err)
+                           const volatile sig_atomic_t *stop, aieb_err *err)
 {
     for (int logged = 0;; logged = 1) {
         http_get(c, url, g);
@@ -167,7 +167,7 @@ static int check_models(oa_ctx *c, get_result *g, aieb_err *err)
     return rc;
 }
 
-int oa_health(aieb_backend *b, const volatile int *stop, aieb_err *err)
+int oa_health(aieb_backend *b, const volatile sig_atomic_t *stop, aieb_err *err)
 {
     oa_ctx *c = b->ctx;
     int64_t deadline = aieb_now_ns() + (int64_t)(c->o.startup_timeout_s * 1e9);

@@ -43,8 +43,8 @@ int oa_easy_setup(const oa_ctx *c, CURL *e);
 /* Records the Server header from one header line, if it is one. */
 void oa_note_server(oa_ctx *c, const char *line, size_t n);
 
-int oa_health(aieb_backend *b, const volatile int *stop, aieb_err *err);
+int oa_health(aieb_backend *b, const volatile sig_atomic_t *stop, aieb_err *err);
 int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency, int grace_ms,
-           aieb_result_cb cb, void *user, const volatile int *stop, aieb_err *err);
+           aieb_result_cb cb, void *user, const volatile sig_atomic_t *stop, aieb_err *err);
 
 #endif

@@ -286,8 +286,8 @@ static void finish(slot *s, aieb_req_error_kind kind, const char *msg)
          * counted at AIEB_CHARS_PER_TOKEN characters a token (OpenAI's rule of
          * thumb for English text), so that prompt tokens and total tokens/s
          * keep their meaning; flagged as estimated. */
-        r->prompt_tokens = (long)((r->prompt_chars + AIEB_CHARS_PER_TOKEN - 1) /
-                                  AIEB_CHARS_PER_TOKEN);
+        r->prompt_tokens =
+            (long)((r->prompt_chars + AIEB_CHARS_PER_TOKEN - 1) / AIEB_CHARS_PER_TOKEN);
         r->tokens_estimated = 1;
     }
     r->error = NULL;
@@ -499,7 +499,7 @@ static int64_t min64(int64_t a, int64_t b)
 }
 
 int oa_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency, int grace_ms,
-           aieb_result_cb cb, void *user, const volatile int *stop, aieb_err *err)
+           aieb_result_cb cb, void *user, const volatile sig_atomic_t *stop, aieb_err *err)
 {
     if (n == 0)
         return 0;

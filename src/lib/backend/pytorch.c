@@ -241,7 +241,7 @@ static int check_handshake(torch_backend *t, int64_t t_spawn, int64_t t_recv, ai
     return 0;
 }
 
-static int start_worker(torch_backend *t, const volatile int *stop, aieb_err *err)
+static int start_worker(torch_backend *t, const volatile sig_atomic_t *stop, aieb_err *err)
 {
     if (t->started)
         return 0;
@@ -332,7 +332,7 @@ static int start_worker(torch_backend *t, const volatile int *stop, aieb_err *er
     return 0;
 }
 
-static int tb_health(aieb_backend *b, const volatile int *stop, aieb_err *err)
+static int tb_health(aieb_backend *b, const volatile sig_atomic_t *stop, aieb_err *err)
 {
     return start_worker(b->ctx, stop, err);
 }

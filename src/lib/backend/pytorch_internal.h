@@ -54,6 +54,6 @@ int tb_call(torch_backend *t, json_t *msg, int64_t deadline_ns, json_t **reply, 
 
 /* The run() of the backend (pytorch_run.c). */
 int tb_run(aieb_backend *b, const aieb_request *reqs, size_t n, int max_concurrency, int grace_ms,
-           aieb_result_cb cb, void *user, const volatile int *stop, aieb_err *err);
+           aieb_result_cb cb, void *user, const volatile sig_atomic_t *stop, aieb_err *err);
 
 #endif

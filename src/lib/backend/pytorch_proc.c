@@ -285,7 +285,7 @@ static int read_stdout(wproc *p, aieb_err *err)
 
 /* Waits up to one poll step (or the deadline) for stdin to take bytes (want_out)
  * or stdout to have some; drains stderr. Returns 0, or AIEB_ETIMEOUT/EINTR. */
-static int wait_step(wproc *p, int want_out, int64_t deadline_ns, const volatile int *stop,
+static int wait_step(wproc *p, int want_out, int64_t deadline_ns, const volatile sig_atomic_t *stop,
                      short *out_ev, short *in_ev)
 {
     if (stop && *stop)
@@ -341,7 +341,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 }
 
 int wproc_write(wproc *p, const char *data, size_t len, int64_t deadline_ns,
-                const volatile int *stop, aieb_err *err)
+                const volatile sig_atomic_t *stop, aieb_err *err)
 {
     if (p->to_fd < 0)
         return aieb_errf(err, AIEB_EIO, "the worker's input is closed");
@@ -369,7 +369,7 @@ int wproc_write(wproc *p, const char *data, size_t len, int64_t deadline_ns,
     return 0;
 }
 
-int wproc_read_line(wproc *p, int64_t deadline_ns, const volatile int *stop, char **line,
+int wproc_read_line(wproc *p, int64_t deadline_ns, const volatile sig_atomic_t *stop, char **line,
                     aieb_err *err)
 {
     aieb_buf_consume(&p->out, p->line_len);

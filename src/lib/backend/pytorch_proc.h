@@ -9,6 +9,7 @@
 #ifndef AIEB_BACKEND_PYTORCH_PROC_H
 #define AIEB_BACKEND_PYTORCH_PROC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,14 +50,14 @@ int wproc_spawn(wproc *p, char *const argv[], const char *const env_set[], size_
  * non-zero (stop may be NULL); AIEB_EIO when the child no longer reads (it
  * exited: the message says how). SIGPIPE is never raised. */
 int wproc_write(wproc *p, const char *data, size_t len, int64_t deadline_ns,
-                const volatile int *stop, aieb_err *err);
+                const volatile sig_atomic_t *stop, aieb_err *err);
 
 /* Reads one line from the child's stdout. On success *line points at the
  * NUL-terminated line without its newline, valid until the next call. Returns
  * AIEB_ETIMEOUT, AIEB_EINTR (stop), AIEB_ETOOBIG (a line past the cap) or
  * AIEB_EIO (end of output: the message says whether the child exited, with
  * which status or signal). */
-int wproc_read_line(wproc *p, int64_t deadline_ns, const volatile int *stop, char **line,
+int wproc_read_line(wproc *p, int64_t deadline_ns, const volatile sig_atomic_t *stop, char **line,
                     aieb_err *err);
 
 /* Appends the last max_lines lines of the child's stderr to out, each cut to

@@ -235,7 +235,7 @@ static void worker_error(torch_backend *t, const json_t *reply, aieb_result *res
 /* Runs reqs[0..n) as one generate call and fills res[0..n) (index, queued_ns and
  * prompt_chars already set). Never fails as a whole: every outcome is in res. */
 static void run_group(torch_backend *t, const aieb_request *reqs, size_t n, aieb_result *res,
-                      int grace_ms, const volatile int *stop)
+                      int grace_ms, const volatile sig_atomic_t *stop)
 {
     if (t->dead) {
         fail_all(res, n, AIEB_REQ_ENGINE, t->dead_msg);
@@ -341,7 +341,8 @@ static void run_group(torch_backend *t, const aieb_request *reqs, size_t n, aieb
 /* ==== run() ================================================================ */
 
 int tb_run(aieb_backend *b, const aieb_request *reqs, size_t count, int max_concurrency,
-           int grace_ms, aieb_result_cb cb, void *user, const volatile int *stop, aieb_err *err)
+           int grace_ms, aieb_result_cb cb, void *user, const volatile sig_atomic_t *stop,
+           aieb_err *err)
 {
     torch_backend *t = b->ctx;
     if (!t->loaded && !t->dead)

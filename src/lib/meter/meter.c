@@ -512,7 +512,8 @@ int aieb_meter_stop(aieb_meter *m, aieb_err *err)
     return aieb_meter_finish(m, err);
 }
 
-int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile int *stop, aieb_err *err)
+int aieb_meter_idle_baseline(aieb_meter *m, double seconds, const volatile sig_atomic_t *stop,
+                             aieb_err *err)
 {
     if (m->state != ST_RUNNING)
         return aieb_errf(err, AIEB_EINVAL, "meter: idle baseline needs a running meter");

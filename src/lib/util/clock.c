@@ -20,7 +20,7 @@ int64_t aieb_wall_ns(void)
     return (int64_t)ts.tv_sec * AIEB_NS_PER_S + ts.tv_nsec;
 }
 
-int aieb_sleep_ns(int64_t ns, const volatile int *stop)
+int aieb_sleep_ns(int64_t ns, const volatile sig_atomic_t *stop)
 {
     int64_t end = aieb_now_ns() + ns;
     for (;;) {
