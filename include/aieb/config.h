@@ -257,6 +257,15 @@ AIEB_API int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aie
  * ("scenario.generate_kwargs.max_new_tokens"). */
 AIEB_API int aieb_config_source(const aieb_config *cfg, const char *key, char *buf, size_t size);
 
+/* Adds a problem about key (a dotted path such as "metrics.country_iso_code")
+ * to d, placed where the key's value came from: FILE:LINE:COL, "env VAR",
+ * "--set" or "default". For checks made outside the config module, so that
+ * they read as the loader's own. Returns 0, or AIEB_ENOTFOUND (nothing added)
+ * for a key the schema does not have. */
+AIEB_API int aieb_config_diag_at(const aieb_config *cfg, aieb_diags *d, aieb_diag_severity sev,
+                                 const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Writes cfg->name as one safe directory name into buf (the run directory is
  * <output_dir>/<this>/<UTC time>/): '/', '\\' and control characters become '_',
  * as does a leading '.', so "..", "." and hidden names cannot result; an empty

@@ -710,6 +710,42 @@ static void suggestions_only_when_close(void **state)
     }
 }
 
+/* Checks made outside the module place their problems as the loader does. */
+static void diagnostics_at_a_key(void **state)
+{
+    aieb_diags d;
+    aieb_diags_init(&d);
+    aieb_config *c = load_ok("name: x\nmetrics:\n  country_iso_code: xyz\n", &d);
+    assert_int_equal(aieb_config_diag_at(c, &d, AIEB_DIAG_ERROR, "metrics.country_iso_code",
+                                         "not in the table (%d)", 1),
+                     0);
+    const aieb_diag *g =
+        find_diag(&d, AIEB_DIAG_ERROR, "metrics.country_iso_code", 3, "not in the table (1)");
+    assert_non_null(g);
+    assert_string_equal(g->file, "t.yaml");
+    assert_int_equal(g->col, 21);
+    assert_int_equal(aieb_config_diag_at(c, &d, AIEB_DIAG_WARNING, "metrics.region", "r"), 0);
+    expect_diag(&d, AIEB_DIAG_WARNING, "metrics.region", 0, "r");
+    assert_string_equal(find_diag(&d, AIEB_DIAG_WARNING, "metrics.region", 0, "r")->file,
+                        "default");
+    size_t n = d.n;
+    assert_int_equal(aieb_config_diag_at(c, &d, AIEB_DIAG_ERROR, "metrics.nope", "x"),
+                     AIEB_ENOTFOUND);
+    assert_int_equal(d.n, n);
+    aieb_config_free(c);
+    aieb_diags_free(&d);
+    /* a value from the environment is placed there */
+    setenv("COUNTRY_ISO_CODE", "xyz", 1);
+    aieb_diags_init(&d);
+    c = load_ok("name: x\n", &d);
+    assert_int_equal(aieb_config_diag_at(c, &d, AIEB_DIAG_ERROR, "metrics.country_iso_code", "e"),
+                     0);
+    assert_string_equal(find_diag(&d, AIEB_DIAG_ERROR, NULL, 0, "e")->file, "env COUNTRY_ISO_CODE");
+    unsetenv("COUNTRY_ISO_CODE");
+    aieb_config_free(c);
+    aieb_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup(lenient_unknown_keys_are_warnings, setup),
         cmocka_unit_test_setup(free_form_maps_take_any_key, setup),
         cmocka_unit_test_setup(suggestions_only_when_close, setup),
+        cmocka_unit_test_setup(diagnostics_at_a_key, setup),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

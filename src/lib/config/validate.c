@@ -43,6 +43,21 @@ void cfg_diag_at_key(const aieb_config *cfg, aieb_diags *d, aieb_diag_severity s
     aieb_diags_add(d, sev, file, line, col, cfg_keys[ki].path, "%s", msg);
 }
 
+int aieb_config_diag_at(const aieb_config *cfg, aieb_diags *d, aieb_diag_severity sev,
+                        const char *key, const char *fmt, ...)
+{
+    int ki = cfg_key_index(key);
+    if (ki < 0)
+        return AIEB_ENOTFOUND;
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cfg_diag_at_key(cfg, d, sev, ki, "%s", msg);
+    return 0;
+}
+
 static void fmt_num(double v, char *buf, size_t n)
 {
     if (isinf(v))
