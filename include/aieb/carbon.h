@@ -3,9 +3,11 @@
  * The table is data/carbon_intensity.csv, embedded in the library: countries by
  * ISO 3166 alpha-3 code (Ember figures via Our World in Data), and US regions
  * (EPA eGRID subregions, and states that lie in one subregion). An explicit
- * intensity (metrics.carbon_intensity_g_per_kwh) overrides the table; codes the
- * table lacks use the world average and say so. Emissions are energy (kWh, every
- * component multiplied by the PUE, as CodeCarbon does) times intensity.
+ * intensity (metrics.carbon_intensity_g_per_kwh) overrides the table. The
+ * commands resolve the intensity through aieb_carbon_resolve (defaults and
+ * environment included); the lower-level lookup gives codes the table lacks the
+ * world average and says so. Emissions are energy (kWh, every component
+ * multiplied by the PUE, as CodeCarbon does) times intensity.
  */
 #ifndef AIEB_CARBON_H
 #define AIEB_CARBON_H
@@ -23,6 +25,13 @@ extern "C" {
  * & CO2 Status Report 2019, the figure CodeCarbon falls back to. */
 #define AIEB_CARBON_WORLD_G_PER_KWH 475.0
 
+/* What aieb_carbon_resolve takes when it is given no country or region: the
+ * environment variables of metrics.country_iso_code and metrics.region, and the
+ * former's default (the config schema's; a unit test keeps them equal). */
+#define AIEB_CARBON_ENV_COUNTRY     "COUNTRY_ISO_CODE"
+#define AIEB_CARBON_ENV_REGION      "REGION"
+#define AIEB_CARBON_DEFAULT_COUNTRY "USA"
+
 /* The most bytes a carbon table may have (tables given to aieb_carbon_lookup_in). */
 #define AIEB_CARBON_TABLE_MAX_BYTES (1u << 20)
 
@@ -35,6 +44,14 @@ typedef enum {
     AIEB_CARBON_WORLD = 3,    /* no country given, or not in the table: 475 g/kWh */
 } aieb_carbon_basis;
 
+/* Where the country or region of a resolved intensity came from. */
+typedef enum {
+    AIEB_CARBON_FROM_NONE = 0,    /* not given anywhere (no region) */
+    AIEB_CARBON_FROM_GIVEN = 1,   /* the caller's argument (a config key, an option) */
+    AIEB_CARBON_FROM_ENV = 2,     /* AIEB_CARBON_ENV_COUNTRY or AIEB_CARBON_ENV_REGION */
+    AIEB_CARBON_FROM_DEFAULT = 3, /* AIEB_CARBON_DEFAULT_COUNTRY */
+} aieb_carbon_from;
+
 /* The intensity in force and where it comes from. */
 typedef struct aieb_carbon {
     double g_per_kwh; /* gCO2e per kWh */
@@ -46,7 +63,29 @@ typedef struct aieb_carbon {
     int year;             /* year of the figure; 0 for overrides and the world average */
     char source[96];      /* "Ember via OWID", "EPA eGRID2022 CAMX", "override", ... */
     char note[256];       /* why a fallback was taken (unknown code or region); "" if none */
+    aieb_carbon_from country_from; /* GIVEN or NONE from aieb_carbon_lookup */
+    aieb_carbon_from region_from;
 } aieb_carbon;
+
+/* Resolves the carbon intensity the way every command does (`aieb run`, `aieb
+ * measure`, `aieb probe`), so that one place gives one figure:
+ *   country: an ISO 3166 alpha-3 code or a country name, any case; NULL for
+ *            not given: then $COUNTRY_ISO_CODE when set and not empty (three
+ *            letters), else AIEB_CARBON_DEFAULT_COUNTRY ("USA", as the config).
+ *   region:  a region of that country (see aieb_carbon_lookup); "" for none;
+ *            NULL for not given: then $REGION when set, not empty and not a
+ *            YAML null ("null", "~"), else none.
+ *   override_g_per_kwh: >= 0 to use that intensity; NAN for the table's.
+ * A config passes its final metrics.* values (the loader has applied the same
+ * environment variables already) with a NULL region as "": "none". out says
+ * where the country and region came from (country_from, region_from). An
+ * unknown region gives the country's figure with a note, as the lookup.
+ * Fails with AIEB_EINVAL, out untouched, for a country the table does not know
+ * when no override is given (an override makes the country a label only), an
+ * empty country, a $COUNTRY_ISO_CODE that is not three letters, or a negative
+ * or infinite override; with the lookup's errors for a broken table. */
+AIEB_API int aieb_carbon_resolve(const char *country, const char *region, double override_g_per_kwh,
+                                 aieb_carbon *out, aieb_err *err);
 
 /* Looks up the carbon intensity in force.
  *   iso3: ISO 3166 alpha-3 code or country name, any case; NULL or "" for none.

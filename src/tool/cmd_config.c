@@ -50,6 +50,8 @@ static int check_files(char **files, int n_files, const char *const *sets, size_
         aieb_config *cfg = NULL;
         aieb_err err = {0};
         int rc = aieb_config_load_flags(files[i], sets, n_sets, flags, &cfg, &d, &err);
+        if (rc == 0 && tool_check_carbon(cfg, &d) != 0)
+            rc = AIEB_EINVAL; /* as `aieb run` would refuse it */
         aieb_diags_print(&d, stderr, quiet());
         if (rc == AIEB_ENOMEM) {
             status = tool_fail(rc, &err);

@@ -54,15 +54,18 @@ static void usage(FILE *out)
             "  --json FILE             write the results as JSON\n"
             "  --timeline FILE         write every sample as CSV\n"
             "  --emissions FILE        append a row to a CodeCarbon-format emissions.csv\n"
-            "  --country ISO3          country for the carbon intensity (default: world average)\n"
-            "  --region R              region of that country (US state or eGRID subregion)\n"
+            "  --country ISO3          country for the carbon intensity (default:\n"
+            "                          COUNTRY_ISO_CODE, else USA, as a run)\n"
+            "  --region R              region of that country (US state or eGRID subregion;\n"
+            "                          default: REGION, else none)\n"
             "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
             "  --pue P                 power usage effectiveness for emissions (default 1.0)\n"
             "  --cpu-tdp W             CPU TDP for the estimate when RAPL is missing\n"
             "  -v, -q                  more or less log output (aieb's own -v/-q; after CMD\n"
             "                          they are CMD's)\n"
             "  -h, --help              this help\n\n"
-            "Environment: AIEB_NVML_LIBRARY, AIEB_POWERCAP_ROOT, CUDA_VISIBLE_DEVICES.\n"
+            "Environment: AIEB_NVML_LIBRARY, AIEB_POWERCAP_ROOT, CUDA_VISIBLE_DEVICES,\n"
+            "COUNTRY_ISO_CODE, REGION ('aieb probe' shows the carbon intensity they give).\n"
             "Exit status: CMD's; 127 CMD not found, 126 not executable; 2 usage error;\n"
             "3 environment not usable; 130 interrupted before CMD started.\n",
             AIEB_METER_MIN_INTERVAL_MS, AIEB_METER_MAX_INTERVAL_MS, AIEB_METER_DEFAULT_INTERVAL_MS);
@@ -298,9 +301,9 @@ static void print_table(const measure_args *a, const aieb_meter_summary *s,
                 "  note: the run is shorter than an energy counter's update period "
                 "(%.3f s): its energy is interpolated\n",
                 w->max_period_s);
-    fprintf(stderr, "  emissions: %.4f gCO2e at %.0f gCO2e/kWh (%s%s%s), PUE %.2f\n",
-            em->emissions_g, carbon->g_per_kwh, carbon->source, carbon->note[0] ? "; " : "",
-            carbon->note, em->pue);
+    fprintf(stderr, "  emissions: %.4f gCO2e at %.0f gCO2e/kWh (%s%s%s, %s%s%s), PUE %.2f\n",
+            em->emissions_g, carbon->g_per_kwh, carbon->iso3, carbon->region[0] ? " " : "",
+            carbon->region, carbon->source, carbon->note[0] ? "; " : "", carbon->note, em->pue);
 }
 
 static int write_outputs(const measure_args *a, aieb_meter *m, const aieb_meter_summary *s,
@@ -322,10 +325,7 @@ static int write_outputs(const measure_args *a, aieb_meter *m, const aieb_meter_
                                 json_integer(aieb_meter_interval_ms(m)));
             json_object_set_new(root, "emissions_g", json_real(em->emissions_g));
             json_object_set_new(root, "carbon_intensity_g_per_kwh", json_real(carbon->g_per_kwh));
-            json_object_set_new(root, "carbon",
-                                json_pack("{s:s, s:s, s:s, s:s?}", "source", carbon->source, "iso3",
-                                          carbon->iso3, "country", carbon->country, "note",
-                                          carbon->note[0] ? carbon->note : NULL));
+            json_object_set_new(root, "carbon", tool_carbon_json(carbon)); /* as probe's */
             json_object_set_new(root, "energy_kwh_after_pue", json_real(em->total_kwh));
             json_object_set_new(root, "notes", notes);
         } else {
@@ -378,7 +378,8 @@ int cmd_measure(int argc, char **argv)
 
     aieb_err err = {0};
     aieb_carbon carbon;
-    if ((rc = aieb_carbon_lookup(a.country, a.region, a.intensity, &carbon, &err)) != 0)
+    /* resolved as a run resolves it, environment and default included */
+    if ((rc = aieb_carbon_resolve(a.country, a.region, a.intensity, &carbon, &err)) != 0)
         return tool_fail(rc, &err);
     aieb_meter *m = NULL;
     if ((rc = aieb_meter_open(&m, &a.mo, &err)) != 0)

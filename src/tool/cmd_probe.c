@@ -2,7 +2,8 @@
  *
  * Opens a meter (starting nothing) and shows what each source found: GPUs and
  * their readings, RAPL zones (readable, or why not), the estimates that stand
- * in where nothing is measured, and the carbon intensity in force. Exit 0 even
+ * in where nothing is measured, and the carbon intensity a run here would use
+ * (resolved as the run does, saying where each part came from). Exit 0 even
  * when nothing is measurable: that is an answer, not a failure.
  */
 #include <getopt.h>
@@ -24,17 +25,22 @@ static void usage(FILE *out)
                  "Shows what this machine can measure: each NVIDIA GPU (name, UUID, memory,\n"
                  "power limit, energy counter yes/no, instant power yes/no), each RAPL zone\n"
                  "(readable, or why not), the estimates used where nothing is measured, and\n"
-                 "the carbon intensity in force.\n\n"
+                 "the carbon intensity a run here would use, and where each part of it comes\n"
+                 "from (as 'aieb run' and 'aieb measure' resolve it).\n\n"
                  "Options:\n"
                  "  --json                  print JSON instead of text\n"
                  "  --gpus LIST             GPUs a run would measure (NVML indices or UUIDs)\n"
-                 "  --country ISO3          country for the carbon intensity (e.g. FRA, USA)\n"
-                 "  --region R              region of that country (US state or eGRID subregion)\n"
+                 "  --country ISO3          country for the carbon intensity (e.g. FRA, USA;\n"
+                 "                          default: COUNTRY_ISO_CODE, else USA)\n"
+                 "  --region R              region of that country (US state or eGRID\n"
+                 "                          subregion; default: REGION, else none)\n"
                  "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
                  "  -h, --help              this help\n\n"
                  "Environment: AIEB_NVML_LIBRARY (NVML library path), AIEB_POWERCAP_ROOT\n"
-                 "(powercap directory), CUDA_VISIBLE_DEVICES (GPUs chosen when --gpus is absent).\n"
-                 "Exit status: 0, also when nothing is measurable; 2 usage error.\n");
+                 "(powercap directory), CUDA_VISIBLE_DEVICES (GPUs chosen when --gpus is absent),\n"
+                 "COUNTRY_ISO_CODE and REGION (as for a run).\n"
+                 "Exit status: 0, also when nothing is measurable; 2 usage error or a country\n"
+                 "the carbon table lacks.\n");
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -146,13 +152,28 @@ static void print_estimates(json_t *desc)
         printf("  ram: none\n");
 }
 
-static json_t *carbon_json(const aieb_carbon *c)
+/* The carbon intensity, and where its country, region and figure come from. */
+static void print_carbon(const aieb_carbon *c)
 {
-    static const char *const basis[] = {"override", "region", "country", "world_average"};
-    return json_pack("{s:f, s:s, s:s, s:s, s:s, s:i, s:s, s:s?}", "g_per_kwh", c->g_per_kwh,
-                     "basis", basis[c->basis], "iso3", c->iso3, "country", c->country, "region",
-                     c->region, "year", c->year, "source", c->source, "note",
-                     c->note[0] ? c->note : NULL);
+    printf("Carbon intensity: %.0f gCO2e/kWh, what a run here uses unless its config sets "
+           "metrics.*\n",
+           c->g_per_kwh);
+    const char *from = tool_carbon_from(c, 0);
+    printf("  country: %s%s%s%s, %s %s\n", c->iso3, c->country[0] ? " (" : "", c->country,
+           c->country[0] ? ")" : "", strcmp(from, "default") == 0 ? "the" : "from", from);
+    if (c->region[0])
+        printf("  region:  %s (%s), from %s\n", c->region, c->region_name, tool_carbon_from(c, 1));
+    else if (c->region_from != AIEB_CARBON_FROM_NONE)
+        printf("  region:  none found (asked for by %s)\n", tool_carbon_from(c, 1));
+    else
+        printf("  region:  none (--region, REGION or metrics.region sets one)\n");
+    if (c->basis == AIEB_CARBON_OVERRIDE)
+        printf("  figure:  given by --carbon-intensity, not the table\n");
+    else
+        printf("  figure:  the %s's, %s %d\n",
+               c->basis == AIEB_CARBON_REGION ? "region" : "country", c->source, c->year);
+    if (c->note[0])
+        printf("  note:    %s\n", c->note);
 }
 
 int cmd_probe(int argc, char **argv)
@@ -216,15 +237,15 @@ int cmd_probe(int argc, char **argv)
     aieb_log_set_level(level);
     if (rc)
         return tool_fail(rc, &err);
-    aieb_carbon carbon;
-    rc = aieb_carbon_lookup(country, region, intensity, &carbon, &err);
+    aieb_carbon carbon; /* resolved as a run resolves it, environment and default included */
+    rc = aieb_carbon_resolve(country, region, intensity, &carbon, &err);
     if (rc) {
         aieb_meter_close(m);
         return tool_fail(rc, &err);
     }
     json_t *desc = aieb_meter_describe(m);
     json_t *rapl = aieb_rapl_probe(getenv("AIEB_POWERCAP_ROOT"));
-    json_t *cj = carbon_json(&carbon);
+    json_t *cj = tool_carbon_json(&carbon);
     if (!desc || !rapl || !cj) {
         json_decref(desc), json_decref(rapl), json_decref(cj);
         aieb_meter_close(m);
@@ -252,8 +273,7 @@ int cmd_probe(int argc, char **argv)
         putchar('\n');
         print_estimates(desc);
         putchar('\n');
-        printf("Carbon intensity: %.0f gCO2e/kWh (%s%s%s)\n", carbon.g_per_kwh, carbon.source,
-               carbon.note[0] ? "; " : "", carbon.note);
+        print_carbon(&carbon);
         printf("Channels a run would record:");
         size_t i;
         json_t *c;

@@ -137,6 +137,13 @@ int cmd_run(int argc, char **argv)
     aieb_config *cfg = NULL;
     aieb_err err = {0};
     int rc = aieb_config_load_flags(path, sets, n_sets, flags, &cfg, &d, &err);
+    /* The carbon intensity is resolved now, so that a country the table lacks
+     * stops the run before it starts rather than leaving it without emissions. */
+    if (rc == 0 && tool_check_carbon(cfg, &d) != 0) {
+        rc = aieb_errf(&err, AIEB_EINVAL, "%s: 1 problem", path);
+        aieb_config_free(cfg);
+        cfg = NULL;
+    }
     aieb_diags_print(&d, stderr, aieb_log_get_level() > AIEB_LOG_WARNING);
     if (rc) {
         fprintf(stderr, "aieb: error: %s\n", err.msg);

@@ -92,6 +92,48 @@ void tool_unknown_keys_hint(const aieb_diags *d, unsigned flags)
             d->n_unknown_keys, d->n_unknown_keys == 1 ? "" : "s");
 }
 
+const char *tool_carbon_from(const aieb_carbon *c, int part)
+{
+    if (part == 2)
+        return c->basis == AIEB_CARBON_OVERRIDE ? "--carbon-intensity" : "table";
+    aieb_carbon_from f = part == 0 ? c->country_from : c->region_from;
+    switch (f) {
+    case AIEB_CARBON_FROM_GIVEN:
+        return part == 0 ? "--country" : "--region";
+    case AIEB_CARBON_FROM_ENV:
+        return part == 0 ? "env " AIEB_CARBON_ENV_COUNTRY : "env " AIEB_CARBON_ENV_REGION;
+    case AIEB_CARBON_FROM_DEFAULT:
+        return "default";
+    case AIEB_CARBON_FROM_NONE:
+        break;
+    }
+    return NULL;
+}
+
+json_t *tool_carbon_json(const aieb_carbon *c)
+{
+    static const char *const basis[] = {"override", "region", "country", "world_average"};
+    return json_pack("{s:f, s:s, s:s, s:s, s:s?, s:s?, s:i, s:s, s:s?, s:{s:s?, s:s?, s:s}}",
+                     "g_per_kwh", c->g_per_kwh, "basis", basis[c->basis], "iso3", c->iso3,
+                     "country", c->country, "region", c->region[0] ? c->region : NULL,
+                     "region_name", c->region_name[0] ? c->region_name : NULL, "year", c->year,
+                     "source", c->source, "note", c->note[0] ? c->note : NULL, "from", "country",
+                     tool_carbon_from(c, 0), "region", tool_carbon_from(c, 1), "g_per_kwh",
+                     tool_carbon_from(c, 2));
+}
+
+int tool_check_carbon(const aieb_config *cfg, aieb_diags *d)
+{
+    aieb_carbon c;
+    aieb_err err = {0};
+    const char *region = cfg->metrics.region ? cfg->metrics.region : "";
+    int rc = aieb_carbon_resolve(cfg->metrics.country_iso_code, region,
+                                 cfg->metrics.carbon_intensity_g_per_kwh, &c, &err);
+    if (rc)
+        aieb_config_diag_at(cfg, d, AIEB_DIAG_ERROR, "metrics.country_iso_code", "%s", err.msg);
+    return rc;
+}
+
 /* Removes -v/--verbose/-q/--quiet anywhere before a "--", so they work before or
  * after the subcommand. After `measure` they are left alone: everything from the
  * measured command's name on is that command's (`aieb measure sh -c '...' x -v`

@@ -8,6 +8,9 @@
 #ifndef AIEB_TOOL_H
 #define AIEB_TOOL_H
 
+#include <jansson.h>
+
+#include "aieb/carbon.h"
 #include "aieb/config.h"
 #include "aieb/err.h"
 
@@ -35,6 +38,24 @@ int tool_usage_error(const char *sub, const char *fmt, ...) __attribute__((forma
  * case), AIEB_CONFIG_LENIENT; unset, empty, 0, false, no or off, 0. Returns 0;
  * for any other AIEB_LENIENT value prints a usage error and returns EXIT_USAGE. */
 int tool_config_flags(const char *sub, int lenient, unsigned *flags);
+
+/* Says where the country (part 0), region (1) or figure (2) of c, resolved by
+ * aieb_carbon_resolve from the options --country, --region and
+ * --carbon-intensity (probe, measure), came from:
+ * "default", "env COUNTRY_ISO_CODE", "--country", "table", ...; NULL
+ * for a region that is not set. Can't fail. */
+const char *tool_carbon_from(const aieb_carbon *c, int part);
+
+/* The carbon object of probe's and measure's JSON: g_per_kwh, basis, iso3,
+ * country, region, region_name, year, source, note and from (country, region,
+ * g_per_kwh, as tool_carbon_from). Returns NULL when out of memory. */
+json_t *tool_carbon_json(const aieb_carbon *c);
+
+/* Resolves cfg's carbon intensity as the run will (metrics.country_iso_code,
+ * metrics.region, metrics.carbon_intensity_g_per_kwh) before anything starts;
+ * a failure (a country the table lacks) is added to d as an error placed where
+ * metrics.country_iso_code came from. Returns 0 or the resolver's code. */
+int tool_check_carbon(const aieb_config *cfg, aieb_diags *d);
 
 /* After a load that failed, says on stderr how to let unknown keys through
  * (--lenient, AIEB_LENIENT=1) when d holds unknown-key errors. Can't fail. */

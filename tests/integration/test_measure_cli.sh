@@ -111,8 +111,9 @@ for g in j["gpus"]:
 e = j["energy"]
 assert abs(e["total_j"] - (e["gpu_j"] + e["cpu_j"] + e["ram_j"])) < 1e-6, e
 assert abs(e["gpu_wh"] - e["gpu_j"] / 3600) < 1e-12
-assert j["carbon_intensity_g_per_kwh"] == 475
-assert abs(j["emissions_g"] - e["total_j"] / 3.6e6 * 475) < 1e-9, j["emissions_g"]
+ci = j["carbon_intensity_g_per_kwh"]  # as a run resolves it (test_carbon.sh compares)
+assert ci == j["carbon"]["g_per_kwh"] > 0, j["carbon"]
+assert abs(j["emissions_g"] - e["total_j"] / 3.6e6 * ci) < 1e-9, j["emissions_g"]
 rows = list(csv.reader(open(sys.argv[2])))
 head = rows[0]
 assert head[:5] == ["t_ns", "t_s", "gpu0_energy_j", "gpu0_energy_uncertainty_j", "gpu0_power_w"], head

@@ -7,7 +7,8 @@ source "$AIEB_SOURCE_DIR/tests/integration/lib.sh"
 FAKE="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml.so"
 [ -r "$FAKE" ] || { echo "skip: $FAKE not built"; exit 77; }
 command -v python3 >/dev/null || { echo "skip: python3 needed to read JSON"; exit 77; }
-unset CUDA_VISIBLE_DEVICES FAKE_NVML_NO_COUNTER FAKE_NVML_NO_INSTANT FAKE_NVML_POWER
+unset CUDA_VISIBLE_DEVICES FAKE_NVML_NO_COUNTER FAKE_NVML_NO_INSTANT FAKE_NVML_POWER \
+    COUNTRY_ISO_CODE REGION
 export AIEB_POWERCAP_ROOT="$T/no-powercap"
 
 # ---- nothing measurable: still exit 0 ---------------------------------------------
@@ -17,7 +18,11 @@ expect_grep 'cannot load /nonexistent/libnvidia-ml.so.1' "$T/out"
 expect_grep 'RAPL under .*no-powercap.*not usable' "$T/out"
 expect_grep 'cpu: estimate_tdp_load' "$T/out"
 expect_grep 'ram: estimate_dimm' "$T/out"
-expect_grep '^Carbon intensity: 475 gCO2e/kWh' "$T/out"
+# the carbon intensity a run would use: the config's default country, said so
+expect_grep '^Carbon intensity: 393 gCO2e/kWh, what a run here uses' "$T/out"
+expect_grep '^  country: USA \(United States\), the default$' "$T/out"
+expect_grep '^  region:  none ' "$T/out"
+expect_grep '^  figure:  the country.s, Ember via OWID 2023$' "$T/out"
 if grep -q 'cannot load' "$T/err"; then fail "probe also logged its findings to stderr"; fi
 expect_status 0 env AIEB_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 "$AIEB" probe --json
 python3 - "$T/out" <<'EOF' || fail "no-GPU JSON"
@@ -26,7 +31,9 @@ j = json.load(open(sys.argv[1]))
 assert j["gpus"] is None and "cannot load" in j["gpus_why"], j.get("gpus_why")
 assert j["rapl"]["usable"] is False and j["rapl"]["error"], j["rapl"]
 assert j["estimates"]["cpu"]["method"] == "estimate_tdp_load"
-assert j["carbon"]["g_per_kwh"] == 475 and j["carbon"]["basis"] == "world_average"
+c = j["carbon"]
+assert c["g_per_kwh"] == 392.85 and c["basis"] == "country" and c["iso3"] == "USA", c
+assert c["from"] == {"country": "default", "region": None, "g_per_kwh": "table"}, c["from"]
 assert [c["label"] for c in j["channels"]] == ["cpu", "ram"]
 EOF
 
@@ -111,6 +118,36 @@ mkdir "$R2/intel-rapl:0/energy_uj"
 expect_status 0 env AIEB_POWERCAP_ROOT="$R2" "$AIEB" probe
 expect_grep 'intel-rapl:0 +package-0 +msr +not readable' "$T/out"
 expect_grep 'cpu: estimate_tdp_load' "$T/out"
+
+# ---- carbon intensity: environment, options, where each part came from -------------
+export AIEB_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1
+expect_status 0 env COUNTRY_ISO_CODE=usa REGION=CA "$AIEB" probe
+expect_grep '^Carbon intensity: 226 gCO2e/kWh' "$T/out"
+expect_grep '^  country: USA \(United States\), from env COUNTRY_ISO_CODE$' "$T/out"
+expect_grep '^  region:  CA \(California\), from env REGION$' "$T/out"
+expect_grep '^  figure:  the region.s, EPA eGRID2022 CAMX 2022$' "$T/out"
+expect_status 0 env COUNTRY_ISO_CODE=USA REGION=CA "$AIEB" probe --country FRA --region ""
+expect_grep '^Carbon intensity: 55 gCO2e/kWh' "$T/out"
+expect_grep '^  country: FRA \(France\), from --country$' "$T/out"
+expect_status 0 env REGION=Atlantis "$AIEB" probe
+expect_grep '^  region:  none found \(asked for by env REGION\)$' "$T/out"
+expect_grep "^  note:    region 'Atlantis' is not in the carbon table for USA" "$T/out"
+expect_status 0 env REGION=null "$AIEB" probe --carbon-intensity 12 --json
+python3 - "$T/out" <<'EOF' || fail "carbon JSON with an override"
+import json, sys
+c = json.load(open(sys.argv[1]))["carbon"]
+assert c["g_per_kwh"] == 12 and c["basis"] == "override" and c["iso3"] == "USA", c
+assert c["from"] == {"country": "default", "region": None, "g_per_kwh": "--carbon-intensity"}, c
+EOF
+# a country the table lacks is an error unless the intensity is given
+expect_status 2 "$AIEB" probe --country XYZ && expect_grep "country 'XYZ' is not in the carbon table" "$T/err"
+expect_status 2 env COUNTRY_ISO_CODE=ZZZ "$AIEB" probe &&
+    expect_grep "country 'ZZZ' from COUNTRY_ISO_CODE is not in the carbon table" "$T/err"
+expect_status 2 env COUNTRY_ISO_CODE=France "$AIEB" probe &&
+    expect_grep 'COUNTRY_ISO_CODE=France: not an ISO 3166 alpha-3 country code' "$T/err"
+expect_status 0 "$AIEB" probe --country XYZ --carbon-intensity 300 &&
+    expect_grep '^  country: XYZ, from --country$' "$T/out"
+export AIEB_NVML_LIBRARY="$FAKE"
 
 # ---- usage ------------------------------------------------------------------------
 expect_status 0 "$AIEB" probe --help

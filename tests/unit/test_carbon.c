@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "aieb/carbon.h"
+#include "aieb/config.h"
+#include "config/internal.h"
 
 static aieb_carbon look(const char *iso3, const char *region, double override)
 {
@@ -218,6 +220,144 @@ static void emissions_with_pue(void **state)
     assert_int_equal(aieb_carbon_emissions(&p, 1.2, NAN, &e, &err), AIEB_EINVAL);
 }
 
+/* ==== One resolution for every command ==== */
+
+static aieb_carbon resolve(const char *country, const char *region, double override)
+{
+    aieb_carbon c;
+    aieb_err err = {0};
+    int rc = aieb_carbon_resolve(country, region, override, &c, &err);
+    if (rc)
+        fail_msg("resolve(%s, %s): %s", country ? country : "NULL", region ? region : "NULL",
+                 err.msg);
+    return c;
+}
+
+static int clear_env(void **state)
+{
+    unsetenv(AIEB_CARBON_ENV_COUNTRY);
+    unsetenv(AIEB_CARBON_ENV_REGION);
+    return 0;
+}
+
+static void resolve_defaults_and_environment(void **state)
+{
+    /* nothing given anywhere: the config's default country, no region */
+    aieb_carbon d = resolve(NULL, NULL, NAN);
+    assert_string_equal(d.iso3, "USA");
+    assert_int_equal(d.basis, AIEB_CARBON_COUNTRY);
+    assert_float_equal(d.g_per_kwh, 392.85, 1e-9);
+    assert_int_equal(d.country_from, AIEB_CARBON_FROM_DEFAULT);
+    assert_int_equal(d.region_from, AIEB_CARBON_FROM_NONE);
+    /* the environment, as the config reads it */
+    setenv(AIEB_CARBON_ENV_COUNTRY, "fra", 1);
+    aieb_carbon e = resolve(NULL, NULL, NAN);
+    assert_string_equal(e.iso3, "FRA");
+    assert_float_equal(e.g_per_kwh, 55.28, 1e-9);
+    assert_int_equal(e.country_from, AIEB_CARBON_FROM_ENV);
+    setenv(AIEB_CARBON_ENV_COUNTRY, "USA", 1);
+    setenv(AIEB_CARBON_ENV_REGION, "CA", 1);
+    aieb_carbon r = resolve(NULL, NULL, NAN);
+    assert_int_equal(r.basis, AIEB_CARBON_REGION);
+    assert_string_equal(r.region, "CA");
+    assert_int_equal(r.region_from, AIEB_CARBON_FROM_ENV);
+    setenv(AIEB_CARBON_ENV_REGION, "null", 1); /* REGION=null clears it, as in the config */
+    assert_int_equal(resolve(NULL, NULL, NAN).region_from, AIEB_CARBON_FROM_NONE);
+    setenv(AIEB_CARBON_ENV_REGION, "", 1);
+    assert_int_equal(resolve(NULL, NULL, NAN).basis, AIEB_CARBON_COUNTRY);
+    /* given values win over the environment; "" is no region, given */
+    setenv(AIEB_CARBON_ENV_COUNTRY, "FRA", 1);
+    setenv(AIEB_CARBON_ENV_REGION, "CA", 1);
+    aieb_carbon g = resolve("deu", "", NAN);
+    assert_string_equal(g.iso3, "DEU");
+    assert_int_equal(g.basis, AIEB_CARBON_COUNTRY);
+    assert_int_equal(g.country_from, AIEB_CARBON_FROM_GIVEN);
+    assert_int_equal(g.region_from, AIEB_CARBON_FROM_NONE);
+    aieb_carbon n = resolve("France", NULL, NAN); /* a name; REGION=CA is not France's */
+    assert_string_equal(n.iso3, "FRA");
+    assert_int_equal(n.basis, AIEB_CARBON_COUNTRY);
+    assert_non_null(strstr(n.note, "'CA'"));
+}
+
+static void resolve_override(void **state)
+{
+    aieb_carbon o = resolve(NULL, NULL, 100);
+    assert_int_equal(o.basis, AIEB_CARBON_OVERRIDE);
+    assert_float_equal(o.g_per_kwh, 100, 0);
+    assert_string_equal(o.iso3, "USA");
+    assert_int_equal(o.country_from, AIEB_CARBON_FROM_DEFAULT);
+    /* with an override, a country the table lacks is a label */
+    aieb_carbon x = resolve("xyz", "", 0);
+    assert_int_equal(x.basis, AIEB_CARBON_OVERRIDE);
+    assert_float_equal(x.g_per_kwh, 0, 0);
+    assert_string_equal(x.iso3, "XYZ");
+    assert_string_equal(x.note, "");
+}
+
+static void resolve_errors(void **state)
+{
+    aieb_carbon out;
+    memset(&out, 0x5a, sizeof out);
+    aieb_carbon before = out;
+    aieb_err err = {0};
+    /* a country the table does not know, without an override */
+    assert_int_equal(aieb_carbon_resolve("XYZ", NULL, NAN, &out, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "country 'XYZ' is not in the carbon table"));
+    assert_non_null(strstr(err.msg, "carbon_intensity_g_per_kwh"));
+    assert_memory_equal(&out, &before, sizeof out);
+    setenv(AIEB_CARBON_ENV_COUNTRY, "ZZZ", 1);
+    assert_int_equal(aieb_carbon_resolve(NULL, NULL, NAN, &out, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "'ZZZ' from COUNTRY_ISO_CODE"));
+    /* the environment takes codes, as the config does */
+    setenv(AIEB_CARBON_ENV_COUNTRY, "France", 1);
+    assert_int_equal(aieb_carbon_resolve(NULL, NULL, NAN, &out, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "COUNTRY_ISO_CODE=France: not an ISO 3166 alpha-3"));
+    unsetenv(AIEB_CARBON_ENV_COUNTRY);
+    assert_int_equal(aieb_carbon_resolve(" ", NULL, NAN, &out, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(aieb_carbon_resolve(NULL, NULL, -1, &out, &err), AIEB_EINVAL);
+    assert_int_equal(aieb_carbon_resolve("XYZ", NULL, INFINITY, &out, &err), AIEB_EINVAL);
+    assert_memory_equal(&out, &before, sizeof out);
+}
+
+/* The config's default and variables are the resolver's: a run configured by the
+ * environment alone gets what probe and measure get. */
+static void resolve_matches_the_config(void **state)
+{
+    int ki = cfg_key_index("metrics.country_iso_code");
+    assert_true(ki >= 0);
+    assert_string_equal(cfg_keys[ki].env, AIEB_CARBON_ENV_COUNTRY);
+    assert_string_equal(cfg_keys[ki].def, AIEB_CARBON_DEFAULT_COUNTRY);
+    ki = cfg_key_index("metrics.region");
+    assert_string_equal(cfg_keys[ki].env, AIEB_CARBON_ENV_REGION);
+    static const char *const envs[][2] = {
+        {NULL, NULL}, {"fra", NULL}, {"USA", "CAMX"}, {"USA", "null"}, {"deu", "Bavaria"},
+    };
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        clear_env(NULL);
+        if (envs[i][0])
+            setenv(AIEB_CARBON_ENV_COUNTRY, envs[i][0], 1);
+        if (envs[i][1])
+            setenv(AIEB_CARBON_ENV_REGION, envs[i][1], 1);
+        aieb_diags d;
+        aieb_diags_init(&d);
+        aieb_config *cfg = NULL;
+        aieb_err err = {0};
+        assert_int_equal(aieb_config_load(NULL, NULL, 0, &cfg, &d, &err), 0);
+        aieb_carbon run =
+            resolve(cfg->metrics.country_iso_code, cfg->metrics.region ? cfg->metrics.region : "",
+                    cfg->metrics.carbon_intensity_g_per_kwh);
+        aieb_carbon cmd = resolve(NULL, NULL, NAN);
+        assert_float_equal(run.g_per_kwh, cmd.g_per_kwh, 0);
+        assert_string_equal(run.iso3, cmd.iso3);
+        assert_string_equal(run.region, cmd.region);
+        assert_int_equal(run.basis, cmd.basis);
+        aieb_config_free(cfg);
+        aieb_diags_free(&d);
+    }
+    clear_env(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +368,10 @@ int main(void)
         cmocka_unit_test(covers_largest_consumers),
         cmocka_unit_test(custom_tables),
         cmocka_unit_test(emissions_with_pue),
+        cmocka_unit_test_setup(resolve_defaults_and_environment, clear_env),
+        cmocka_unit_test_setup(resolve_override, clear_env),
+        cmocka_unit_test_setup(resolve_errors, clear_env),
+        cmocka_unit_test_setup(resolve_matches_the_config, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

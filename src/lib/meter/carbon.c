@@ -313,6 +313,8 @@ int aieb_carbon_lookup_in(const char *csv, size_t len, const char *iso3, const c
             snprintf(c.note, sizeof c.note, "no country given; using the world average %.0f g/kWh",
                      AIEB_CARBON_WORLD_G_PER_KWH);
     }
+    c.country_from = q->want_country[0] ? AIEB_CARBON_FROM_GIVEN : AIEB_CARBON_FROM_NONE;
+    c.region_from = q->want_region[0] ? AIEB_CARBON_FROM_GIVEN : AIEB_CARBON_FROM_NONE;
     if (!isnan(override_g_per_kwh)) {
         c.basis = AIEB_CARBON_OVERRIDE;
         c.g_per_kwh = override_g_per_kwh;
@@ -334,6 +336,79 @@ int aieb_carbon_lookup(const char *iso3, const char *region, double override_g_p
     if (rc)
         return rc;
     return aieb_carbon_lookup_in(csv, len, iso3, region, override_g_per_kwh, out, err);
+}
+
+/* YAML's null words, as the config reads an environment variable. */
+static int is_null_word(const char *s)
+{
+    return strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+           strcmp(s, "NULL") == 0;
+}
+
+static int is_iso3(const char *s)
+{
+    return strlen(s) == 3 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) &&
+           isalpha((unsigned char)s[2]);
+}
+
+int aieb_carbon_resolve(const char *country, const char *region, double override_g_per_kwh,
+                        aieb_carbon *out, aieb_err *err)
+{
+    aieb_carbon_from cfrom = AIEB_CARBON_FROM_GIVEN, rfrom = AIEB_CARBON_FROM_GIVEN;
+    if (!country) {
+        const char *v = getenv(AIEB_CARBON_ENV_COUNTRY);
+        if (v && *v && !is_null_word(v)) {
+            if (!is_iso3(v))
+                return aieb_errf(err, AIEB_EINVAL,
+                                 "%s=%.64s: not an ISO 3166 alpha-3 country code (expected three "
+                                 "letters such as USA, FRA, DEU)",
+                                 AIEB_CARBON_ENV_COUNTRY, v);
+            country = v;
+            cfrom = AIEB_CARBON_FROM_ENV;
+        } else {
+            country = AIEB_CARBON_DEFAULT_COUNTRY;
+            cfrom = AIEB_CARBON_FROM_DEFAULT;
+        }
+    }
+    const char *p = country;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "carbon intensity: the country is empty (expected an ISO 3166 alpha-3 "
+                         "code or a name, such as FRA or France)");
+    if (!region) {
+        const char *v = getenv(AIEB_CARBON_ENV_REGION);
+        region = v && *v && !is_null_word(v) ? v : "";
+        rfrom = AIEB_CARBON_FROM_ENV;
+    }
+    if (!*region)
+        rfrom = AIEB_CARBON_FROM_NONE;
+
+    aieb_carbon c;
+    int rc = aieb_carbon_lookup(country, region, NAN, &c, err);
+    if (rc)
+        return rc;
+    if (c.basis == AIEB_CARBON_WORLD && isnan(override_g_per_kwh))
+        return aieb_errf(err, AIEB_EINVAL,
+                         "carbon intensity: country '%.64s'%s%s is not in the carbon table (ISO "
+                         "3166 alpha-3 codes or names, such as FRA or France); check it, or give "
+                         "the intensity itself (metrics.carbon_intensity_g_per_kwh, "
+                         "--carbon-intensity)",
+                         country, cfrom == AIEB_CARBON_FROM_ENV ? " from " : "",
+                         cfrom == AIEB_CARBON_FROM_ENV ? AIEB_CARBON_ENV_COUNTRY : "");
+    if (!isnan(override_g_per_kwh)) {
+        rc = aieb_carbon_lookup(country, region, override_g_per_kwh, &c, err);
+        if (rc)
+            return rc;
+        if (!c.iso3[0] && is_iso3(country)) /* a country the table lacks: its code as given */
+            for (int i = 0; i < 3; i++)
+                c.iso3[i] = (char)toupper((unsigned char)country[i]);
+    }
+    c.country_from = cfrom;
+    c.region_from = rfrom;
+    *out = c;
+    return 0;
 }
 
 typedef struct counter {

@@ -205,9 +205,11 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     aieb_carbon c;
     memset(&c, 0, sizeof c);
     aieb_err cerr = {0};
+    /* Resolved as probe and measure resolve it; the config has applied the
+     * environment already, and a NULL region is none. */
     double override = cfg->metrics.carbon_intensity_g_per_kwh;
-    if (aieb_carbon_lookup(cfg->metrics.country_iso_code, cfg->metrics.region, override, &c,
-                           &cerr) != 0) {
+    const char *region = cfg->metrics.region ? cfg->metrics.region : "";
+    if (aieb_carbon_resolve(cfg->metrics.country_iso_code, region, override, &c, &cerr) != 0) {
         runner_warn(r, "carbon intensity: %s", cerr.msg);
         c.g_per_kwh = NAN;
         c.note[0] = '\0';
