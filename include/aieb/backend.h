@@ -15,6 +15,7 @@
 
 #include "aieb/err.h"
 #include "aieb/export.h"
+#include "aieb/result.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,49 +45,6 @@ typedef struct aieb_request {
     json_t *extra_params;      /* extra body fields from the formatter, or NULL */
     int64_t arrival_ns;        /* earliest send time (CLOCK_MONOTONIC); 0 = at once */
 } aieb_request;
-
-/* Why a request failed, for counting errors by kind. */
-typedef enum {
-    AIEB_REQ_OK = 0,
-    AIEB_REQ_CONNECT,   /* could not connect / connection reset before any byte */
-    AIEB_REQ_HTTP,      /* HTTP status >= 400 */
-    AIEB_REQ_TIMEOUT,   /* connect, first byte, idle or total timeout */
-    AIEB_REQ_STREAM,    /* malformed SSE, stream ended without [DONE], mid-stream error */
-    AIEB_REQ_ENGINE,    /* in-process engine or worker error */
-    AIEB_REQ_CANCELLED, /* stopped by SIGINT/SIGTERM or fail-fast */
-    AIEB_REQ_KIND_COUNT
-} aieb_req_error_kind;
-
-/* What happened to one request. Times are CLOCK_MONOTONIC ns, 0 when the event
- * did not happen. */
-/* Characters per token when a count must be estimated (a server that reports
- * no usage): "one token generally corresponds to ~4 characters of text for
- * common English text" (OpenAI's tokenizer guide). */
-#define AIEB_CHARS_PER_TOKEN 4
-
-typedef struct aieb_result {
-    size_t index;
-    int64_t queued_ns;        /* became eligible to send (arrival time reached) */
-    int64_t sent_ns;          /* request handed to the transport / engine */
-    int64_t first_token_ns;   /* first output token of any kind (reasoning or content) */
-    int64_t first_content_ns; /* first content (non-reasoning) token */
-    int64_t prefill_end_ns;   /* engines that know it (native); else = first_token_ns */
-    int64_t done_ns;          /* last byte / last token */
-    int64_t *chunk_ns;        /* time of every token-bearing chunk, n_chunks entries */
-    size_t n_chunks;
-    long prompt_tokens;     /* -1 when unknown */
-    long completion_tokens; /* -1 when unknown */
-    long reasoning_tokens;  /* -1 when unknown */
-    int tokens_estimated;   /* counts estimated from chunks (no usage reported) */
-    size_t prompt_chars;
-    int http_status; /* 0 for in-process backends */
-    aieb_req_error_kind error_kind;
-    char *error;    /* NULL on success; else a message (malloc'd) */
-    int repetition; /* which repetition of the workload (0-based); set by the runner */
-} aieb_result;
-
-/* Frees the arrays and strings inside r (not r itself). */
-AIEB_API void aieb_result_clear(aieb_result *r);
 
 /* Called once per finished request (success or failure), from the thread that
  * called run(); the callback may keep nothing of r after it returns (copy what

@@ -38,11 +38,6 @@ typedef struct aieb_latency_summary {
     double goodput; /* n_good / duration_s */
 } aieb_latency_summary;
 
-/* Per-request figures; each returns NAN when the request lacks the events. */
-AIEB_API double aieb_result_ttft_ms(const aieb_result *r);
-AIEB_API double aieb_result_tpot_ms(const aieb_result *r);
-AIEB_API double aieb_result_e2el_ms(const aieb_result *r);
-
 /* Summarizes results[0..n). Failed requests count in n_failed and by kind and
  * are left out of every latency statistic. slo may be NULL. Returns 0, or
  * AIEB_ENOMEM (out is then zeroed). */

@@ -27,9 +27,6 @@ typedef struct aieb_request_energy {
     int short_window; /* shorter than a counter's update period or 3 sampling intervals */
 } aieb_request_energy;
 
-/* Name of an error kind for results files ("connect", "http", ...; "" for ok). */
-AIEB_API const char *aieb_req_error_kind_name(aieb_req_error_kind kind);
-
 /* Builds the JSON object for one request: index, repetition, prompt_chars, prompt_tokens,
  * completion_tokens, tokens_estimated, queued_s/sent_s/first_token_s/
  * first_content_s/prefill_end_s/done_s (seconds since t0_ns, null when the

@@ -8,14 +8,6 @@
 #include "aieb/latency.h"
 #include "aieb/requests_log.h"
 
-const char *aieb_req_error_kind_name(aieb_req_error_kind kind)
-{
-    static const char *const names[AIEB_REQ_KIND_COUNT] = {
-        "", "connect", "http", "timeout", "stream", "engine", "cancelled",
-    };
-    return (unsigned)kind < AIEB_REQ_KIND_COUNT ? names[kind] : "unknown";
-}
-
 static json_t *time_s(int64_t t_ns, int64_t t0_ns)
 {
     return t_ns ? json_real((double)(t_ns - t0_ns) / 1e9) : json_null();

@@ -6,28 +6,6 @@
 #include "aieb/err.h"
 #include "aieb/latency.h"
 
-double aieb_result_ttft_ms(const aieb_result *r)
-{
-    if (r->error_kind != AIEB_REQ_OK || !r->sent_ns || !r->first_token_ns)
-        return NAN;
-    return (double)(r->first_token_ns - r->sent_ns) / 1e6;
-}
-
-double aieb_result_tpot_ms(const aieb_result *r)
-{
-    if (r->error_kind != AIEB_REQ_OK || !r->first_token_ns || !r->done_ns ||
-        r->completion_tokens < 2)
-        return NAN;
-    return (double)(r->done_ns - r->first_token_ns) / 1e6 / (double)(r->completion_tokens - 1);
-}
-
-double aieb_result_e2el_ms(const aieb_result *r)
-{
-    if (r->error_kind != AIEB_REQ_OK || !r->sent_ns || !r->done_ns)
-        return NAN;
-    return (double)(r->done_ns - r->sent_ns) / 1e6;
-}
-
 static int meets_slo(const aieb_result *r, const aieb_slo *slo)
 {
     double v;
