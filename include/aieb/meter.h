@@ -182,6 +182,14 @@ AIEB_API size_t aieb_meter_n_samples(const aieb_meter *m);
 AIEB_API int aieb_meter_sample(const aieb_meter *m, size_t i, int64_t *t_ns,
                                aieb_channel_reading *readings, aieb_err *err);
 
+/* What the powercap tree offers, for `aieb probe`: scans root (NULL:
+ * $AIEB_POWERCAP_ROOT, else /sys/class/powercap) and returns a new JSON object:
+ * {"root", "usable": bool, "error": message or null, "zones": [{zone, name,
+ * interface, readable, why, max_energy_range_uj, role}], ...}: the description
+ * the RAPL source gives, also when the source cannot open (unreadable
+ * energy_uj, no zones). Returns NULL only when out of memory. */
+AIEB_API json_t *aieb_rapl_probe(const char *root);
+
 /* ==== The sampler's health ================================================= */
 
 typedef struct aieb_meter_quality {

@@ -15,7 +15,6 @@
 #include "aieb/carbon.h"
 #include "aieb/log.h"
 #include "aieb/meter.h"
-#include "meter/rapl.h"
 #include "tool.h"
 
 static void usage(FILE *out)

@@ -3,7 +3,7 @@
 #ifndef AIEB_METER_RAPL_H
 #define AIEB_METER_RAPL_H
 
-#include <jansson.h>
+#include "aieb/meter.h"
 
 /* Default powercap directory and the environment variable that replaces it. */
 #define AIEB_POWERCAP_DEFAULT_ROOT "/sys/class/powercap"
@@ -13,12 +13,6 @@
  * have a few per socket (package, core, uncore, dram) plus psys. */
 #define AIEB_RAPL_MAX_ZONES 256
 
-/* Scans root (NULL: $AIEB_POWERCAP_ROOT, else /sys/class/powercap) and returns a
- * new JSON object: {"root", "usable": bool, "error": message or null, "zones":
- * [{zone, name, interface, readable, why, max_energy_range_uj, role}], ...} -
- * the same description a source's describe() gives, but also when the source
- * cannot open (unreadable energy_uj, no zones). Returns NULL only when out of
- * memory. */
-json_t *aieb_rapl_probe(const char *root);
+/* aieb_rapl_probe (what `aieb probe` shows) is public: include/aieb/meter.h. */
 
 #endif
