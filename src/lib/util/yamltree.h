@@ -14,7 +14,8 @@
 
 #include <stddef.h>
 
-#include "aieb/config.h" /* aieb_diags */
+#include "aieb/diag.h"
+#include "aieb/err.h"
 
 /* Hard ceiling on yt_limits.max_depth (the builder's stack is this deep). */
 #define YT_DEPTH_CEILING 64

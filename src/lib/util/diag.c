@@ -1,10 +1,10 @@
-/* diag.c - the list of problems found while loading a configuration. */
+/* diag.c - the list of problems (diag.h): added, formatted, printed. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "aieb/config.h"
+#include "aieb/diag.h"
 
 void aieb_diags_init(aieb_diags *d)
 {
@@ -39,7 +39,7 @@ void aieb_diags_add(aieb_diags *d, aieb_diag_severity sev, const char *file, int
         d->n_errors++;
     else
         d->n_warnings++;
-    if (d->n >= AIEB_CONFIG_MAX_DIAGS) {
+    if (d->n >= AIEB_DIAGS_MAX) {
         d->dropped++;
         return;
     }
