@@ -63,12 +63,15 @@ start_openai_server() {
     "$AIEB_BUILD_DIR/tests/fakes/openai_server" --port 0 "$@" >"$out" 2>"$T/$name.stderr" &
     local pid=$!
     server_pids="$server_pids $pid"
-    local i port=""
-    for i in $(seq 1 100); do
+    # waits for the PORT line while the server lives: 60 s is a bound for a hang
+    # only (the 5 s this was could pass on a busy machine under a sanitizer)
+    local port="" deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
         port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" | head -1)
         [ -n "$port" ] && break
         sleep 0.05
     done
+    [ -n "$port" ] || port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" | head -1)
     if [ -z "$port" ]; then
         echo "openai_server did not start:" >&2
         cat "$T/$name.stderr" >&2
