@@ -261,6 +261,9 @@ double meter_energy_at(const struct aieb_meter *m, int c, int64_t t_ns);
  * around t, not calibrated. */
 double meter_raw_w_at(const struct aieb_meter *m, int c, int64_t t_ns);
 
+/* The index of c's first edge after t (n_edges when none). */
+int meter_edge_after(const chan *c, int64_t t);
+
 /* The calibrated cumulative energy of a MODE_EDGES channel at t, where its
  * integrated power is w (not yet relative to t_start). */
 double meter_calibrated(const chan *c, int64_t t_ns, double w);

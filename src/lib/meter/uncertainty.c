@@ -69,14 +69,7 @@ static double swing_at_j(const aieb_meter *m, int c, int64_t t)
 static double edges_point_j(const aieb_meter *m, int c, int64_t t)
 {
     const chan *ch = &m->ch[c];
-    int lo = 0, hi = ch->n_edges; /* first edge after t */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (ch->edges[mid].t_ns <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    int lo = meter_edge_after(ch, t);
     double k = fabs(ch->edges[lo > 0 ? lo - 1 : 0].k);
     if (!isfinite(k) || ch->n_edges == 0)
         return 0;

@@ -60,9 +60,9 @@ static double counter_at(const aieb_meter *m, int c, size_t j, int64_t t)
     return ea + (eb - ea) * (double)(t - ta) / (double)(tb - ta) - ch->e0;
 }
 
-double meter_calibrated(const chan *c, int64_t t, double w)
+int meter_edge_after(const chan *c, int64_t t)
 {
-    int lo = 0, hi = c->n_edges; /* first edge after t */
+    int lo = 0, hi = c->n_edges;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (c->edges[mid].t_ns <= t)
@@ -70,6 +70,12 @@ double meter_calibrated(const chan *c, int64_t t, double w)
         else
             hi = mid;
     }
+    return lo;
+}
+
+double meter_calibrated(const chan *c, int64_t t, double w)
+{
+    int lo = meter_edge_after(c, t);
     const edge *e = &c->edges[lo > 0 ? lo - 1 : 0];
     return e->e_j + e->k * (w - e->w_j);
 }

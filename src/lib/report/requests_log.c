@@ -18,6 +18,13 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* {gpu, cpu, dram, ram}, null where a figure is NAN. */
+static json_t *by_domain(double gpu, double cpu, double dram, double ram)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "gpu", num_or_null(gpu), "cpu", num_or_null(cpu),
+                     "dram", num_or_null(dram), "ram", num_or_null(ram));
+}
+
 json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns, const aieb_request_energy *e)
 {
     json_t *o = json_object();
@@ -53,18 +60,9 @@ json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns, const aieb_req
     double e2el = aieb_result_e2el_ms(r);
     json_object_set_new(o, "latency_s", num_or_null(e2el / 1e3));
     if (e) {
-        json_t *en = json_object();
-        json_object_set_new(en, "gpu", num_or_null(e->gpu_j));
-        json_object_set_new(en, "cpu", num_or_null(e->cpu_j));
-        json_object_set_new(en, "dram", num_or_null(e->dram_j));
-        json_object_set_new(en, "ram", num_or_null(e->ram_j));
-        json_object_set_new(o, "energy_j", en);
-        json_t *eu = json_object();
-        json_object_set_new(eu, "gpu", num_or_null(e->gpu_u_j));
-        json_object_set_new(eu, "cpu", num_or_null(e->cpu_u_j));
-        json_object_set_new(eu, "dram", num_or_null(e->dram_u_j));
-        json_object_set_new(eu, "ram", num_or_null(e->ram_u_j));
-        json_object_set_new(o, "energy_uncertainty_j", eu);
+        json_object_set_new(o, "energy_j", by_domain(e->gpu_j, e->cpu_j, e->dram_j, e->ram_j));
+        json_object_set_new(o, "energy_uncertainty_j",
+                            by_domain(e->gpu_u_j, e->cpu_u_j, e->dram_u_j, e->ram_u_j));
         json_object_set_new(o, "energy_short_window", json_boolean(e->short_window));
     }
     json_object_set_new(o, "success", json_boolean(ok));

@@ -96,6 +96,14 @@ static void fmt_value(json_t *v, char *buf, size_t size)
         buf[0] = '\0';
 }
 
+/* A number as fmt_value writes a JSON real; empty for NAN. */
+static void fmt_number(double v, char *buf, size_t size)
+{
+    json_t *j = isfinite(v) ? json_real(v) : json_null();
+    fmt_value(j, buf, size);
+    json_decref(j);
+}
+
 int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
 {
     const char *path = r->cfg->reporter.output_file;
@@ -141,19 +149,10 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
                                   "throughput_tokens_per_second"};
     for (size_t i = 0; i < 7; i++)
         fmt_value(json_object_get(s, from_summary[i]), vals[4 + i], sizeof vals[0]);
-    json_t *tmp;
-    tmp = ng ? json_real(u_avg) : json_null();
-    fmt_value(tmp, vals[11], sizeof vals[0]);
-    json_decref(tmp);
-    tmp = ng ? json_real(u_max) : json_null();
-    fmt_value(tmp, vals[12], sizeof vals[0]);
-    json_decref(tmp);
-    tmp = ng ? json_real(m_avg) : json_null();
-    fmt_value(tmp, vals[13], sizeof vals[0]);
-    json_decref(tmp);
-    tmp = ng ? json_real(m_max) : json_null();
-    fmt_value(tmp, vals[14], sizeof vals[0]);
-    json_decref(tmp);
+    fmt_number(ng ? u_avg : NAN, vals[11], sizeof vals[0]);
+    fmt_number(ng ? u_max : NAN, vals[12], sizeof vals[0]);
+    fmt_number(ng ? m_avg : NAN, vals[13], sizeof vals[0]);
+    fmt_number(ng ? m_max : NAN, vals[14], sizeof vals[0]);
     fmt_value(json_object_get(json_object_get(summary, "evidence"), "gpu_active"), vals[15],
               sizeof vals[0]);
     const char *from_energy[] = {"energy_wh",           "gpu_energy_wh",   "cpu_energy_wh",
@@ -172,17 +171,13 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
         for (size_t i = 0; i < 5; i++)
             fmt_value(json_object_get(json_object_get(figs, from_reps[i]), "mean"), vals[16 + i],
                       sizeof vals[0]);
-        tmp =
-            json_real(json_number_value(json_object_get(e, "emissions_g_co2eq")) / (double)n_reps);
-        fmt_value(tmp, vals[21], sizeof vals[0]);
-        json_decref(tmp);
+        fmt_number(json_number_value(json_object_get(e, "emissions_g_co2eq")) / (double)n_reps,
+                   vals[21], sizeof vals[0]);
         fmt_value(json_object_get(json_object_get(figs, "wh_per_1000_queries"), "mean"), vals[22],
                   sizeof vals[0]);
         double jpt =
             json_number_value(json_object_get(json_object_get(figs, "j_per_output_token"), "mean"));
-        tmp = jpt > 0 ? json_real(1.0 / jpt) : json_null();
-        fmt_value(tmp, vals[23], sizeof vals[0]);
-        json_decref(tmp);
+        fmt_number(jpt > 0 ? 1.0 / jpt : NAN, vals[23], sizeof vals[0]);
     }
     snprintf(vals[24], sizeof vals[0], "%s",
              r->out->interrupted   ? "interrupted"
