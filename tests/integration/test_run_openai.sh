@@ -142,6 +142,22 @@ if expect_status 1 "$AIEB" run "$T/bad.yaml" --set scenario.num_samples=20 --set
         fail "planned_prompts should be 20"
 fi
 
+# repetitions cut short by fail-fast: the cut one is not counted as a repetition
+if expect_status 1 "$AIEB" run "$T/bad.yaml" --repeat 3 --set scenario.num_samples=5 \
+    --set scenario.warmup_requests=0 --set reporter.output_file="$T/reps-bad.csv"; then
+    run_dir=$(tail -n 1 "$T/out")
+    python3 - "$run_dir/summary.json" "$T/reps-bad.csv" <<'PY' || fail "repetitions cut short"
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+rep = d["repetitions"]
+assert rep["planned"] == 3 and rep["n"] == 0 and rep["cut_short"] == 1, rep
+assert rep["figures"]["energy_wh"]["values"] == [] and rep["figures"]["energy_wh"]["mean"] is None
+assert d["summary"]["planned_prompts"] == 15
+row = list(csv.DictReader(open(sys.argv[2])))[-1]
+assert row["status"] == "failed_fast" and row["planned_prompts"] == "15", row
+PY
+fi
+
 # ---- server down: exit 3 with a clear message -----------------------------------
 write_config "$T/down.yaml" 1 ""
 expect_status 3 "$AIEB" run "$T/down.yaml" && expect_grep "127.0.0.1:1" "$T/err"

@@ -88,10 +88,22 @@ static int one_repetition(runner *r, int k, double *f, aieb_err *err)
 
 json_t *runner_repetitions_json(runner *r, aieb_err *err)
 {
-    int n = r->n_reps;
+    /* A repetition cut short (interrupt, fail-fast) is not the same workload:
+     * with several planned, only whole ones count. */
+    int planned = r->cfg->scenario.repetitions > 0 ? r->cfg->scenario.repetitions : 1;
+    int n = 0, cut = 0;
+    int *which = calloc((size_t)(r->n_reps > 0 ? r->n_reps : 1), sizeof *which);
+    for (int k = 0; which && k < r->n_reps; k++) {
+        size_t end = k + 1 < r->n_reps ? r->rep_first[k + 1] : r->n_results;
+        if (planned > 1 && end - r->rep_first[k] < r->n_workload)
+            cut++;
+        else
+            which[n++] = k;
+    }
     double *vals = calloc((size_t)(n > 0 ? n : 1) * F_COUNT, sizeof *vals);
     json_t *o = json_object(), *figs = json_object();
-    if (!vals || !o || !figs) {
+    if (!which || !vals || !o || !figs) {
+        free(which);
         free(vals);
         json_decref(o);
         json_decref(figs);
@@ -99,7 +111,8 @@ json_t *runner_repetitions_json(runner *r, aieb_err *err)
         return NULL;
     }
     for (int k = 0; k < n; k++) {
-        if (one_repetition(r, k, vals + (size_t)k * F_COUNT, err) != 0) {
+        if (one_repetition(r, which[k], vals + (size_t)k * F_COUNT, err) != 0) {
+            free(which);
             free(vals);
             json_decref(o);
             json_decref(figs);
@@ -127,9 +140,10 @@ json_t *runner_repetitions_json(runner *r, aieb_err *err)
                                       num(ci.std), "ci95", ci95, "values", values));
     }
     free(vals);
-    int planned = r->cfg->scenario.repetitions > 0 ? r->cfg->scenario.repetitions : 1;
+    free(which);
     json_object_set_new(o, "n", json_integer(n));
     json_object_set_new(o, "planned", json_integer(planned));
+    json_object_set_new(o, "cut_short", json_integer(cut));
     json_object_set_new(o, "figures", figs);
     return o;
 }
