@@ -2,8 +2,8 @@
  *
  * Runs a meter over 8 fake GPUs (tests/fakes/libfake_nvml.so, every NVML call
  * answered from memory, so this measures aieb's own overhead, not the
- * driver's) at 10 ms and 100 ms for a few seconds each, and reports CPU time
- * per sample and the share of one core. Goal: at most 1% of one core at
+ * driver's) at 10 ms, the default (20 ms) and 100 ms for a few seconds each,
+ * and reports CPU time per sample and the share of one core. Goal: at most 1% of one core at
  * 100 Hz (10 ms). The main thread only sleeps meanwhile, so the process's CPU
  * time is the sampler's.
  *
@@ -106,6 +106,7 @@ int main(int argc, char **argv)
     printf("bench_sampler: sampler CPU time, fake NVML (%s), %.0f s per line\n", fake, seconds);
     int rc = 0;
     rc |= run(fake, 10, seconds, 0);
+    rc |= run(fake, AIEB_METER_DEFAULT_INTERVAL_MS, seconds, 0); /* the default */
     rc |= run(fake, 100, seconds, 0);
     rc |= run(fake, 10, seconds, 1);
     rc |= run(fake, 100, seconds, 1);
