@@ -53,6 +53,12 @@ typedef struct aieb_openai_opts {
  * not sent). Can't fail. */
 AIEB_API void aieb_openai_opts_init(aieb_openai_opts *o);
 
+/* Whether endpoint (an http:// or https:// URL) names this machine: localhost,
+ * 127.0.0.0/8, ::1 or 0.0.0.0. Returns 1 when it does, 0 for any other host (a
+ * server elsewhere, whose energy this machine's meters do not see), -1 when no
+ * host can be read from it. Looks nothing up (no DNS). Can't fail. */
+AIEB_API int aieb_openai_endpoint_is_local(const char *endpoint);
+
 /* Opens the backend: checks the options, reads the API key from the
  * environment, prepares libcurl; talks to no server yet (health() does).
  * Returns 0 with *out set (free it with out->ops->close), or AIEB_EINVAL (no

@@ -57,6 +57,10 @@ if expect_status 0 "$AIEB" run "$T/seq.yaml"; then
     [ "$(json_get "$s" "d['summary']['successful_prompts']")" = 8 ] || fail "successful_prompts"
     [ "$(json_get "$s" "d['summary']['total_completion_tokens']")" = 48 ] || fail "completion tokens"
     [ "$(json_get "$s" "d['interrupted']")" = False ] || fail "interrupted should be false"
+    # a server on this machine: no "energy is the client's" warning
+    if grep -q "is another machine" "$s" "$run_dir/report.md"; then
+        fail "a loopback server was taken for another machine"
+    fi
     python3 - "$s" <<'PY' || fail "latency or energy figures out of range"
 import json, sys
 d = json.load(open(sys.argv[1]))

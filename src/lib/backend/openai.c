@@ -30,6 +30,43 @@ void aieb_openai_opts_init(aieb_openai_opts *o)
     o->gen.ignore_eos = -1;
 }
 
+/* ==== Where the server is ================================================ */
+
+int aieb_openai_endpoint_is_local(const char *endpoint)
+{
+    const char *p = endpoint ? strstr(endpoint, "://") : NULL;
+    if (!p)
+        return -1;
+    p += 3;
+    const char *at = strchr(p, '@'), *slash = strchr(p, '/');
+    if (at && (!slash || at < slash))
+        p = at + 1; /* user:password@host */
+    char host[256];
+    size_t n;
+    if (*p == '[') { /* [IPv6]:port */
+        const char *end = strchr(p, ']');
+        if (!end)
+            return -1;
+        n = (size_t)(end - p - 1);
+        p++;
+    } else {
+        n = strcspn(p, ":/?#");
+    }
+    if (n == 0 || n >= sizeof host)
+        return -1;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+        strcmp(host, "0.0.0.0") == 0)
+        return 1;
+    unsigned a, b, c, d;
+    char tail;
+    if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+        c < 256 && d < 256)
+        return 1;
+    return 0;
+}
+
 /* ==== Secrets ============================================================== */
 
 void oa_redact(char *msg, const char *secret)

@@ -13,6 +13,7 @@
 #include "aieb/log.h"
 #include "aieb/report.h"
 #include "aieb/workload.h"
+#include "aieb/openai.h"
 #include "run/runner_internal.h"
 
 void runner_warn(runner *r, const char *fmt, ...)
@@ -489,6 +490,13 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         rc = build_requests(r, err);
     if (!rc)
         rc = runner_open_backend(cfg, &r->backend, err);
+    if (!rc && !r->backend->ops->load && cfg->backend.endpoint &&
+        aieb_openai_endpoint_is_local(cfg->backend.endpoint) == 0)
+        runner_warn(r,
+                    "backend.endpoint %s is another machine: the energy measured here is this "
+                    "client's, not the server's; measure on the server's machine for the model's "
+                    "energy",
+                    cfg->backend.endpoint);
     if (!rc && r->backend->ops->health) {
         int server = !r->backend->ops->load && cfg->backend.endpoint;
         AIEB_INFO("checking the %s backend%s%s", cfg->backend.type, server ? " at " : "",
