@@ -141,6 +141,8 @@ int aieb_meter_finish(aieb_meter *m, aieb_err *err)
 {
     if (m->state != ST_STOPPED)
         return aieb_errf(err, AIEB_EINVAL, "meter: not stopped");
+    if (meter_swing_build(m) != 0)
+        AIEB_WARN("meter: out of memory for the error bounds; they are left unknown");
     for (int i = 0; i < m->n_ch; i++) {
         chan *c = &m->ch[i];
         const aieb_channel_info *in = c->info;

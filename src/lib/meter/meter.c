@@ -185,6 +185,7 @@ void aieb_meter_close(aieb_meter *m)
     for (int i = 0; m->ch && i < m->n_ch; i++) {
         free(m->ch[i].edges);
         free(m->ch[i].anchors);
+        free(m->ch[i].swing_pre);
     }
     free(m->chunks);
     free(m->src);

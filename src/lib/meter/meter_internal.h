@@ -91,6 +91,7 @@ typedef struct chan {
     int64_t period_ns;
     double idle_power_w; /* NAN without baseline */
     double idle_u_w;     /* the bound on idle_power_w (its window's / duration) */
+    double *swing_pre;   /* (stop_row + 1) prefix sums of the intervals' bounds */
 } chan;
 
 /* The clock the meter reads: CLOCK_MONOTONIC when now is NULL. A clock with
@@ -239,11 +240,16 @@ int meter_run_until(struct aieb_meter *m, int64_t until_ns, aieb_err *err);
 void meter_window_uncertainty(const struct aieb_meter *m, int c, int64_t t0, int64_t t1,
                               double *u_start, double *u_end, double *u_span);
 
-/* Bound on the error of channel c's cumulative energy at row i (since t_start,
- * as the timeline writes it). Rows are visited in order from 0 with *acc = 0
- * at first (power-only channels add up their intervals there). A window
- * between two rows is within the sum of their bounds. */
-double meter_cumulative_uncertainty(const struct aieb_meter *m, int c, size_t i, double *acc);
+/* Bound on the error of channel c's cumulative energy at row i <= stop_row
+ * (since t_start, as the timeline writes it). A window between two rows is
+ * within the sum of their bounds. */
+double meter_cumulative_uncertainty(const struct aieb_meter *m, int c, size_t i);
+
+/* Builds each channel's prefix sums of its sampling intervals' bounds (rows 0
+ * to stop_row), so that any window's bound costs two row searches. Called by
+ * aieb_meter_finish. Returns 0, or AIEB_ENOMEM (the channels without them
+ * then state NAN bounds: unknown, not wrong). */
+int meter_swing_build(struct aieb_meter *m);
 
 /* ==== window.c ============================================================ */
 

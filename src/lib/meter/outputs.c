@@ -187,14 +187,13 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
             fprintf(f, ",%s_mem_used_mb,%s_util_pct,%s_temp_c,%s_sm_clock_mhz", l, l, l, l);
     }
     fputc('\n', f);
-    double *acc = calloc((size_t)m->n_ch + 1, sizeof *acc);
-    for (size_t i = 0; acc && i <= m->stop_row && i < m->n_rows; i++) {
+    for (size_t i = 0; i <= m->stop_row && i < m->n_rows; i++) {
         const row *r = meter_row(m, i);
         fprintf(f, "%lld,%.6f", (long long)r->t_ns, aieb_ns_to_s(r->t_ns - m->t_start));
         for (int c = 0; c < m->n_ch; c++) {
             const slot *s = &r->s[c];
             cell(f, meter_energy_at(m, c, r->t_ns));
-            cell(f, meter_cumulative_uncertainty(m, c, i, &acc[c]));
+            cell(f, meter_cumulative_uncertainty(m, c, i));
             cell(f, s->power_w);
             if (m->ch[c].info->domain == AIEB_DOMAIN_GPU) {
                 cell(f, s->mem_used_mb);
@@ -205,10 +204,5 @@ int aieb_meter_write_timeline_csv(const aieb_meter *m, const char *path, aieb_er
         }
         fputc('\n', f);
     }
-    if (!acc) {
-        aieb_atomic_abort(&af);
-        return aieb_errf(err, AIEB_ENOMEM, "meter: out of memory");
-    }
-    free(acc);
     return aieb_atomic_commit(&af, err);
 }

@@ -19,29 +19,76 @@
  * an end (requests cut at each other's boundaries) can be combined exactly.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "meter/meter_internal.h"
+
+/* One sampling interval's bound, |p_b - p_a| (b - a) / 2, between rows i and
+ * i + 1 (0 where a reading is missing). */
+static double interval_j(const aieb_meter *m, int c, size_t i)
+{
+    const row *a = meter_row(m, i), *b = meter_row(m, i + 1);
+    double pa = a->s[c].power_w, pb = b->s[c].power_w;
+    return isfinite(pa) && isfinite(pb) ? fabs(pb - pa) * (double)(b->t_ns - a->t_ns) / 2e9 : 0;
+}
+
+int meter_swing_build(aieb_meter *m)
+{
+    int rc = 0;
+    for (int c = 0; c < m->n_ch; c++) {
+        chan *ch = &m->ch[c];
+        free(ch->swing_pre);
+        ch->swing_pre = malloc((m->stop_row + 1) * sizeof *ch->swing_pre);
+        if (!ch->swing_pre) {
+            rc = AIEB_ENOMEM;
+            continue;
+        }
+        ch->swing_pre[0] = 0;
+        for (size_t i = 0; i < m->stop_row; i++)
+            ch->swing_pre[i + 1] = ch->swing_pre[i] + interval_j(m, c, i);
+    }
+    return rc;
+}
+
+/* The part of interval i (rows i, i + 1) inside [t0, t1], as a bound:
+ * |p_b - p_a| x min((b - a) / 2, the overlap). */
+static double part_j(const aieb_meter *m, int c, size_t i, int64_t t0, int64_t t1)
+{
+    const row *a = meter_row(m, i), *b = meter_row(m, i + 1);
+    int64_t lo = a->t_ns > t0 ? a->t_ns : t0, hi = b->t_ns < t1 ? b->t_ns : t1;
+    if (hi <= lo)
+        return 0;
+    double half = (double)(b->t_ns - a->t_ns) / 2e9;
+    return interval_j(m, c, i) / half * fmin(half, (double)(hi - lo) / 1e9);
+}
 
 /* The error bound of the trapezoid over [t0, t1]: every sampling interval
  * [a, b] it overlaps adds |p_b - p_a| x min((b - a) / 2, the overlap). A step
  * of height h inside [a, b] puts the running integral off by at most h (b - a)
  * / 2 at any instant of it, and a part of length L by at most h L. For
- * counter-only channels the power of an interval is its counter's average. */
+ * counter-only channels the power of an interval is its counter's average.
+ * Whole intervals come from the prefix sums (meter_swing_build), so a window
+ * costs two row searches whatever its length; NAN without them. */
 static double swing_j(const aieb_meter *m, int c, int64_t t0, int64_t t1)
 {
-    size_t j = meter_upper_row(m, t0);
-    double sum = 0;
-    /* row j - 1 is at or before t0, row j after it */
-    for (size_t i = j > 0 ? j - 1 : 0; i < m->stop_row; i++) {
-        const row *a = meter_row(m, i), *b = meter_row(m, i + 1);
-        if (a->t_ns >= t1)
-            break;
-        double pa = a->s[c].power_w, pb = b->s[c].power_w;
-        int64_t lo = a->t_ns > t0 ? a->t_ns : t0, hi = b->t_ns < t1 ? b->t_ns : t1;
-        double overlap = (double)(hi - lo) / 1e9, half = (double)(b->t_ns - a->t_ns) / 2e9;
-        if (isfinite(pa) && isfinite(pb) && overlap > 0)
-            sum += fabs(pb - pa) * fmin(half, overlap);
-    }
+    const double *pre = m->ch[c].swing_pre;
+    if (!pre)
+        return NAN;
+    if (t1 <= t0 || m->stop_row == 0)
+        return 0;
+    /* rows ia and ib are the last at or before t0 and t1 */
+    size_t ia = meter_upper_row(m, t0), ib = meter_upper_row(m, t1);
+    ia = ia > 0 ? ia - 1 : 0;
+    ib = ib > 0 ? ib - 1 : 0;
+    if (ia >= m->stop_row)
+        return 0;
+    if (ib >= m->stop_row)
+        ib = m->stop_row; /* t1 at the stop reading: no interval after it */
+    if (ia == ib)
+        return part_j(m, c, ia, t0, t1);
+    double sum = part_j(m, c, ia, t0, t1) + (pre[ib] - pre[ia + 1]);
+    if (ib < m->stop_row)
+        sum += part_j(m, c, ib, t0, t1);
     return sum;
 }
 
@@ -52,9 +99,7 @@ static double swing_at_j(const aieb_meter *m, int c, int64_t t)
     size_t j = meter_upper_row(m, t);
     if (j == 0 || j > m->stop_row || meter_row(m, j - 1)->t_ns == t)
         return 0;
-    const row *a = meter_row(m, j - 1), *b = meter_row(m, j);
-    double pa = a->s[c].power_w, pb = b->s[c].power_w;
-    return isfinite(pa) && isfinite(pb) ? fabs(pb - pa) * (double)(b->t_ns - a->t_ns) / 2e9 : 0;
+    return interval_j(m, c, j - 1);
 }
 
 /* Counter-pinned channels. Between two located steps a and b the counter gives
@@ -131,7 +176,7 @@ void meter_window_uncertainty(const aieb_meter *m, int c, int64_t t0, int64_t t1
     }
 }
 
-double meter_cumulative_uncertainty(const aieb_meter *m, int c, size_t i, double *acc)
+double meter_cumulative_uncertainty(const aieb_meter *m, int c, size_t i)
 {
     const chan *ch = &m->ch[c];
     const row *r = meter_row(m, i);
@@ -139,11 +184,5 @@ double meter_cumulative_uncertainty(const aieb_meter *m, int c, size_t i, double
         return edges_point_j(m, c, m->t_start) + edges_point_j(m, c, r->t_ns);
     if (ch->mode == MODE_COUNTER || !ch->info->has_power)
         return counter_point_j(m, c, m->t_start) + counter_point_j(m, c, r->t_ns);
-    if (i > 0) {
-        const row *a = meter_row(m, i - 1);
-        double pa = a->s[c].power_w, pb = r->s[c].power_w;
-        if (isfinite(pa) && isfinite(pb))
-            *acc += fabs(pb - pa) * (double)(r->t_ns - a->t_ns) / 2e9;
-    }
-    return fabs(ch->k) * *acc;
+    return ch->swing_pre ? fabs(ch->k) * ch->swing_pre[i] : NAN;
 }
