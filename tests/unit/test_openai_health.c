@@ -16,10 +16,11 @@
  * counts from its start, which is after this. */
 static int64_t started_ns;
 
-/* Runs health() against a server started with args, model as given; returns
- * its code with the message in *err and the time it took in *ms. */
-static int health_of(fake_server *fs, const char *const *args, const char *model, double startup_s,
-                     aieb_err *err, double *ms)
+/* Runs health() against a server started with args, model as given, the API
+ * key read from key_env; returns its code with the message in *err and the
+ * time it took in *ms. */
+static int health_keyed(fake_server *fs, const char *const *args, const char *model,
+                        const char *key_env, double startup_s, aieb_err *err, double *ms)
 {
     started_ns = aieb_now_ns();
     assert_int_equal(fake_start(fs, args), 0);
@@ -27,7 +28,7 @@ static int health_of(fake_server *fs, const char *const *args, const char *model
     aieb_openai_opts_init(&o);
     o.endpoint = fs->endpoint;
     o.model = model;
-    o.api_key_env = "AIEB_TEST_NO_SUCH_KEY";
+    o.api_key_env = key_env;
     o.startup_timeout_s = startup_s;
     aieb_backend *b = open_backend(&o);
     assert_non_null(b);
@@ -36,6 +37,13 @@ static int health_of(fake_server *fs, const char *const *args, const char *model
     *ms = ms_between(t0, aieb_now_ns());
     b->ops->close(b);
     return rc;
+}
+
+/* The same without an API key. */
+static int health_of(fake_server *fs, const char *const *args, const char *model, double startup_s,
+                     aieb_err *err, double *ms)
+{
+    return health_keyed(fs, args, model, "AIEB_TEST_NO_SUCH_KEY", startup_s, err, ms);
 }
 
 /* The paths the server was asked for, joined with spaces. */
@@ -187,23 +195,14 @@ static void unauthorised(void **state)
 
     /* a wrong one-byte key (a common dummy): the server echoes it, the
      * message shows it redacted and the same length */
-    assert_int_equal(fake_start(&fs, args), 0);
     setenv("AIEB_TEST_SHORT_KEY", "x", 1);
-    aieb_openai_opts o;
-    aieb_openai_opts_init(&o);
-    o.endpoint = fs.endpoint;
-    o.model = "test-model";
-    o.api_key_env = "AIEB_TEST_SHORT_KEY";
-    o.startup_timeout_s = 5;
-    aieb_backend *b = open_backend(&o);
-    assert_non_null(b);
     aieb_err_clear(&err);
-    assert_int_equal(b->ops->health(b, NULL, &err), AIEB_EENV);
+    assert_int_equal(health_keyed(&fs, args, "test-model", "AIEB_TEST_SHORT_KEY", 5, &err, &ms),
+                     AIEB_EENV);
     const char *shown = strstr(err.msg, "Incorrect API key provided: Bearer *");
     assert_non_null(shown);
     assert_true(shown[strlen("Incorrect API key provided: Bearer *")] != '*');
     assert_null(strstr(err.msg, "Bearer x"));
-    b->ops->close(b);
     unsetenv("AIEB_TEST_SHORT_KEY");
     fake_stop(&fs);
 }
