@@ -75,39 +75,13 @@
 
 #include "aieb/buf.h"
 #include "aieb/clock.h"
+#include "openai_behaviour.h"
 #include "viewer_rows.h"
 
 #define MAX_BODY       (16u << 20)
 #define DEFAULT_TOKENS 16
 
 /* ==== Configuration ======================================================== */
-
-enum usage_mode { USAGE_OWN, USAGE_LAST, USAGE_NONE };
-
-typedef struct behaviour {
-    int tokens; /* -1: the request's max_tokens */
-    int reasoning;
-    int reasoning_field_plain; /* 1: "reasoning", 0: "reasoning_content" */
-    int first_token_ms;
-    int token_ms;
-    int pause_after;
-    int pause_ms;
-    int first_byte_ms;
-    int usage;
-    int status;
-    int error_shape_object;
-    int error_after;
-    int disconnect_after;
-    int garbage_after;
-    int huge_line;
-    int no_done;
-    int drop;
-    int crlf;
-    int no_space;
-    int comments;
-    int coalesce;
-    int faults_first; /* -1: every request */
-} behaviour;
 
 typedef struct server {
     behaviour defaults;
@@ -125,95 +99,6 @@ typedef struct server {
     atomic_long n_completions;
     atomic_long n_ids;
 } server;
-
-static const behaviour behaviour_defaults = {
-    .tokens = -1,
-    .pause_after = -1,
-    .usage = USAGE_OWN,
-    .error_after = -1,
-    .disconnect_after = -1,
-    .garbage_after = -1,
-    .faults_first = -1,
-};
-
-/* Applies key=value to b. Returns 0, or -1 for an unknown key or bad value. */
-static int set_behaviour(behaviour *b, const char *key, const char *val)
-{
-    char *end;
-    long v = strtol(val, &end, 10);
-    int num = *val && *end == '\0';
-    struct {
-        const char *key;
-        int *field;
-    } ints[] = {
-        {"tokens", &b->tokens},
-        {"reasoning", &b->reasoning},
-        {"first-token-ms", &b->first_token_ms},
-        {"token-ms", &b->token_ms},
-        {"pause-after", &b->pause_after},
-        {"pause-ms", &b->pause_ms},
-        {"first-byte-ms", &b->first_byte_ms},
-        {"status", &b->status},
-        {"error-after", &b->error_after},
-        {"disconnect-after", &b->disconnect_after},
-        {"garbage-after", &b->garbage_after},
-        {"huge-line", &b->huge_line},
-        {"no-done", &b->no_done},
-        {"drop", &b->drop},
-        {"crlf", &b->crlf},
-        {"no-space", &b->no_space},
-        {"comments", &b->comments},
-        {"coalesce", &b->coalesce},
-        {"faults-first", &b->faults_first},
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        if (strcmp(key, ints[i].key) == 0) {
-            if (!num)
-                return -1;
-            *ints[i].field = (int)v;
-            return 0;
-        }
-    }
-    if (strcmp(key, "usage") == 0) {
-        if (strcmp(val, "own") == 0)
-            b->usage = USAGE_OWN;
-        else if (strcmp(val, "last") == 0)
-            b->usage = USAGE_LAST;
-        else if (strcmp(val, "none") == 0)
-            b->usage = USAGE_NONE;
-        else
-            return -1;
-        return 0;
-    }
-    if (strcmp(key, "error-shape") == 0) {
-        b->error_shape_object = strcmp(val, "object") == 0;
-        return strcmp(val, "object") == 0 || strcmp(val, "openai") == 0 ? 0 : -1;
-    }
-    if (strcmp(key, "reasoning-field") == 0) {
-        b->reasoning_field_plain = strcmp(val, "reasoning") == 0;
-        return strcmp(val, "reasoning") == 0 || strcmp(val, "reasoning_content") == 0 ? 0 : -1;
-    }
-    return -1;
-}
-
-/* Applies "k=v k=v" (space or comma separated) from text[0..n). */
-static void apply_overrides(behaviour *b, const char *text, size_t n)
-{
-    char buf[512];
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        if (set_behaviour(b, tok, eq + 1) != 0)
-            fprintf(stderr, "openai_server: ignoring override %s=%s\n", tok, eq + 1);
-    }
-}
 
 /* ==== Small helpers ======================================================== */
 
@@ -576,12 +461,12 @@ static enum MHD_Result handle_completion(struct MHD_Connection *c, server *s, in
     behaviour b = s->defaults;
     const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake");
     if (hdr)
-        apply_overrides(&b, hdr, strlen(hdr));
+        fake_behaviour_apply(&b, hdr, strlen(hdr));
     const char *mark = body->data ? strstr(body->data, "[[fake ") : NULL;
     if (mark) {
         const char *close = strstr(mark, "]]");
         if (close)
-            apply_overrides(&b, mark + 7, (size_t)(close - mark - 7));
+            fake_behaviour_apply(&b, mark + 7, (size_t)(close - mark - 7));
     }
     long n = atomic_fetch_add(&s->n_completions, 1);
     if (b.faults_first >= 0 && n >= b.faults_first) {
@@ -805,7 +690,7 @@ int main(int argc, char **argv)
 {
     server s;
     memset(&s, 0, sizeof s);
-    s.defaults = behaviour_defaults;
+    s.defaults = fake_behaviour_defaults;
     s.server_name = "aieb-openai-fake/1";
     viewer_init(&s.viewer);
     pthread_mutex_init(&s.log_lock, NULL);
@@ -850,7 +735,7 @@ int main(int argc, char **argv)
             s.server_name = val;
         else {
             int taken = viewer_option(&s.viewer, key, val);
-            if (taken < 0 || (taken == 0 && set_behaviour(&s.defaults, key, val) != 0))
+            if (taken < 0 || (taken == 0 && fake_behaviour_set(&s.defaults, key, val) != 0))
                 return usage_error("unknown option or bad value", opt);
         }
     }
