@@ -39,15 +39,6 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* RAM as the summary counts it: measured DRAM where RAPL has it, else the
- * estimate; 0 when neither. */
-static double ram_j(const aieb_meter_summary *ms)
-{
-    if (ms->has_domain[AIEB_DOMAIN_DRAM])
-        return ms->window.energy_j[AIEB_DOMAIN_DRAM];
-    return ms->has_domain[AIEB_DOMAIN_RAM] ? ms->window.energy_j[AIEB_DOMAIN_RAM] : 0.0;
-}
-
 /* The figures of repetition k into f[0..F_COUNT). */
 static int one_repetition(runner *r, int k, double *f, aieb_err *err)
 {
@@ -68,7 +59,7 @@ static int one_repetition(runner *r, int k, double *f, aieb_err *err)
     int has_gpu = ms.has_domain[AIEB_DOMAIN_GPU];
     double gpu = has_gpu ? ms.window.energy_j[AIEB_DOMAIN_GPU] : 0.0;
     double cpu = ms.has_domain[AIEB_DOMAIN_CPU] ? ms.window.energy_j[AIEB_DOMAIN_CPU] : 0.0;
-    double ram = ram_j(&ms);
+    double ram = runner_ram_j(&ms, ms.window.energy_j);
     double primary = runner_gpu_primary(r, &ms) ? gpu : cpu + ram;
     f[F_ENERGY_WH] = primary / J_PER_WH;
     f[F_GPU_WH] = has_gpu ? gpu / J_PER_WH : NAN;

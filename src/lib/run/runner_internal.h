@@ -79,6 +79,11 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
  * use one (not the embedded engine, which runs on the CPU). */
 int runner_gpu_primary(const runner *r, const aieb_meter_summary *ms);
 
+/* Energy of the "RAM" component from a per-domain array: measured DRAM when
+ * RAPL has it, else the estimate (never both, docs/methodology.md); 0 when
+ * neither. */
+double runner_ram_j(const aieb_meter_summary *ms, const double *by_domain);
+
 /* summary.json's "repetitions": per repetition, the headline figures; over
  * them, mean, standard deviation and 95% interval (Student t). Returns a new
  * reference or NULL with err set. */

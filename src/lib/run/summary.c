@@ -83,9 +83,7 @@ static json_t *latency_section(const aieb_config *cfg, const aieb_latency_summar
     return o;
 }
 
-/* Energy of the "RAM" component: measured DRAM when RAPL has it, else the
- * estimate (never both, see docs/methodology.md). */
-static double ram_j_of(const aieb_meter_summary *ms, const double *by_domain)
+double runner_ram_j(const aieb_meter_summary *ms, const double *by_domain)
 {
     if (ms->has_domain[AIEB_DOMAIN_DRAM])
         return by_domain[AIEB_DOMAIN_DRAM];
@@ -125,12 +123,12 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     /* Absent domains count 0 in sums and show as null. */
     double gpu_j = has_gpu ? w->energy_j[AIEB_DOMAIN_GPU] : 0.0;
     double cpu_j = ms->has_domain[AIEB_DOMAIN_CPU] ? w->energy_j[AIEB_DOMAIN_CPU] : 0.0;
-    double ram_j = ram_j_of(ms, w->energy_j);
+    double ram_j = runner_ram_j(ms, w->energy_j);
     double total_j = gpu_j + cpu_j + ram_j;
     double net_gpu = has_gpu ? tidy(w->net_energy_j[AIEB_DOMAIN_GPU], gpu_j) : 0.0;
     double net_cpu =
         ms->has_domain[AIEB_DOMAIN_CPU] ? tidy(w->net_energy_j[AIEB_DOMAIN_CPU], cpu_j) : 0.0;
-    double net_ram = tidy(ram_j_of(ms, w->net_energy_j), ram_j);
+    double net_ram = tidy(runner_ram_j(ms, w->net_energy_j), ram_j);
     double net_total = net_gpu + net_cpu + net_ram;
     int gpu_primary = runner_gpu_primary(r, ms);
     double primary_j = gpu_primary ? gpu_j : cpu_j + ram_j;
@@ -157,7 +155,7 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
      * above; primary and total add their parts. */
     double u_gpu = has_gpu ? w->uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
     double u_cpu = ms->has_domain[AIEB_DOMAIN_CPU] ? w->uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
-    double u_ram = ram_j_of(ms, w->uncertainty_j);
+    double u_ram = runner_ram_j(ms, w->uncertainty_j);
     json_object_set_new(o, "uncertainty_j",
                         json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
                                   num(gpu_primary ? u_gpu : u_cpu + u_ram), "gpu",
@@ -174,7 +172,7 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
         double nu_gpu = has_gpu ? w->net_uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
         double nu_cpu =
             ms->has_domain[AIEB_DOMAIN_CPU] ? w->net_uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
-        double nu_ram = ram_j_of(ms, w->net_uncertainty_j);
+        double nu_ram = runner_ram_j(ms, w->net_uncertainty_j);
         json_object_set_new(net, "uncertainty_j",
                             json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
                                       num(gpu_primary ? nu_gpu : nu_cpu + nu_ram), "gpu",
