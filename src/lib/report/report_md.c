@@ -494,6 +494,7 @@ int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err)
     inference_table(c);
     md_aggregates(c);
     md_energy(c);
+    md_energy_star(c);
     md_repetitions(c);
     if (c->has_gpu)
         md_gpu_evidence(c);
