@@ -98,6 +98,37 @@ PY
     expect_grep "the leaderboard's figure" "$run_dir/report.md"
 fi
 
+# ---- interrupted: the repetition cut short is left out, every file written -----
+# The signal goes once a request has finished (waited for); the passes left then
+# take 20 requests x 0.3 s or more, far beyond the signal's way.
+start_openai_server slow --first-token-ms 300 --token-ms 50
+sed -e "s/127.0.0.1:$srv_PORT/127.0.0.1:$slow_PORT/" -e "s/num_samples: 4/num_samples: 20/" \
+    -e "s/warmup_requests: 2/warmup_requests: 0/" -e "s|$T/runs|$T/int-runs|" \
+    "$T/es.yaml" >"$T/int.yaml"
+AIEB_NVML_LIBRARY="$FAKE_NVML" FAKE_NVML_POWER="const:200" "$AIEB" run "$T/int.yaml" \
+    >"$T/int.out" 2>"$T/int.err" &
+pid=$!
+wait_for "a finished request in the interrupted run" 60 \
+    has_lines 1 "$T/int-runs/es-openai/*/requests.jsonl"
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" = 130 ] || fail "interrupted energy_star run exited $status, wanted 130"
+int_dir=$(tail -n 1 "$T/int.out")
+if [ -f "$int_dir/summary.json" ]; then
+    python3 - "$int_dir/summary.json" <<'PY' || fail "interrupted energy_star summary"
+import json, sys
+d = json.load(open(sys.argv[1]))
+es = d["energy_star"]
+assert d["interrupted"] is True
+assert es["repetitions"] == 0 and es["cut_short"] == 1 and es["planned_repetitions"] == 3, es
+assert es["gpu_wh_per_1000_queries"] is None and es["prefill"]["gpu_wh"] is None
+PY
+    expect_grep "1 cut short and left out" "$int_dir/report.md"
+else
+    fail "the interrupted energy_star run wrote no summary.json"
+fi
+
 # ---- the method's limits are config errors -----------------------------------
 sed 's/^  repetitions: 3/  max_concurrency: 2/' "$T/es.yaml" >"$T/conc.yaml"
 if expect_status 2 "$AIEB" run "$T/conc.yaml"; then
