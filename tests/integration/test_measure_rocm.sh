@@ -44,8 +44,12 @@ assert len(gpus) == 2 and j["methods"]["gpu"] == method, (len(gpus), j["methods"
 assert all(g["method"] == method and g["name"] == "Fake AMD Instinct MI300X" for g in gpus)
 assert abs(j["energy"]["gpu_j"] - sum(g["energy_j"] for g in gpus)) < 1e-6
 # within 0.5%, or within the bound the run states for itself (a busy machine
-# samples less regularly, and says so); the bound must stay small
-allow = [max(0.005 * want, g["uncertainty_j"]) for g in gpus]
+# samples less regularly, and says so), or within the highest power over the
+# longest read at each end (readings are stamped before the library is called,
+# and a busy machine may preempt the reader in between); the bound must stay small
+p_max = max(a[:2]) if kind == "square" else a[0]
+late = 2 * p_max * (j["quality"]["read_ms"]["max"] + 1) / 1000
+allow = [max(0.005 * want, g["uncertainty_j"], late) for g in gpus]
 bad = any(abs(g["energy_j"] - want) > x for g, x in zip(gpus, allow)) or \
     any(g["uncertainty_j"] > 0.05 * want for g in gpus)
 got = gpus[0]["energy_j"]
