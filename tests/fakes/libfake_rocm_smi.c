@@ -23,6 +23,11 @@
  *   FAKE_ROCM_MEM_USED_MB=SPEC     VRAM used: a number, or ramp:FROM:TO:SECONDS
  *   FAKE_ROCM_MEM_TOTAL_MB=MB      VRAM total (default 196592, an MI300X)
  *   FAKE_ROCM_INIT_FAIL=1          rsmi_init fails with INIT_ERROR
+ *   FAKE_ROCM_BUSY_FILE=PATH       while PATH exists, power readings are
+ *   FAKE_ROCM_BUSY_W=W             W watts (default 400) instead of the script:
+ *                                  a test's command turns the GPU "busy" by
+ *                                  creating the file, whatever the timing. Power
+ *                                  readings only (use with FAKE_ROCM_NO_COUNTER)
  * The counter is base + the exact integral of the power from the origin to the
  * last multiple of the update period, in counts (floor), so it moves in steps.
  */
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -61,6 +67,8 @@ static struct {
     power_fn mem;
     int mem_is_ramp;
     double mem_total_mb;
+    const char *busy_file;
+    double busy_w;
 } F;
 
 static int64_t now_ns(void)
@@ -126,6 +134,14 @@ static double tau_now(void)
     return (double)(now_ns() - F.t0_ns) / 1e9;
 }
 
+/* What a power reading of device dv says now, in uW. */
+static uint64_t power_now_uw(uint32_t dv)
+{
+    double w = F.busy_file && access(F.busy_file, F_OK) == 0 ? F.busy_w
+                                                             : power_at(&F.power[dv], tau_now());
+    return (uint64_t)llround(w * 1e6);
+}
+
 static int valid(uint32_t dv)
 {
     return F.initialized && dv < (uint32_t)F.n;
@@ -153,6 +169,8 @@ EXPORT rsmi_status_t rsmi_init(uint64_t flags)
     F.no_counter = getenv("FAKE_ROCM_NO_COUNTER") != NULL;
     F.socket_power = getenv("FAKE_ROCM_SOCKET_POWER") != NULL;
     F.mem_total_mb = env_double("FAKE_ROCM_MEM_TOTAL_MB", 196592);
+    F.busy_file = getenv("FAKE_ROCM_BUSY_FILE");
+    F.busy_w = env_double("FAKE_ROCM_BUSY_W", 400);
     const char *mem = getenv("FAKE_ROCM_MEM_USED_MB");
     F.mem_is_ramp = mem && sscanf(mem, "ramp:%lf:%lf:%lf", &F.mem.a, &F.mem.b, &F.mem.c) == 3;
     if (!F.mem_is_ramp)
@@ -269,7 +287,7 @@ EXPORT rsmi_status_t rsmi_dev_power_ave_get(uint32_t dv, uint32_t sensor, uint64
         return RSMI_STATUS_INVALID_ARGS;
     if (F.socket_power)
         return RSMI_STATUS_NOT_SUPPORTED;
-    *uw = (uint64_t)llround(power_at(&F.power[dv], tau_now()) * 1e6);
+    *uw = power_now_uw(dv);
     return RSMI_STATUS_SUCCESS;
 }
 
@@ -279,7 +297,7 @@ EXPORT rsmi_status_t rsmi_dev_current_socket_power_get(uint32_t dv, uint64_t *uw
         return RSMI_STATUS_INVALID_ARGS;
     if (!F.socket_power)
         return RSMI_STATUS_NOT_SUPPORTED;
-    *uw = (uint64_t)llround(power_at(&F.power[dv], tau_now()) * 1e6);
+    *uw = power_now_uw(dv);
     return RSMI_STATUS_SUCCESS;
 }
 

@@ -109,6 +109,21 @@ for g in json.load(open(sys.argv[2]))["gpus"]:
     assert g["mem_max_mb"] == g["mem_start_mb"] == 300 and g["used"] is False, g
 EOF
 
+# "GPU used" from a power rise over the idle baseline: the stand-in draws 60 W
+# until the command creates a file, 400 W from then on (whatever the timing);
+# memory stays put, so the power is the evidence.
+expect_status 0 env FAKE_ROCM_NO_COUNTER=1 FAKE_ROCM_POWER=const:60 \
+    FAKE_ROCM_BUSY_FILE="$T/busy" FAKE_ROCM_BUSY_W=400 "$AIEB" measure --idle-baseline 0.5 \
+    --json "$T/rise.json" -- sh -c 'touch "$1"; sleep 1' sh "$T/busy"
+python3 - "$T/rise.json" <<'EOF' || fail "used verdict from power"
+import json, sys
+for g in json.load(open(sys.argv[1]))["gpus"]:
+    assert g["mem_max_mb"] == g["mem_start_mb"], g
+    # the baseline ends where the command begins: its last interval may see the rise
+    assert 60 <= g["idle_power_w"] < 100 and g["avg_power_w"] > g["idle_power_w"] + 5, g
+    assert g["used"] is True, g
+EOF
+
 # ---- aieb probe -----------------------------------------------------------------------
 expect_status 0 "$AIEB" probe
 expect_grep '^AMD GPUs \(ROCm SMI from .*libfake_rocm_smi.so; chosen: all\)' "$T/out"
