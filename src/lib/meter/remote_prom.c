@@ -109,6 +109,10 @@ int aieb_prom_series_at(const aieb_prom_series *s, double t_s, double *e_j, doub
         return t_s > s->t_s[s->n - 1];
     }
     size_t a = bracket(s, t_s);
+    if (t_s == s->t_s[a]) { /* on a sample: read, not interpolated */
+        *e_j = s->cum_j[a];
+        return 0;
+    }
     double ta = s->t_s[a], tb = s->t_s[a + 1];
     double ea = s->cum_j[a], eb = s->cum_j[a + 1];
     double e = ea + (eb - ea) * (t_s - ta) / (tb - ta);
