@@ -147,10 +147,11 @@ typedef struct aieb_prom_window {
     int n_uncovered;           /* series lacking samples before t0 or after t1 */
 } aieb_prom_window;
 
-/* Computes w; series_j (aieb_prom_n_series entries, may be NULL) gets each
- * series' energy. Can't fail. */
+/* Computes w; series_j and series_bound_j (aieb_prom_n_series entries each,
+ * either may be NULL) get each series' energy and bound. Can't fail. */
 AIEB_API void aieb_prom_window_energy(const aieb_prom *p, double t0_s, double t1_s,
-                                      aieb_prom_window *w, double *series_j);
+                                      aieb_prom_window *w, double *series_j,
+                                      double *series_bound_j);
 
 /* Notes about the data read (a counter reset, a series that stopped or started
  * within [t0_s, t1_s]), one string each; n may be 0. */

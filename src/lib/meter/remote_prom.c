@@ -651,7 +651,7 @@ const char *aieb_prom_note(const aieb_prom *p, size_t i)
 }
 
 void aieb_prom_window_energy(const aieb_prom *p, double t0_s, double t1_s, aieb_prom_window *w,
-                             double *series_j)
+                             double *series_j, double *series_bound_j)
 {
     memset(w, 0, sizeof *w);
     w->cpu_j = p->has_cpu ? 0 : NAN;
@@ -662,6 +662,8 @@ void aieb_prom_window_energy(const aieb_prom *p, double t0_s, double t1_s, aieb_
         aieb_prom_series_window(&p->sv[i].s, t0_s, t1_s, &e, &b, &covered);
         if (series_j)
             series_j[i] = e;
+        if (series_bound_j)
+            series_bound_j[i] = b;
         w->n_uncovered += !covered;
         if (p->sv[i].cpu) {
             w->cpu_j += e;

@@ -89,7 +89,7 @@ static void window(const runner *r, int64_t t0, int64_t t1, aieb_prom_window *w)
         if (!r->remote[i])
             continue;
         aieb_prom_window x;
-        aieb_prom_window_energy(r->remote[i], a, b, &x, NULL);
+        aieb_prom_window_energy(r->remote[i], a, b, &x, NULL, NULL);
         w->gpu_j += x.gpu_j;
         w->gpu_bound_j += x.gpu_bound_j;
         if (!isnan(x.cpu_j)) {
@@ -291,10 +291,10 @@ json_t *runner_remote_json(runner *r)
         if (!p)
             continue;
         size_t ns = aieb_prom_n_series(p);
-        double *ej = calloc(ns + 1, sizeof *ej);
+        double *ej = calloc(2 * ns + 1, sizeof *ej), *ub = ej ? ej + ns : NULL;
         aieb_prom_window x;
         if (ej)
-            aieb_prom_window_energy(p, a, b, &x, ej);
+            aieb_prom_window_energy(p, a, b, &x, ej, ub);
         for (size_t i = 0; ej && i < ns; i++) {
             int cpu = aieb_prom_series_is_cpu(p, i);
             const char *host = aieb_prom_series_host(p, i);
@@ -303,6 +303,7 @@ json_t *runner_remote_json(runner *r)
             json_object_set_new(e, "host", json_string(host));
             json_object_set_new(e, "kind", json_string(cpu ? "cpu" : "gpu"));
             json_object_set_new(e, "energy_j", num(ej[i]));
+            json_object_set_new(e, "uncertainty_j", num(ub[i]));
             json_array_append_new(series, e);
             json_t *h = NULL;
             size_t k;
