@@ -98,7 +98,8 @@ expect_status 2 "$AIEB" probe --selector '{job="dcgm"}'
 expect_status 2 "$AIEB" probe --remote "$PROM_URL" --selector 'job="dcgm"'
 
 # ---- configs -----------------------------------------------------------------
-write_config() { # FILE SELECTOR URL SAMPLES BASELINE
+export PROM_TEST_TOKEN=test-token # sent as a bearer token; this Prometheus ignores it
+write_config() { # FILE SELECTOR URL SAMPLES BASELINE [TOKEN_ENV]
     cat >"$1" <<YAML
 name: remote
 backend:
@@ -122,6 +123,7 @@ metrics:
       selector: '$2'
       cpu_energy_metric: node_rapl_package_joules_total
       cpu_selector: '$2'
+      bearer_token_env: ${6:-PROM_TEST_TOKEN}
 reporter:
   output_file: $T/results.csv
 output_dir: $T/runs
@@ -139,6 +141,22 @@ expect_status 2 "$AIEB" config check "$T/bad.yaml" &&
     expect_grep 'metrics.remote: entry 1: unknown key selectr; did you mean selector\?' "$T/err"
 printf 'metrics:\n  remote:\n    - type: influx\n      url: http://x\n' >"$T/bad2.yaml"
 expect_status 2 "$AIEB" config check "$T/bad2.yaml" && expect_grep 'expected prometheus' "$T/err"
+bad_entry() { # YAML-FLOW-ENTRY EXPECTED-MESSAGE-REGEX
+    printf 'metrics:\n  remote: [%s]\n' "$1" >"$T/bad3.yaml"
+    expect_status 2 "$AIEB" config check "$T/bad3.yaml" && expect_grep "$2" "$T/err"
+}
+bad_entry '{type: prometheus}' 'url: required'
+bad_entry '{type: prometheus, url: "ftp://x"}' 'url: not an http\(s\) URL'
+bad_entry '{type: prometheus, url: "http://x", selector: "job=\"a\""}' 'selector: not a label selector'
+bad_entry '{type: prometheus, url: "http://x", gpu_power_metric: "a-b"}' 'not a Prometheus metric name'
+bad_entry '{type: prometheus, url: "http://x", basic_auth_user_env: U}' 'go together'
+bad_entry '{type: prometheus, url: "http://x", bearer_token_env: "not a name"}' 'not an environment variable name'
+bad_entry '{type: prometheus, url: "http://x", selector: 3}' 'selector: wrong type'
+printf 'metrics:\n  remote: {type: prometheus}\n' >"$T/bad4.yaml"
+expect_status 2 "$AIEB" config check "$T/bad4.yaml" && expect_grep 'expected a list of mappings' "$T/err"
+# --set takes the list in flow style; config show writes it back as it loads
+expect_status 0 "$AIEB" config show --set 'metrics.remote=[{type: prometheus, url: "http://p:9090"}]' &&
+    expect_grep '^  remote: \[\{"type": "prometheus", "url": "http://p:9090"\}\]$' "$T/out"
 
 # ---- the energy counter: exact within the bound, per series, host and total --
 write_config "$T/counter.yaml" '{job="dcgm"}' "$PROM_URL" 8 1
@@ -289,6 +307,15 @@ assert "no series for DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{job=\"nope\"}" in r["
 assert r["total_j"] is None and d["energy"]["primary"] != "remote_gpu"
 PY
     expect_grep 'no series for' "$T/run_nope/report.md"
+fi
+
+# a credential variable named but unset: the run says which, and goes on without the source
+unset PROM_TEST_UNSET
+write_config "$T/unset.yaml" '{job="dcgm"}' "$PROM_URL" 2 0 PROM_TEST_UNSET
+if expect_status 0 "$AIEB" run "$T/unset.yaml" --run-dir "$T/run_unset"; then
+    [ "$(json_get "$T/run_unset/summary.json" "d['energy']['remote']['total_j']")" = None ] ||
+        fail "unset credential: a remote figure without the source"
+    expect_grep 'PROM_TEST_UNSET is not set' "$T/run_unset/summary.json"
 fi
 
 finish
