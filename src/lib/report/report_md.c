@@ -28,6 +28,8 @@ const char *md_method_text(const char *method)
         {"rapl", "measured: RAPL energy counters"},
         {"estimate_tdp_load", "estimated: TDP x CPU load (CodeCarbon's model)"},
         {"estimate_dimm", "estimated: per-DIMM power (CodeCarbon's model)"},
+        {"prometheus_counter", "measured remotely: energy counters read from Prometheus"},
+        {"prometheus_power", "measured remotely: power gauges read from Prometheus, integrated"},
     };
     for (size_t i = 0; method && i < sizeof t / sizeof t[0]; i++)
         if (strcmp(method, t[i].name) == 0)

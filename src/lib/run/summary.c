@@ -266,6 +266,9 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     for (int d = 0; d < AIEB_N_DOMAINS; d++)
         json_object_set_new(methods, names[d],
                             ms->method[d][0] ? json_string(ms->method[d]) : json_null());
+    for (size_t i = 0; r->remote_primary && i < r->n_remote; i++)
+        if (r->remote[i]) /* the GPU figure is the remote one */
+            json_object_set_new(methods, "gpu", json_string(aieb_prom_method(r->remote[i])));
     json_object_set_new(o, "methods", methods);
     json_object_set_new(o, "short_window", json_boolean(w->short_window));
     return o;
