@@ -226,7 +226,7 @@ fi
 
 # ---- no energy counter: the power gauge, integrated ---------------------------
 write_config "$T/power.yaml" '{job="power"}' "$PROM_URL" 4 0
-if expect_status 0 "$AIEB" run "$T/power.yaml" --run-dir "$T/run_power"; then
+if expect_status 0 "$AIEB" run "$T/power.yaml" --repeat 2 --run-dir "$T/run_power"; then
     python3 - "$T/run_power/summary.json" <<'PY' || fail "power gauge run figures"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -237,6 +237,14 @@ dur = r["duration_s"]
 exact = 1000 * dur
 assert abs(r["total_j"] - exact) <= r["uncertainty_j"] + 1e-3 * exact + 0.5, (r["total_j"], exact)
 assert d["energy"]["primary"] == "remote_gpu"
+# each repetition's GPU energy is the remote one over its own window
+reps = r["phases"]["repetitions"]
+vals = d["repetitions"]["figures"]["gpu_energy_wh"]["values"]
+assert len(reps) == 2 and len(vals) == 2, (reps, vals)
+for rep, v in zip(reps, vals):
+    assert abs(v * 3600 - rep["energy_j"]) <= 1e-6 * rep["energy_j"] + 1e-9, (v, rep)
+    exact = 1000 * rep["duration_s"]
+    assert abs(rep["energy_j"] - exact) <= rep["uncertainty_j"] + 1e-3 * exact + 0.5, rep
 PY
 fi
 
