@@ -64,23 +64,28 @@ done
 wait_for "prometheus to be ready" 60 prom_ready || { tail -20 "$T/prometheus.log" >&2; finish; }
 PROM_URL="http://127.0.0.1:$PROM_PORT"
 
-# every job scraped at least twice (two samples per series), seen through probe
-series_ready() { # JOB METRIC
-    "$AIEB" probe --remote "$PROM_URL" --selector "{job=\"$1\"}" --json >"$T/probe.json" \
-        2>/dev/null || return 1
-    python3 - "$T/probe.json" "$2" "$PROM_URL" "$1" <<'PY'
-import json, sys, urllib.parse, urllib.request
-d = json.load(open(sys.argv[1]))
-s = [x for x in d["series"] if x["metric"] == sys.argv[2]]
-q = urllib.parse.quote('count_over_time(%s{job="%s"}[1m])' % (sys.argv[2], sys.argv[4]))
-r = json.load(urllib.request.urlopen(sys.argv[3] + "/api/v1/query?query=" + q))
-n = [float(x["value"][1]) for x in r["data"]["result"]]
-sys.exit(0 if len(s) == 4 and len(n) == 4 and min(n) >= 2 else 1)
+# every job scraped at least twice (two samples per series): one poller for all
+python3 - "$PROM_URL" <<'PY' || { fail "prometheus has not scraped every job twice in 120 s"; finish; }
+import json, sys, time, urllib.parse, urllib.request
+want = {"dcgm": "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "power": "DCGM_FI_DEV_POWER_USAGE",
+        "faulty": "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"}
+deadline = time.monotonic() + 120
+while True:
+    ok = True
+    for job, metric in want.items():
+        q = urllib.parse.quote('count_over_time(%s{job="%s"}[1m])' % (metric, job))
+        try:
+            r = json.load(urllib.request.urlopen(sys.argv[1] + "/api/v1/query?query=" + q, timeout=10))
+            n = [float(x["value"][1]) for x in r["data"]["result"]]
+        except OSError:
+            n = []
+        ok = ok and len(n) == 4 and min(n) >= 2
+    if ok:
+        sys.exit(0)
+    if time.monotonic() > deadline:
+        sys.exit(1)
+    time.sleep(0.2)
 PY
-}
-wait_for "dcgm series in prometheus" 120 series_ready dcgm DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION
-wait_for "power series in prometheus" 120 series_ready power DCGM_FI_DEV_POWER_USAGE
-wait_for "faulty series in prometheus" 120 series_ready faulty DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION
 [ "$failures" -eq 0 ] || finish
 
 # ---- probe --remote ----------------------------------------------------------
@@ -91,6 +96,8 @@ if expect_status 0 "$AIEB" probe --remote "$PROM_URL" --selector '{job="dcgm"}' 
 fi
 expect_status 0 "$AIEB" probe --remote "$PROM_URL" --selector '{job="nope"}' &&
     expect_grep 'no series match' "$T/out"
+expect_status 0 "$AIEB" probe --remote "$PROM_URL" --selector '{job="power"}' --json &&
+    expect_grep '"Hostname": "pw-node-1"' "$T/out" && expect_grep '"value": 400' "$T/out"
 dead_port=$(free_port)
 expect_status 3 "$AIEB" probe --remote "http://127.0.0.1:$dead_port" &&
     expect_grep 'cannot reach' "$T/err"
@@ -245,6 +252,26 @@ for rep, v in zip(reps, vals):
     assert abs(v * 3600 - rep["energy_j"]) <= 1e-6 * rep["energy_j"] + 1e-9, (v, rep)
     exact = 1000 * rep["duration_s"]
     assert abs(rep["energy_j"] - exact) <= rep["uncertainty_j"] + 1e-3 * exact + 0.5, rep
+PY
+fi
+
+# ---- a local GPU in use stays the run's GPU energy; the remote one is beside it --
+FAKE_NVML="$AIEB_BUILD_DIR/tests/fakes/libfake_nvml.so"
+write_config "$T/local.yaml" '{job="power"}' "$PROM_URL" 3 0
+if [ -f "$FAKE_NVML" ] &&
+    expect_status 0 env AIEB_NVML_LIBRARY="$FAKE_NVML" FAKE_NVML_DEVICES=1 \
+        FAKE_NVML_POWER=const:200 FAKE_NVML_MEM_USED_MB=ramp:1000:5000:1 \
+        "$AIEB" run "$T/local.yaml" --run-dir "$T/run_local"; then
+    python3 - "$T/run_local/summary.json" <<'PY' || fail "local GPU beside remote"
+import json, sys
+d = json.load(open(sys.argv[1]))
+e, r = d["energy"], d["energy"]["remote"]
+assert d["evidence"]["gpu_active"] is True
+assert e["primary"] == "gpu" and r["primary"] is False and e["measured_at"]["gpu"] == "local"
+assert e["methods"]["gpu"].startswith("nvml")
+assert abs(e["gpu_energy_wh"] - e["local_gpu_energy_wh"]) < 1e-12
+assert abs(e["gpu_energy_wh"] * 3600 - 200 * e["duration_s"]) <= 0.05 * 200 * e["duration_s"] + 2
+assert r["method"] == "prometheus_power" and r["total_j"] > 0
 PY
 fi
 
