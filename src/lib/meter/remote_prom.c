@@ -19,6 +19,7 @@
 
 #include "aieb/buf.h"
 #include "aieb/clock.h"
+#include "aieb/log.h"
 #include "aieb/prom.h"
 
 #define DEFAULT_GPU_ENERGY "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
@@ -561,7 +562,7 @@ int aieb_prom_fetch(const aieb_prom_opts *o, double t0_s, double t1_s, double wa
     *out = NULL;
     aieb_prom *p = NULL;
     int64_t start = aieb_now_ns();
-    int rc;
+    int rc, said = 0;
     /* Prometheus stores a sample only when it next scrapes: ask again until
      * every series has one past the end, or one has and the others had a
      * couple of scrape intervals to follow (a series that vanished never
@@ -576,6 +577,11 @@ int aieb_prom_fetch(const aieb_prom_opts *o, double t0_s, double t1_s, double wa
         double res = isnan(p->resolution_s) ? 1.0 : p->resolution_s;
         if (r == 2 || waited >= wait_s || (r == 1 && waited >= 2.5 * res + 1.0))
             break;
+        if (!said) {
+            AIEB_INFO("prometheus at %s: waiting for the scrape after the run's end (every %.3g s)",
+                      o->url, res);
+            said = 1;
+        }
         aieb_sleep_ns(250000000, NULL);
     }
     /* What the data say about themselves. */
