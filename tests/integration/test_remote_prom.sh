@@ -101,6 +101,11 @@ expect_status 0 "$AIEB" probe --remote "$PROM_URL" --selector '{job="power"}' --
 dead_port=$(free_port)
 expect_status 3 "$AIEB" probe --remote "http://127.0.0.1:$dead_port" &&
     expect_grep 'cannot reach' "$T/err"
+# not Prometheus (the exporter itself), and Prometheus refusing the query
+expect_status 3 "$AIEB" probe --remote "http://127.0.0.1:$dcgm_PORT" &&
+    expect_grep "HTTP 404 and not the Prometheus API's JSON" "$T/err"
+expect_status 3 "$AIEB" probe --remote "$PROM_URL" --selector '{job=~"("}' &&
+    expect_grep 'HTTP 400, bad_data: ' "$T/err"
 expect_status 2 "$AIEB" probe --selector '{job="dcgm"}'
 expect_status 2 "$AIEB" probe --remote "$PROM_URL" --selector 'job="dcgm"'
 
