@@ -12,6 +12,7 @@ pkgs=(
     clang libclang-rt-14-dev clang-format cppcheck
     python3 python3-numpy python3-torch
     curl ca-certificates
+    prometheus
 )
 
 missing=()

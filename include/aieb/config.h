@@ -148,6 +148,7 @@ typedef struct aieb_config {
         double pue;                        /* >= 1.0 */
         double cpu_tdp_w;                  /* > 0; NAN = estimated */
         aieb_int_list gpu_ids;             /* empty = backend.device_ids, else all */
+        json_t *remote; /* array of Prometheus sources (objects, checked); never NULL */
     } metrics;
 
     struct {

@@ -13,14 +13,17 @@
 #include <string.h>
 
 #include "aieb/carbon.h"
+#include "aieb/clock.h"
 #include "aieb/log.h"
 #include "aieb/meter.h"
+#include "aieb/prom.h"
 #include "tool.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: aieb probe [--json] [--gpus LIST] [--country ISO3] [--region R]\n"
-                 "                  [--carbon-intensity G]\n\n"
+                 "                  [--carbon-intensity G]\n"
+                 "       aieb probe --remote URL [--selector S] [--cpu-metric M] [--json]\n\n"
                  "Shows what this machine can measure: each NVIDIA GPU (name, UUID, memory,\n"
                  "power limit, energy counter yes/no, instant power yes/no), each AMD GPU\n"
                  "(the same through ROCm SMI, with the counter's resolution), each RAPL zone\n"
@@ -36,14 +39,23 @@ static void usage(FILE *out)
                  "  --region R              region of that country (US state or eGRID\n"
                  "                          subregion; default: REGION, else none)\n"
                  "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
+                 "  --remote URL            instead, list the series a run with metrics.remote\n"
+                 "                          would read from the Prometheus server at URL (GPU\n"
+                 "                          energy counter and power gauge, with their labels\n"
+                 "                          and last values)\n"
+                 "  --selector S            label selector of those series, e.g.\n"
+                 "                          '{job=\"dcgm\"}' (default: every series)\n"
+                 "  --cpu-metric M          also list the CPU energy counter M (e.g.\n"
+                 "                          node_rapl_package_joules_total), same selector\n"
                  "  -h, --help              this help\n\n"
                  "Environment: AIEB_NVML_LIBRARY (NVML library path), AIEB_ROCM_SMI_LIBRARY\n"
                  "(ROCm SMI library path), AIEB_POWERCAP_ROOT (powercap directory),\n"
                  "CUDA_VISIBLE_DEVICES (NVIDIA GPUs chosen when --gpus is absent),\n"
                  "ROCR_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES (AMD GPUs chosen likewise),\n"
                  "COUNTRY_ISO_CODE and REGION (as for a run).\n"
-                 "Exit status: 0, also when nothing is measurable; 2 usage error or a country\n"
-                 "the carbon table lacks.\n");
+                 "Exit status: 0, also when nothing is measurable (or no series matches); 2 usage\n"
+                 "error or a country the carbon table lacks; 3 the Prometheus server cannot be\n"
+                 "reached or answers an error.\n");
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -204,6 +216,60 @@ static void print_carbon(const aieb_carbon *c)
         printf("  note:    %s\n", c->note);
 }
 
+/* `aieb probe --remote`: what the Prometheus server has for a run to read. */
+static int probe_remote(const char *url, const char *selector, const char *cpu_metric, int as_json)
+{
+    aieb_prom_opts o;
+    memset(&o, 0, sizeof o);
+    o.url = url;
+    o.selector = selector;
+    o.gpu_energy_metric = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION";
+    o.gpu_power_metric = "DCGM_FI_DEV_POWER_USAGE";
+    o.cpu_energy_metric = cpu_metric;
+    o.cpu_selector = selector;
+    aieb_err err = {0};
+    json_t *series = aieb_prom_probe(&o, &err);
+    if (!series)
+        return tool_fail(err.code, &err);
+    if (as_json) {
+        json_t *out = json_pack("{s:s, s:s, s:O}", "url", url, "selector",
+                                selector && *selector ? selector : "{}", "series", series);
+        if (out)
+            json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(out);
+        json_decref(series);
+        return 0;
+    }
+    printf("Prometheus at %s, selector %s: %zu series\n", url,
+           selector && *selector ? selector : "{}", json_array_size(series));
+    size_t i;
+    json_t *e;
+    json_array_foreach(series, i, e)
+    {
+        char when[32];
+        double ts = jnum(e, "timestamp");
+        aieb_format_utc((int64_t)(ts * 1e9), 0, when);
+        printf("  %s{", jstr(e, "metric"));
+        const char *k;
+        json_t *v;
+        int first = 1;
+        json_object_foreach(json_object_get(e, "labels"), k, v)
+        {
+            if (strcmp(k, "__name__") == 0)
+                continue;
+            printf("%s%s=\"%s\"", first ? "" : ", ", k, json_string_value(v));
+            first = 0;
+        }
+        printf("} %.10g at %sZ\n", jnum(e, "value"), when);
+    }
+    if (json_array_size(series) == 0)
+        printf("  no series match: check the selector (labels as the exporter writes them, plus\n"
+               "  Prometheus's job and instance)\n");
+    json_decref(series);
+    return 0;
+}
+
 int cmd_probe(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -212,11 +278,15 @@ int cmd_probe(int argc, char **argv)
         {"country", required_argument, NULL, 'c'},
         {"region", required_argument, NULL, 'r'},
         {"carbon-intensity", required_argument, NULL, 'i'},
+        {"remote", required_argument, NULL, 'R'},
+        {"selector", required_argument, NULL, 'S'},
+        {"cpu-metric", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int as_json = 0, opt;
     const char *gpus = NULL, *country = NULL, *region = NULL;
+    const char *remote = NULL, *selector = NULL, *cpu_metric = NULL;
     double intensity = NAN;
     optind = 1;
     opterr = 0;
@@ -242,6 +312,15 @@ int cmd_probe(int argc, char **argv)
                                         optarg);
             break;
         }
+        case 'R':
+            remote = optarg;
+            break;
+        case 'S':
+            selector = optarg;
+            break;
+        case 'C':
+            cpu_metric = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -251,6 +330,17 @@ int cmd_probe(int argc, char **argv)
     }
     if (optind < argc)
         return tool_usage_error("probe", "unexpected argument '%s'", argv[optind]);
+    if ((selector || cpu_metric) && !remote)
+        return tool_usage_error("probe", "--selector and --cpu-metric go with --remote URL");
+    if (remote) {
+        size_t len = selector ? strlen(selector) : 0;
+        if (strncmp(remote, "http://", 7) != 0 && strncmp(remote, "https://", 8) != 0)
+            return tool_usage_error("probe", "--remote: '%s' is not an http(s) URL", remote);
+        if (len && (selector[0] != '{' || selector[len - 1] != '}'))
+            return tool_usage_error("probe", "--selector: '%s' is not a label selector {...}",
+                                    selector);
+        return probe_remote(remote, selector, cpu_metric, as_json);
+    }
 
     aieb_err err = {0};
     aieb_meter_opts mo;

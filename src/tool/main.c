@@ -15,7 +15,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "run a benchmark described by a YAML config"},
     {"measure", cmd_measure, "measure the energy of any command"},
-    {"probe", cmd_probe, "show what this machine can measure"},
+    {"probe", cmd_probe, "show what this machine (or a Prometheus server) can measure"},
     {"config", cmd_config, "check or show a configuration"},
     {"generate", cmd_generate, "generate text with the embedded engine"},
     {"report", cmd_report, "write a run's report again, or compare runs"},

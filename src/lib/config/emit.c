@@ -301,6 +301,17 @@ int aieb_config_emit_yaml(const aieb_config *cfg, int with_sources, aieb_buf *ou
                 rc = put_json_block(out, o, depth * 2 + 2);
             continue;
         }
+        if (k->type == CFG_T_JSON_LIST) {
+            /* JSON is YAML's flow style: one line that loads back as written. */
+            char *j = json_dumps(*CFG_CFIELD(cfg, k, json_t *), JSON_PRESERVE_ORDER);
+            rc = j ? aieb_buf_printf(out, " %s", j) : AIEB_ENOMEM;
+            free(j);
+            if (!rc)
+                rc = put_comment(out, comment);
+            if (!rc)
+                rc = aieb_buf_puts(out, "\n");
+            continue;
+        }
         rc = aieb_buf_puts(out, " ");
         if (!rc)
             rc = put_value(out, cfg, k);

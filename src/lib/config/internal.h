@@ -75,17 +75,18 @@ static inline int cfg_utf8_valid(const char *s, size_t len, size_t *bad)
 /* ==== Schema (schema.c) ==== */
 
 typedef enum {
-    CFG_T_SECTION,  /* a mapping of keys below */
-    CFG_T_STR,      /* char * */
-    CFG_T_ENUM,     /* char *, one of choices */
-    CFG_T_INT,      /* int */
-    CFG_T_I64,      /* long long */
-    CFG_T_DBL,      /* double */
-    CFG_T_BOOL,     /* int 0/1 */
-    CFG_T_TRI,      /* int 0/1, -1 = null */
-    CFG_T_INT_LIST, /* aieb_int_list */
-    CFG_T_KV,       /* aieb_kv_list: string -> string map */
-    CFG_T_JSON,     /* json_t * object: free-form map */
+    CFG_T_SECTION,   /* a mapping of keys below */
+    CFG_T_STR,       /* char * */
+    CFG_T_ENUM,      /* char *, one of choices */
+    CFG_T_INT,       /* int */
+    CFG_T_I64,       /* long long */
+    CFG_T_DBL,       /* double */
+    CFG_T_BOOL,      /* int 0/1 */
+    CFG_T_TRI,       /* int 0/1, -1 = null */
+    CFG_T_INT_LIST,  /* aieb_int_list */
+    CFG_T_KV,        /* aieb_kv_list: string -> string map */
+    CFG_T_JSON,      /* json_t * object: free-form map */
+    CFG_T_JSON_LIST, /* json_t * array of objects, checked by the key's check */
 } cfg_type;
 
 #define CFG_NULLABLE 1u /* null is a valid value meaning unset */

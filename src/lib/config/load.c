@@ -275,7 +275,7 @@ static void apply_set(cfg_ctx *c, const char *arg)
         cfg_type t = cfg_keys[ki].type;
         cfg_doc doc = {0};
         /* Lists and maps may be given in YAML flow style: [0, 1] or {0: 20GB}. */
-        if (!sub && plain && (t == CFG_T_KV || t == CFG_T_JSON) &&
+        if (!sub && plain && (t == CFG_T_KV || t == CFG_T_JSON || t == CFG_T_JSON_LIST) &&
             (text[0] == '{' || text[0] == '[')) {
             if (cfg_yaml_parse("--set", text, strlen(text), &doc, c->d) == 0 && doc.root)
                 cfg_set_value(c, ki, sub, doc.root);

@@ -92,6 +92,125 @@ static int check_dtype(const cfg_key *k, const void *field, char *why, size_t n)
     return 1;
 }
 
+/* metrics.remote: a list of Prometheus servers to read energy from (the meter's
+ * remote_prom.c reads the entries, defaults included). */
+static int check_metric_name(const char *what, const json_t *v, char *why, size_t n)
+{
+    const char *s = json_string_value(v);
+    int ok = s && (isalpha((unsigned char)s[0]) || s[0] == '_' || s[0] == ':');
+    for (const char *p = s; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_' || *p == ':';
+    if (!ok)
+        snprintf(why, n,
+                 "%s: not a Prometheus metric name (expected letters, digits, _ and :, such as "
+                 "DCGM_FI_DEV_POWER_USAGE)",
+                 what);
+    return !ok;
+}
+
+static int check_remote(const cfg_key *k, const void *field, char *why, size_t n)
+{
+    static const char *const keys[] = {"type",
+                                       "url",
+                                       "selector",
+                                       "gpu_energy_metric",
+                                       "gpu_power_metric",
+                                       "cpu_energy_metric",
+                                       "cpu_selector",
+                                       "bearer_token_env",
+                                       "basic_auth_user_env",
+                                       "basic_auth_password_env",
+                                       NULL};
+    const json_t *a = *(json_t *const *)field;
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        char what[48];
+        snprintf(what, sizeof what, "entry %zu", i + 1);
+        if (!json_is_object(e)) {
+            snprintf(why, n, "%s: wrong type (expected a mapping with type: prometheus and url:)",
+                     what);
+            return 1;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)e, key, v)
+        {
+            int known = 0;
+            for (int j = 0; keys[j] && !known; j++)
+                known = strcmp(key, keys[j]) == 0;
+            char sug[64];
+            if (!known) {
+                int has = cfg_suggest_word(key, keys, sug, sizeof sug);
+                snprintf(why, n, "%s: unknown key %.60s%s%s%s", what, key,
+                         has ? "; did you mean " : "", has ? sug : "", has ? "?" : "");
+                return 1;
+            }
+            if (!json_is_string(v) && !json_is_null(v)) {
+                snprintf(why, n, "%s: %s: wrong type (expected a string)", what, key);
+                return 1;
+            }
+        }
+        const char *type = json_string_value(json_object_get(e, "type"));
+        if (!type || strcmp(type, "prometheus") != 0) {
+            snprintf(why, n, "%s: type: expected prometheus (the only remote source), got %.40s",
+                     what, type ? type : "nothing");
+            return 1;
+        }
+        const json_t *url = json_object_get(e, "url");
+        const char *u = json_string_value(url);
+        if (!u) {
+            snprintf(why, n, "%s: url: required (e.g. http://prometheus:9090)", what);
+            return 1;
+        }
+        char uwhy[300];
+        if (check_url(k, &u, uwhy, sizeof uwhy)) {
+            snprintf(why, n, "%s: url: %s", what, uwhy);
+            return 1;
+        }
+        static const char *const sels[] = {"selector", "cpu_selector", NULL};
+        for (int j = 0; sels[j]; j++) {
+            const char *s = json_string_value(json_object_get(e, sels[j]));
+            size_t len = s ? strlen(s) : 0;
+            if (s && len && (s[0] != '{' || s[len - 1] != '}')) {
+                snprintf(why, n,
+                         "%s: %s: not a label selector (expected e.g. {job=\"dcgm\"}, got "
+                         "%.100s)",
+                         what, sels[j], s);
+                return 1;
+            }
+        }
+        static const char *const metrics[] = {"gpu_energy_metric", "gpu_power_metric",
+                                              "cpu_energy_metric", NULL};
+        for (int j = 0; metrics[j]; j++) {
+            const json_t *m = json_object_get(e, metrics[j]);
+            char w[96];
+            snprintf(w, sizeof w, "%s: %s", what, metrics[j]);
+            if (m && !json_is_null(m) && check_metric_name(w, m, why, n))
+                return 1;
+        }
+        static const char *const envs[] = {"bearer_token_env", "basic_auth_user_env",
+                                           "basic_auth_password_env", NULL};
+        for (int j = 0; envs[j]; j++) {
+            const char *s = json_string_value(json_object_get(e, envs[j]));
+            char ewhy[300];
+            if (s && check_env_name(k, &s, ewhy, sizeof ewhy)) {
+                snprintf(why, n, "%s: %s: %s", what, envs[j], ewhy);
+                return 1;
+            }
+        }
+        if (!json_object_get(e, "basic_auth_user_env") !=
+            !json_object_get(e, "basic_auth_password_env")) {
+            snprintf(why, n,
+                     "%s: basic_auth_user_env and basic_auth_password_env go together (set both)",
+                     what);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ==== The table ==== */
 
 static const char *const backend_types[] = {"vllm", "openai", "pytorch", "native", NULL};
@@ -231,6 +350,8 @@ const cfg_key cfg_keys[] = {
      100000, 0, NULL, NULL, NULL},
     {"metrics.gpu_ids", CFG_T_INT_LIST, OFF(metrics.gpu_ids), "[]", 0, 0, 65535, 0, NULL, NULL,
      NULL},
+    {"metrics.remote", CFG_T_JSON_LIST, OFF(metrics.remote), "[]", 0, NONE, NONE, 0, NULL,
+     check_remote, NULL},
 
     SECTION("reporter"),
     {"reporter.type", CFG_T_ENUM, OFF(reporter.type), "csv", 0, NONE, NONE, 0, reporter_types, NULL,
@@ -398,6 +519,9 @@ void cfg_describe_expected(const cfg_key *k, aieb_buf *out)
         return;
     case CFG_T_JSON:
         aieb_buf_puts(out, "a mapping");
+        return;
+    case CFG_T_JSON_LIST:
+        aieb_buf_puts(out, "a list of mappings");
         return;
     case CFG_T_INT_LIST:
     case CFG_T_INT:

@@ -705,7 +705,25 @@ static int set_json(cfg_ctx *c, int ki, const char *sub, const cfg_node *n, cons
         return 0;
     }
     json_t *o = NULL;
-    if (n->kind == CFG_SCALAR) {
+    if (k->type == CFG_T_JSON_LIST) {
+        if (n->kind == CFG_MAP) {
+            type_error(c, n, key, k, "wrong type", "a mapping", NULL);
+            return 0;
+        }
+        int empty = 0;
+        if (n->kind == CFG_SCALAR) {
+            scalar sc;
+            if (get_scalar(c, n, key, &sc))
+                return c->oom ? AIEB_ENOMEM : 0;
+            empty = sc.is_null || strcmp(sc.text, "[]") == 0;
+            free(sc.text);
+            if (!empty) {
+                type_error(c, n, key, k, "wrong type", "a single value", NULL);
+                return 0;
+            }
+        }
+        o = empty ? json_array() : cfg_node_to_json(c, n, key);
+    } else if (n->kind == CFG_SCALAR) {
         int empty = 0;
         int rc = empty_map_scalar(c, n, key, &empty);
         if (rc)
@@ -745,6 +763,7 @@ int cfg_set_value(cfg_ctx *c, int ki, const char *sub, const cfg_node *n)
     case CFG_T_KV:
         return set_kv(c, ki, sub, n, key);
     case CFG_T_JSON:
+    case CFG_T_JSON_LIST:
         return set_json(c, ki, sub, n, key);
     default:
         return set_scalar(c, ki, n, key);
@@ -783,7 +802,8 @@ void cfg_field_free(aieb_config *cfg, const cfg_key *k)
     case CFG_T_KV:
         kv_clear(CFG_FIELD(cfg, k, aieb_kv_list));
         break;
-    case CFG_T_JSON: {
+    case CFG_T_JSON:
+    case CFG_T_JSON_LIST: {
         json_t **f = CFG_FIELD(cfg, k, json_t *);
         json_decref(*f);
         *f = NULL;

@@ -30,6 +30,8 @@ const char *md_method_text(const char *method)
         {"rapl", "measured: RAPL energy counters"},
         {"estimate_tdp_load", "estimated: TDP x CPU load (CodeCarbon's model)"},
         {"estimate_dimm", "estimated: per-DIMM power (CodeCarbon's model)"},
+        {"prometheus_counter", "measured remotely: energy counters read from Prometheus"},
+        {"prometheus_power", "measured remotely: power gauges read from Prometheus, integrated"},
     };
     for (size_t i = 0; method && i < sizeof t / sizeof t[0]; i++)
         if (strcmp(method, t[i].name) == 0)
@@ -168,6 +170,8 @@ static void window_power(ctx *c, double t0, double t1, double *avg, double *peak
 
 const char *md_primary_name(ctx *c)
 {
+    if (c->remote_primary)
+        return "remote GPU";
     return strcmp(c->primary, "gpu") == 0 ? "GPU" : "CPU + RAM";
 }
 
@@ -176,6 +180,11 @@ const char *md_primary_name(ctx *c)
 static void verdict(ctx *c)
 {
     json_t *ev = json_object_get(c->s, "evidence");
+    if (c->remote_primary) {
+        P("**Verdict: the GPUs are remote.** No GPU on this machine was in use; the GPU energy "
+          "is read from Prometheus (below, \"Where the energy was measured\").\n\n");
+        return;
+    }
     if (!c->has_gpu) {
         P("**Verdict: no GPU on this machine; the workload ran on the CPU.** aieb found no GPU it "
           "can read (NVML missing or no device), so there is no GPU evidence; the CPU evidence "
@@ -234,8 +243,8 @@ static void executive_summary(ctx *c)
       md_primary_name(c), S(rj_num(s, "energy.energy_wh")),
       S(rj_num(s, "energy.wh_per_1000_queries")), S(rj_num(s, "energy.j_per_output_token")));
     P("- Total energy (%s): %s Wh gross, %s Wh net of idle.\n",
-      c->has_gpu ? "GPU + CPU + RAM" : "CPU + RAM", S(rj_num(s, "energy.total_energy_wh")),
-      S(rj_num(s, "energy.net.total_energy_wh")));
+      c->has_gpu || c->remote_primary ? "GPU + CPU + RAM" : "CPU + RAM",
+      S(rj_num(s, "energy.total_energy_wh")), S(rj_num(s, "energy.net.total_energy_wh")));
     P("- Speed: %s tokens/s (prompt + completion), %s output tokens/s; TTFT median %s ms, TPOT "
       "median %s ms.\n",
       S(rj_num(s, "summary.throughput_tokens_per_second")),
@@ -472,6 +481,10 @@ int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err)
     c->s = f->summary;
     c->m.b = out;
     c->primary = rj_str(c->s, "energy.primary") ? rj_str(c->s, "energy.primary") : "gpu";
+    if (strcmp(c->primary, "remote_gpu") == 0) { /* GPUs read from Prometheus */
+        c->primary = "gpu";
+        c->remote_primary = 1;
+    }
     c->gpus = json_object_get(c->s, "gpu_stats");
     c->channels = rj_get(c->s, "meter.channels");
     int present = rj_bool(c->s, "evidence.gpu_present");
@@ -490,6 +503,7 @@ int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err)
     P(" backend, %s request(s), started %s.\n\n", F(rj_num(c->s, "summary.total_prompts"), 0),
       rj_str(c->s, "started_at") ? rj_str(c->s, "started_at") : "at an unknown time");
     executive_summary(c);
+    md_remote(c);
     configuration(c);
     baseline(c);
     model_load(c);

@@ -26,7 +26,8 @@ typedef struct ctx {
     const aieb_run_files *f;
     json_t *s;
     md m;
-    const char *primary; /* "gpu" or "cpu+ram" */
+    const char *primary; /* "gpu" or "cpu+ram" ("remote_gpu" reads as "gpu") */
+    int remote_primary;  /* energy.primary is remote_gpu */
     int has_gpu;
     json_t *gpus;     /* summary gpu_stats (array) */
     json_t *channels; /* summary meter.channels (array) */
@@ -71,5 +72,8 @@ void md_gpu_evidence(ctx *c);
 void md_cpu_evidence(ctx *c);
 void md_cleanup(ctx *c);
 void md_methods(ctx *c);
+/* "## Where the energy was measured" (report_md_remote.c): the Prometheus
+ * servers of metrics.remote; nothing without energy.remote. */
+void md_remote(ctx *c);
 
 #endif

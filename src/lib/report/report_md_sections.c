@@ -474,7 +474,11 @@ void md_methods(ctx *c)
     size_t n_short = 0;
     json_t *q;
     json_array_foreach(c->f->requests, k, q) n_short += rj_bool(q, "energy_short_window") == 1;
-    if (n_short)
+    if (n_short && c->remote_primary)
+        WARN("%zu request(s) were shorter than three Prometheus scrape intervals (%s s each): "
+             "their remote GPU energy is interpolated, not observed.",
+             n_short, S(rj_num(s, "energy.remote.resolution_s")));
+    else if (n_short)
         WARN("%zu request(s) were shorter than a counter's update period (about 100 ms on NVIDIA "
              "boards): their energy is interpolated.",
              n_short);

@@ -58,11 +58,14 @@ static int one_pass(runner *r, int k, int p, int has_gpu, int gpu_primary, doubl
         return rc;
     const aieb_window *w = &ms.window;
     v[V_GPU] = has_gpu ? w->energy_j[AIEB_DOMAIN_GPU] : NAN;
+    double u_gpu = has_gpu ? w->uncertainty_j[AIEB_DOMAIN_GPU] : NAN;
+    if (r->remote_primary) /* the GPUs are on the server: metrics.remote */
+        v[V_GPU] = runner_remote_gpu_j(r, t0, t1, &u_gpu);
     v[V_CPU] = ms.has_domain[AIEB_DOMAIN_CPU] ? w->energy_j[AIEB_DOMAIN_CPU] : 0.0;
     v[V_RAM] = runner_ram_j(&ms, w->energy_j);
     v[V_PRIMARY] = gpu_primary ? v[V_GPU] : v[V_CPU] + v[V_RAM];
     v[V_U_PRIMARY] =
-        gpu_primary ? w->uncertainty_j[AIEB_DOMAIN_GPU]
+        gpu_primary ? u_gpu
                     : (ms.has_domain[AIEB_DOMAIN_CPU] ? w->uncertainty_j[AIEB_DOMAIN_CPU] : 0.0) +
                           runner_ram_j(&ms, w->uncertainty_j);
     v[V_DURATION] = (double)(t1 - t0) / 1e9;
@@ -142,7 +145,8 @@ json_t *runner_energy_star_json(runner *r, const aieb_meter_summary *ms, aieb_er
 {
     int planned = r->cfg->scenario.repetitions > 0 ? r->cfg->scenario.repetitions : 1;
     int n = 0, cut = 0;
-    int has_gpu = ms->has_domain[AIEB_DOMAIN_GPU], gpu_primary = runner_gpu_primary(r, ms);
+    int has_gpu = ms->has_domain[AIEB_DOMAIN_GPU] || r->remote_primary;
+    int gpu_primary = runner_gpu_primary(r, ms);
     double *vals =
         calloc((size_t)(r->n_reps > 0 ? r->n_reps : 1) * P_COUNT * V_COUNT, sizeof *vals);
     if (!vals) {

@@ -56,8 +56,10 @@ static int one_repetition(runner *r, int k, double *f, aieb_err *err)
         aieb_meter_summary_free(&ms);
         return aieb_errf(err, rc, "repetition %d: cannot summarise its requests", k + 1);
     }
-    int has_gpu = ms.has_domain[AIEB_DOMAIN_GPU];
-    double gpu = has_gpu ? ms.window.energy_j[AIEB_DOMAIN_GPU] : 0.0;
+    int has_gpu = ms.has_domain[AIEB_DOMAIN_GPU] || r->remote_primary;
+    double gpu = r->remote_primary ? runner_remote_gpu_j(r, r->rep_t0[k], r->rep_t1[k], NULL)
+                 : has_gpu         ? ms.window.energy_j[AIEB_DOMAIN_GPU]
+                                   : 0.0;
     double cpu = ms.has_domain[AIEB_DOMAIN_CPU] ? ms.window.energy_j[AIEB_DOMAIN_CPU] : 0.0;
     double ram = runner_ram_j(&ms, ms.window.energy_j);
     double primary = runner_gpu_primary(r, &ms) ? gpu : cpu + ram;

@@ -538,6 +538,7 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     if (!rc)
         rc = runner_open_backend(cfg, &r->backend, err);
     if (!rc && !r->backend->ops->load && cfg->backend.endpoint &&
+        json_array_size(cfg->metrics.remote) == 0 &&
         aieb_openai_endpoint_is_local(cfg->backend.endpoint) == 0)
         runner_warn(r,
                     "backend.endpoint %s is another machine: the energy measured here is this "
@@ -557,6 +558,8 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     if (!rc)
         rc = aieb_meter_start(r->meter, err);
     int started = !rc;
+    if (started)
+        aieb_prom_clock_pair(&r->clk.mono0_ns, &r->clk.wall0_ns);
     if (!rc)
         rc = run_phases(r, err);
     int run_rc = rc;
@@ -569,6 +572,8 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         if (r->t_work0) {
             if (!r->t_work1)
                 r->t_work1 = aieb_now_ns();
+            aieb_prom_clock_pair(&r->clk.mono1_ns, &r->clk.wall1_ns);
+            runner_remote_fetch(r);
             aieb_err werr = {0};
             int wrc = write_outputs(r, &werr);
             if (wrc && !run_rc) {
@@ -607,6 +612,7 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     if (r->backend)
         r->backend->ops->close(r->backend);
     aieb_meter_close(r->meter);
+    runner_remote_free(r);
     for (size_t i = 0; i < r->n_results; i++)
         aieb_result_clear(&r->results[i]);
     free(r->results);

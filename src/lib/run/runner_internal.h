@@ -18,6 +18,7 @@
 #include "aieb/format.h"
 #include "aieb/latency.h"
 #include "aieb/meter.h"
+#include "aieb/prom.h"
 #include "aieb/requests_log.h"
 #include "aieb/run.h"
 
@@ -69,6 +70,15 @@ typedef struct runner {
 
     json_t *warnings; /* array of strings */
 
+    /* metrics.remote (remote.c): one reading per source (NULL where it failed,
+     * with its message), the clock pair that maps the run onto theirs, and
+     * whether the remote GPUs are the run's GPU energy. */
+    aieb_prom_clock clk;
+    aieb_prom **remote;
+    char **remote_errors;
+    size_t n_remote, n_remote_ok;
+    int remote_primary;
+
     /* Filled by runner_build_summary for emissions.csv. */
     int have_emissions;
     aieb_emissions em;
@@ -112,6 +122,25 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err);
  * metrics.output_dir, else the run directory; nothing when metrics.enabled is
  * false. */
 int runner_write_emissions(runner *r, aieb_err *err);
+
+/* Reads every metrics.remote source over the run (after the meter stopped;
+ * r->clk complete); a source that fails is a warning. Can't fail. */
+void runner_remote_fetch(runner *r);
+void runner_remote_free(runner *r);
+
+/* Remote GPU energy of [t0, t1] (CLOCK_MONOTONIC) over the sources read, J,
+ * with its bound in *bound_j (may be NULL); 0 when none was read. */
+double runner_remote_gpu_j(const runner *r, int64_t t0, int64_t t1, double *bound_j);
+
+/* Remote GPU power over the idle baseline (W), NAN without either. */
+double runner_remote_baseline_w(const runner *r);
+
+/* When the remote GPUs are primary, replaces each request's GPU energy with
+ * its share of the remote energy. Returns 0 or AIEB_ENOMEM. */
+int runner_remote_requests(runner *r, aieb_request_energy *energies);
+
+/* summary.json's energy.remote, or NULL without metrics.remote. */
+json_t *runner_remote_json(runner *r);
 
 /* Opens the backend cfg names (not loaded, not health-checked). */
 int runner_open_backend(const aieb_config *cfg, aieb_backend **out, aieb_err *err);

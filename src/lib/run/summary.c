@@ -110,7 +110,8 @@ static int any_gpu_used(const aieb_meter_summary *ms)
  * on the CPU, so there (and without a GPU meter) it is CPU + RAM. */
 int runner_gpu_primary(const runner *r, const aieb_meter_summary *ms)
 {
-    return ms->has_domain[AIEB_DOMAIN_GPU] && r->cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE;
+    return r->remote_primary ||
+           (ms->has_domain[AIEB_DOMAIN_GPU] && r->cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE);
 }
 
 static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
@@ -130,15 +131,44 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
         ms->has_domain[AIEB_DOMAIN_CPU] ? tidy(w->net_energy_j[AIEB_DOMAIN_CPU], cpu_j) : 0.0;
     double net_ram = tidy(runner_ram_j(ms, w->net_energy_j), ram_j);
     double net_total = net_gpu + net_cpu + net_ram;
+    double u_gpu = has_gpu ? w->uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
+    double nu_gpu = has_gpu ? w->net_uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
+    double local_gpu_j = gpu_j;
+    if (r->remote_primary) { /* the GPUs are elsewhere: their energy comes from metrics.remote */
+        gpu_j = runner_remote_gpu_j(r, r->t_work0, r->t_work1, &u_gpu);
+        double base_w = runner_remote_baseline_w(r);
+        net_gpu = isnan(base_w) ? gpu_j : gpu_j - base_w * w->duration_s;
+        nu_gpu = u_gpu;
+        if (!isnan(base_w)) { /* the baseline's bound, scaled to the workload's length */
+            double ub = 0;
+            runner_remote_gpu_j(r, r->t_base0, r->t_base1, &ub);
+            nu_gpu += ub * w->duration_s / ((double)(r->t_base1 - r->t_base0) / 1e9);
+        }
+        total_j = gpu_j + cpu_j + ram_j;
+        net_total = net_gpu + net_cpu + net_ram;
+    }
     int gpu_primary = runner_gpu_primary(r, ms);
     double primary_j = gpu_primary ? gpu_j : cpu_j + ram_j;
     double primary_net = gpu_primary ? net_gpu : net_cpu + net_ram;
-    if (gpu_primary && !any_gpu_used(ms))
+    if (gpu_primary && !r->remote_primary && !any_gpu_used(ms))
         runner_warn(r, "energy_wh is GPU energy, but no GPU showed use (no power rise over idle, "
                        "no memory growth): check that the backend runs on the measured GPU");
-    json_object_set_new(o, "primary", json_string(gpu_primary ? "gpu" : "cpu+ram"));
+    json_object_set_new(o, "primary",
+                        json_string(r->remote_primary ? "remote_gpu"
+                                    : gpu_primary     ? "gpu"
+                                                      : "cpu+ram"));
     json_object_set_new(o, "energy_wh", num(primary_j / J_PER_WH));
-    json_object_set_new(o, "gpu_energy_wh", has_gpu ? num(gpu_j / J_PER_WH) : json_null());
+    json_object_set_new(o, "gpu_energy_wh",
+                        has_gpu || r->remote_primary ? num(gpu_j / J_PER_WH) : json_null());
+    if (r->n_remote) {
+        /* Where each figure was measured: the remote GPUs, or this machine. */
+        json_object_set_new(o, "measured_at",
+                            json_pack("{s:s, s:s, s:s}", "gpu",
+                                      r->remote_primary ? "remote" : "local", "cpu", "local", "ram",
+                                      "local"));
+        json_object_set_new(o, "local_gpu_energy_wh",
+                            has_gpu ? num(local_gpu_j / J_PER_WH) : json_null());
+    }
     json_object_set_new(o, "cpu_energy_wh", num(cpu_j / J_PER_WH));
     json_object_set_new(o, "ram_energy_wh", num(ram_j / J_PER_WH));
     json_object_set_new(o, "dram_energy_wh",
@@ -153,31 +183,31 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
 
     /* Bounds on those figures' errors, in J (aieb_window): GPU, CPU, RAM as
      * above; primary and total add their parts. */
-    double u_gpu = has_gpu ? w->uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
     double u_cpu = ms->has_domain[AIEB_DOMAIN_CPU] ? w->uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
     double u_ram = runner_ram_j(ms, w->uncertainty_j);
-    json_object_set_new(o, "uncertainty_j",
-                        json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
-                                  num(gpu_primary ? u_gpu : u_cpu + u_ram), "gpu",
-                                  has_gpu ? num(u_gpu) : json_null(), "cpu", num(u_cpu), "ram",
-                                  num(u_ram), "total", num(u_gpu + u_cpu + u_ram)));
+    json_object_set_new(
+        o, "uncertainty_j",
+        json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy", num(gpu_primary ? u_gpu : u_cpu + u_ram),
+                  "gpu", has_gpu || r->remote_primary ? num(u_gpu) : json_null(), "cpu", num(u_cpu),
+                  "ram", num(u_ram), "total", num(u_gpu + u_cpu + u_ram)));
 
     json_t *net = json_object();
     json_object_set_new(net, "energy_wh", num(primary_net / J_PER_WH));
-    json_object_set_new(net, "gpu_energy_wh", has_gpu ? num(net_gpu / J_PER_WH) : json_null());
+    json_object_set_new(net, "gpu_energy_wh",
+                        has_gpu || r->remote_primary ? num(net_gpu / J_PER_WH) : json_null());
     json_object_set_new(net, "cpu_energy_wh", num(net_cpu / J_PER_WH));
     json_object_set_new(net, "ram_energy_wh", num(net_ram / J_PER_WH));
     json_object_set_new(net, "total_energy_wh", num(net_total / J_PER_WH));
     if (ms->has_baseline) {
-        double nu_gpu = has_gpu ? w->net_uncertainty_j[AIEB_DOMAIN_GPU] : 0.0;
         double nu_cpu =
             ms->has_domain[AIEB_DOMAIN_CPU] ? w->net_uncertainty_j[AIEB_DOMAIN_CPU] : 0.0;
         double nu_ram = runner_ram_j(ms, w->net_uncertainty_j);
         json_object_set_new(net, "uncertainty_j",
                             json_pack("{s:o, s:o, s:o, s:o, s:o}", "energy",
                                       num(gpu_primary ? nu_gpu : nu_cpu + nu_ram), "gpu",
-                                      has_gpu ? num(nu_gpu) : json_null(), "cpu", num(nu_cpu),
-                                      "ram", num(nu_ram), "total", num(nu_gpu + nu_cpu + nu_ram)));
+                                      has_gpu || r->remote_primary ? num(nu_gpu) : json_null(),
+                                      "cpu", num(nu_cpu), "ram", num(nu_ram), "total",
+                                      num(nu_gpu + nu_cpu + nu_ram)));
     }
     json_object_set_new(o, "net", net);
     json_object_set_new(o, "idle_baseline_s", ms->has_baseline ? num(ms->baseline_s) : json_null());
@@ -236,6 +266,9 @@ static json_t *energy_section(runner *r, const aieb_meter_summary *ms,
     for (int d = 0; d < AIEB_N_DOMAINS; d++)
         json_object_set_new(methods, names[d],
                             ms->method[d][0] ? json_string(ms->method[d]) : json_null());
+    for (size_t i = 0; r->remote_primary && i < r->n_remote; i++)
+        if (r->remote[i]) /* the GPU figure is the remote one */
+            json_object_set_new(methods, "gpu", json_string(aieb_prom_method(r->remote[i])));
     json_object_set_new(o, "methods", methods);
     json_object_set_new(o, "short_window", json_boolean(w->short_window));
     return o;
@@ -524,8 +557,20 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
                         json_integer((json_int_t)(r->per_rep * (size_t)cfg->scenario.repetitions)));
     json_object_set_new(o, "summary", sum);
     json_object_set_new(o, "latency", latency_section(cfg, &ls));
-    json_object_set_new(o, "energy", energy_section(r, &ms, &ls));
+    /* The remote GPUs are the run's GPU energy when this machine uses none. */
+    r->remote_primary = r->n_remote_ok && cfg->backend.kind != AIEB_CFG_BACKEND_NATIVE &&
+                        !(ms.has_domain[AIEB_DOMAIN_GPU] && any_gpu_used(&ms));
+    json_t *energy = energy_section(r, &ms, &ls);
+    json_t *remote = runner_remote_json(r);
+    if (remote)
+        json_object_set_new(energy, "remote", remote);
+    json_object_set_new(o, "energy", energy);
     json_t *phases = phases_and_requests(r, ms.has_domain, energies, err);
+    if (phases && runner_remote_requests(r, energies) != 0) {
+        json_decref(phases);
+        phases = NULL;
+        aieb_errf(err, AIEB_ENOMEM, "out of memory");
+    }
     if (!phases) {
         aieb_meter_summary_free(&ms);
         json_decref(o);
