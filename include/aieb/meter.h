@@ -301,6 +301,7 @@ typedef struct aieb_meter_summary {
     double ram_estimate_j;               /* informational RAM estimate, else NAN */
     int has_baseline;
     double baseline_s;
+    int64_t baseline_t0_ns, baseline_t1_ns; /* the baseline's span; 0 without one */
     double pue;
     int n_samples;              /* stored samples inside the window */
     aieb_meter_quality quality; /* the sampler's health over the whole run */

@@ -132,7 +132,9 @@ json_t *aieb_meter_summary_json(const aieb_meter_summary *s)
     json_object_set_new(root, "quality", aieb_meter_quality_json(&s->quality));
     json_object_set_new(root, "pue", json_real(s->pue));
     json_object_set_new(root, "baseline",
-                        s->has_baseline ? json_pack("{s:f}", "duration_s", s->baseline_s)
+                        s->has_baseline ? json_pack("{s:f, s:I, s:I}", "duration_s", s->baseline_s,
+                                                    "t_start_ns", (json_int_t)s->baseline_t0_ns,
+                                                    "t_end_ns", (json_int_t)s->baseline_t1_ns)
                                         : json_null());
     return root;
 }

@@ -301,6 +301,8 @@ int aieb_meter_summarize(const aieb_meter *m, int64_t t0, int64_t t1, aieb_meter
     s->n_channels = m->n_ch;
     s->has_baseline = m->has_baseline;
     s->baseline_s = m->has_baseline ? aieb_ns_to_s(m->b1 - m->b0) : 0;
+    s->baseline_t0_ns = m->has_baseline ? m->b0 : 0;
+    s->baseline_t1_ns = m->has_baseline ? m->b1 : 0;
     s->pue = m->opts.pue;
     aieb_meter_get_quality(m, &s->quality);
     s->ram_estimate_j = NAN;
