@@ -97,6 +97,20 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err);
  * false. */
 int runner_write_emissions(runner *r, aieb_err *err);
 
+/* The run's status from how it ended (run_rc: run_phases' code): interrupted,
+ * failed_fast, failed (an error, or every request failed) or completed. Can't
+ * fail. */
+const char *runner_status(const runner *r, int run_rc);
+
+/* The results store's path: reporter.database, else <output_dir>/aieb.db.
+ * Can't fail. */
+void runner_store_path(const aieb_config *cfg, char *buf, size_t size);
+
+/* Records the run in the results store from its summary (record.c). Fails as
+ * aieb_store_record_at; the message says the files are safe and how to record
+ * the run later. */
+int runner_record_store(runner *r, json_t *summary, aieb_err *err);
+
 /* Opens the backend cfg names (not loaded, not health-checked). */
 int runner_open_backend(const aieb_config *cfg, aieb_backend **out, aieb_err *err);
 
