@@ -80,6 +80,7 @@ int store_sql_fail(aieb_store *s, int rc, const char *what, aieb_err *err)
 {
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     int prim = rc & 0xff;
+    s->busy = prim == SQLITE_BUSY || prim == SQLITE_LOCKED;
     if (prim == SQLITE_NOTADB)
         return aieb_errf(err, AIEB_EINVAL, "%s: not an SQLite database (%s); %s", s->path, msg,
                          db_hint);
@@ -165,6 +166,31 @@ static int migrate(aieb_store *s, aieb_err *err)
     return rc;
 }
 
+/* WAL mode (readers never block the writer; a writer waits for another one
+ * through the busy timeout; the mode is kept in the file), foreign keys (for
+ * ON DELETE CASCADE), then the schema. */
+static int prepare_file(aieb_store *s, aieb_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_DONE : SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        rc = store_exec(s, "PRAGMA journal_mode = WAL", "setting WAL mode", err);
+    else if (rc != SQLITE_DONE)
+        return store_sql_fail(s, rc, "reading the journal mode", err);
+    else
+        rc = 0;
+    if (!rc)
+        rc = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
+    if (!rc)
+        rc = migrate(s, err);
+    return rc;
+}
+
 int aieb_store_open(const char *path, int create, aieb_store **out, aieb_err *err)
 {
     *out = NULL;
@@ -206,13 +232,17 @@ int aieb_store_open(const char *path, int create, aieb_store **out, aieb_err *er
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, AIEB_STORE_BUSY_TIMEOUT_MS);
-    /* WAL: readers never block the writer, and a writer waits for another one
-     * (busy timeout) instead of failing. The mode is kept in the file. */
-    rc = store_exec(s, "PRAGMA journal_mode = WAL", "setting WAL mode", err);
-    if (!rc)
-        rc = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
-    if (!rc)
-        rc = migrate(s, err);
+    /* Switching to WAL and reading the schema of a file another process is
+     * creating can be refused at once (SQLite calls no busy handler for some
+     * of those locks): such steps are tried again until the busy timeout. */
+    int64_t deadline = aieb_now_ns() + (int64_t)AIEB_STORE_BUSY_TIMEOUT_MS * 1000000;
+    for (;;) {
+        s->busy = 0;
+        rc = prepare_file(s, err);
+        if (!rc || !s->busy || aieb_now_ns() > deadline)
+            break;
+        aieb_sleep_ns(10 * 1000000, NULL);
+    }
     if (rc) {
         aieb_store_close(s);
         return rc;
@@ -616,14 +646,9 @@ static int insert_gpus(aieb_store *s, sqlite3_int64 key, json_t *sm, aieb_err *e
     return rc;
 }
 
-int aieb_store_record(aieb_store *s, const aieb_store_run *run, aieb_err *err)
+static int record_once(aieb_store *s, const aieb_store_run *run, aieb_err *err)
 {
-    json_t *sm = run ? run->summary : NULL;
-    if (!json_is_object(sm) || !rj_str(sm, "run_id") || !rj_str(sm, "name") ||
-        !rj_str(sm, "started_at"))
-        return aieb_errf(err, AIEB_EINVAL,
-                         "%s: cannot record a run whose summary has no run_id, name or started_at",
-                         s->path);
+    json_t *sm = run->summary;
     int rc = store_exec(s, "BEGIN IMMEDIATE", "recording the run", err);
     if (rc)
         return rc;
@@ -654,6 +679,27 @@ int aieb_store_record(aieb_store *s, const aieb_store_run *run, aieb_err *err)
     if (rc)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+int aieb_store_record(aieb_store *s, const aieb_store_run *run, aieb_err *err)
+{
+    json_t *sm = run ? run->summary : NULL;
+    if (!json_is_object(sm) || !rj_str(sm, "run_id") || !rj_str(sm, "name") ||
+        !rj_str(sm, "started_at"))
+        return aieb_errf(err, AIEB_EINVAL,
+                         "%s: cannot record a run whose summary has no run_id, name or started_at",
+                         s->path);
+    /* BEGIN IMMEDIATE waits through the busy handler; a refusal that bypasses
+     * it (WAL recovery by another process) is tried again the same way. */
+    int64_t deadline = aieb_now_ns() + (int64_t)AIEB_STORE_BUSY_TIMEOUT_MS * 1000000;
+    int rc;
+    for (;;) {
+        s->busy = 0;
+        rc = record_once(s, run, err);
+        if (!rc || !s->busy || aieb_now_ns() > deadline)
+            return rc;
+        aieb_sleep_ns(10 * 1000000, NULL);
+    }
 }
 
 int aieb_store_record_at(const char *path, const aieb_store_run *run, aieb_err *err)

@@ -11,11 +11,13 @@
 struct aieb_store {
     sqlite3 *db;
     char *path;
+    int busy; /* the last failure was SQLITE_BUSY or SQLITE_LOCKED */
 };
 
 /* Fills err from SQLite's code rc for the step described by what, the file's
  * path first: AIEB_EINVAL for a file that is not a database or is damaged,
- * AIEB_EIO otherwise (busy past the timeout included). Returns the code. */
+ * AIEB_EIO otherwise (busy past the timeout included; s->busy says so).
+ * Returns the code. */
 int store_sql_fail(aieb_store *s, int rc, const char *what, aieb_err *err);
 
 /* Runs sql (one or more statements); fails as store_sql_fail. */
