@@ -46,6 +46,18 @@ static json_t *hardware_json(const runner *r)
     return o;
 }
 
+int runner_check_store(const aieb_config *cfg, aieb_err *err)
+{
+    char path[PATH_MAX];
+    runner_store_path(cfg, path, sizeof path);
+    aieb_store *s = NULL;
+    int rc = aieb_store_open(path, 0, &s, err);
+    aieb_store_close(s);
+    if (rc == AIEB_ENOTFOUND) /* made when the run is recorded */
+        return 0;
+    return rc ? aieb_err_prefix(err, "results database (reporter.database)") : 0;
+}
+
 int runner_record_store(runner *r, json_t *summary, aieb_err *err)
 {
     char path[PATH_MAX];
@@ -61,8 +73,12 @@ int runner_record_store(runner *r, json_t *summary, aieb_err *err)
                           .hardware = hw};
     int rc = aieb_store_record_at(path, &run, err);
     json_decref(hw);
-    if (rc)
+    /* The run and its files are done: like any results file that cannot be
+     * written, this is a run failure (exit 1), whatever SQLite's reason. */
+    if (rc) {
         aieb_err_prefix(err, "results database (reporter.database)");
+        rc = err->code = AIEB_EIO;
+    }
     if (rc && strlen(err->msg) + 200 < sizeof err->msg) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof err->msg - n,

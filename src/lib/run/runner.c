@@ -507,6 +507,8 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         rc = r->backend->ops->health(r->backend, r->opts->stop, err);
     }
     if (!rc)
+        rc = runner_check_store(cfg, err);
+    if (!rc)
         rc = make_run_dir(r, err);
     if (!rc)
         rc = open_meter(r, err);

@@ -106,9 +106,15 @@ const char *runner_status(const runner *r, int run_rc);
  * Can't fail. */
 void runner_store_path(const aieb_config *cfg, char *buf, size_t size);
 
-/* Records the run in the results store from its summary (record.c). Fails as
- * aieb_store_record_at; the message says the files are safe and how to record
- * the run later. */
+/* Before the run: a results store that exists must open (an aieb database
+ * of a schema this build knows), so that a run is not made only to find it
+ * unwritable. A missing one is fine (recording creates it). Fails as
+ * aieb_store_open. */
+int runner_check_store(const aieb_config *cfg, aieb_err *err);
+
+/* Records the run in the results store from its summary (record.c). Fails
+ * with AIEB_EIO whatever the reason, the message saying why, that the files
+ * are safe and how to record the run later. */
 int runner_record_store(runner *r, json_t *summary, aieb_err *err);
 
 /* Opens the backend cfg names (not loaded, not health-checked). */
