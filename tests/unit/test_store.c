@@ -110,6 +110,19 @@ static double sql_real(const char *db, const char *sql)
     return v;
 }
 
+/* A text result into buf. */
+static void sql_text(const char *db, const char *sql, char *buf, size_t size)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
 static void sql_exec(const char *db, const char *sql)
 {
     sqlite3 *h = NULL;
@@ -371,6 +384,13 @@ static void a_newer_schema_is_refused(void **state)
     /* and nothing was written to it */
     assert_int_equal(sql_int(db, "PRAGMA user_version"), 99);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM runs"), 1);
+    /* a newer file in rollback-journal mode is not even switched to WAL */
+    path_in(db, sizeof db, "newer-delete.db");
+    sql_exec(db, "PRAGMA user_version = 2");
+    assert_int_equal(aieb_store_open(db, 1, &s, &err), AIEB_EUNSUPPORTED);
+    char mode[32];
+    sql_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "delete");
 }
 
 static void files_that_are_not_aieb_databases(void **state)
@@ -398,6 +418,9 @@ static void files_that_are_not_aieb_databases(void **state)
     sql_exec(db, "CREATE TABLE runs (x INTEGER)");
     assert_int_equal(aieb_store_open(db, 1, &s, &err), AIEB_EINVAL);
     assert_non_null(strstr(err.msg, "that aieb did not make"));
+    char mode[32];
+    sql_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "delete"); /* refused before anything changed */
 
     path_in(db, sizeof db, "app.db");
     sql_exec(db, "PRAGMA application_id = 42");

@@ -101,20 +101,42 @@ int store_exec(aieb_store *s, const char *sql, const char *what, aieb_err *err)
     return rc == SQLITE_OK ? 0 : store_sql_fail(s, rc, what, err);
 }
 
-/* The integer a one-value PRAGMA or query returns. */
-static int query_int(aieb_store *s, const char *sql, long *out, aieb_err *err)
+/* Reads the file's schema version into *version and refuses a file this
+ * build must not touch: another program's (application id, or tables at
+ * version 0) or a newer schema. The three figures come from one statement, so
+ * from one snapshot of a file another process may be migrating. */
+static int check_file(aieb_store *s, long *version, aieb_err *err)
 {
+    static const char sql[] = "SELECT (SELECT user_version FROM pragma_user_version),"
+                              " (SELECT application_id FROM pragma_application_id),"
+                              " (SELECT count(*) FROM sqlite_master WHERE type = 'table')";
+    long app = 0, n_tables = 0;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = (long)sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        }
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *version = (long)sqlite3_column_int64(st, 0);
+        app = (long)sqlite3_column_int64(st, 1);
+        n_tables = (long)sqlite3_column_int64(st, 2);
+        rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : store_sql_fail(s, rc, "reading the schema version", err);
+    if (rc != SQLITE_OK)
+        return store_sql_fail(s, rc, "reading the schema version", err);
+    if (app != 0 && app != AIEB_STORE_APPLICATION_ID)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "%s: another program's SQLite database (application id %ld), not "
+                         "aieb's; %s",
+                         s->path, app, db_hint);
+    if (*version > AIEB_STORE_SCHEMA_VERSION)
+        return aieb_errf(err, AIEB_EUNSUPPORTED,
+                         "%s: schema version %ld is newer than this aieb (%s) knows (%d): the "
+                         "database was written by a newer aieb; use that one, or %s",
+                         s->path, *version, AIEB_VERSION, AIEB_STORE_SCHEMA_VERSION, db_hint);
+    if (*version == 0 && n_tables > 0)
+        return aieb_errf(err, AIEB_EINVAL,
+                         "%s: an SQLite database with %ld table(s) that aieb did not make; %s",
+                         s->path, n_tables, db_hint);
+    return 0;
 }
 
 /* Brings the schema up to AIEB_STORE_SCHEMA_VERSION, all steps in one
@@ -122,33 +144,11 @@ static int query_int(aieb_store *s, const char *sql, long *out, aieb_err *err)
  * opening a new file at once migrate it once. */
 static int migrate(aieb_store *s, aieb_err *err)
 {
-    long version = 0, app = 0, n_tables = 0;
-    int rc = query_int(s, "PRAGMA user_version", &version, err);
-    if (!rc && version == AIEB_STORE_SCHEMA_VERSION)
-        return 0;
-    if (!rc)
-        rc = store_exec(s, "BEGIN IMMEDIATE", "opening", err);
+    long version = 0;
+    int rc = store_exec(s, "BEGIN IMMEDIATE", "opening", err);
     if (rc)
         return rc;
-    rc = query_int(s, "PRAGMA user_version", &version, err);
-    if (!rc)
-        rc = query_int(s, "PRAGMA application_id", &app, err);
-    if (!rc)
-        rc =
-            query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", &n_tables, err);
-    if (!rc && app != 0 && app != AIEB_STORE_APPLICATION_ID)
-        rc = aieb_errf(err, AIEB_EINVAL,
-                       "%s: another program's SQLite database (application id %ld), not aieb's; %s",
-                       s->path, app, db_hint);
-    else if (!rc && version > AIEB_STORE_SCHEMA_VERSION)
-        rc = aieb_errf(err, AIEB_EUNSUPPORTED,
-                       "%s: schema version %ld is newer than this aieb (%s) knows (%d): the "
-                       "database was written by a newer aieb; use that one, or %s",
-                       s->path, version, AIEB_VERSION, AIEB_STORE_SCHEMA_VERSION, db_hint);
-    else if (!rc && version == 0 && n_tables > 0)
-        rc = aieb_errf(err, AIEB_EINVAL,
-                       "%s: an SQLite database with %ld table(s) that aieb did not make; %s",
-                       s->path, n_tables, db_hint);
+    rc = check_file(s, &version, err);
     for (long v = version; !rc && v < AIEB_STORE_SCHEMA_VERSION; v++) {
         char what[64];
         snprintf(what, sizeof what, "migrating the schema from version %ld to %ld", v, v + 1);
@@ -166,13 +166,18 @@ static int migrate(aieb_store *s, aieb_err *err)
     return rc;
 }
 
-/* WAL mode (readers never block the writer; a writer waits for another one
- * through the busy timeout; the mode is kept in the file), foreign keys (for
- * ON DELETE CASCADE), then the schema. */
+/* A file this build must not touch is refused before anything changes in
+ * it; then WAL mode (readers never block the writer; a writer waits for
+ * another one through the busy timeout; the mode is kept in the file),
+ * foreign keys (for ON DELETE CASCADE), and the schema brought up to date. */
 static int prepare_file(aieb_store *s, aieb_err *err)
 {
+    long version = 0;
+    int rc = check_file(s, &version, err);
+    if (rc)
+        return rc;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL);
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
         rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_DONE : SQLITE_OK;
@@ -186,7 +191,7 @@ static int prepare_file(aieb_store *s, aieb_err *err)
         rc = 0;
     if (!rc)
         rc = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
-    if (!rc)
+    if (!rc && version < AIEB_STORE_SCHEMA_VERSION)
         rc = migrate(s, err);
     return rc;
 }
