@@ -102,6 +102,18 @@ h = json.load(open(sys.argv[1]))
 assert len(h) == 1 and h[0]['status'] == 'failed_fast' and h[0]['requests_ok'] == 0, h
 " "$T/h.json" || fail "a fail-fast run should be recorded as failed_fast"
 
+# every request failed, fail-fast off: recorded as failed, as the results CSV says
+expect_status 1 "$AIEB" -q run "$T/bad.yaml" --set name=store-allbad \
+    --set scenario.max_consecutive_failures=0
+history_json --name store-allbad &&
+    python3 -c "
+import csv, json, sys
+h = json.load(open(sys.argv[1]))
+assert len(h) == 1 and h[0]['status'] == 'failed' and h[0]['requests_failed'] == 4, h
+row = list(csv.DictReader(open(sys.argv[2])))[-1]
+assert row['name'] == 'store-allbad' and row['status'] == 'failed', row
+" "$T/h.json" "$T/results.csv" || fail "a run whose every request failed should be recorded as failed"
+
 # ---- SIGINT: recorded as interrupted, exit 130 as before --------------------------
 start_openai_server slow --token-ms 200 --tokens 5
 write_config "$T/int.yaml" store-int "$slow_PORT"
@@ -142,14 +154,14 @@ assert sorted(r['name'] for r in h) == ['conc-1', 'conc-2'], h
 # ---- the table, filters, order ---------------------------------------------------
 if expect_status 0 "$AIEB" history --db "$DB"; then
     head -1 "$T/out" | grep -q '^RUN ID  *NAME  *MODEL  *STATUS' || fail "history table header"
-    [ "$(wc -l <"$T/out")" = 6 ] || fail "history should list 5 runs: $(cat "$T/out")"
+    [ "$(wc -l <"$T/out")" = 7 ] || fail "history should list 6 runs: $(cat "$T/out")"
     expect_grep "store-int .*interrupted" "$T/out"
     # newest first: the first run made is on the last line
     tail -n 1 "$T/out" | grep -q "store-a" || fail "history is not newest first"
 fi
 history_json --limit 2 && [ "$(json_get "$T/h.json" "len(d)")" = 2 ] || fail "--limit 2"
 history_json --model TEST-MOD --since 2000-01-01 &&
-    [ "$(json_get "$T/h.json" "len(d)")" = 5 ] || fail "--model and --since keep every run"
+    [ "$(json_get "$T/h.json" "len(d)")" = 6 ] || fail "--model and --since keep every run"
 history_json --since 2999-01-01 && [ "$(json_get "$T/h.json" "len(d)")" = 0 ] ||
     fail "--since in the future lists nothing"
 expect_status 2 "$AIEB" history --db "$DB" --since last-week && expect_grep "YYYY-MM-DD" "$T/err"
