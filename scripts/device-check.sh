@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # device-check.sh - one pass over a GPU machine: build aieb, probe, measure a
 # torch matmul load, benchmark the pytorch backend on synthetic presets (gpt2 and
-# the llama-3.2-1b shape, fp16) and the native engine, then print a short table:
+# the llama-3.2-1b shape, fp16), the native engine and an energy_star run, then
+# print a short table:
 # GPU energy by counter vs by integrated power, memory growth at load, power idle
 # vs busy, tokens/s.
 #
@@ -11,7 +12,7 @@
 # nothing. It builds with what is there (CMake >= 3.25, else the compiler
 # directly) and stops with the list of what is missing otherwise; AIEB_BIN=path
 # skips the build. Every step has a timeout and the whole script stays under
-# DEVICE_CHECK_BUDGET_S seconds (default 330): steps that no longer fit are
+# DEVICE_CHECK_BUDGET_S seconds (default 400): steps that no longer fit are
 # skipped and say so. Results go to $OUT (default: a new directory under /tmp):
 # device-check.log, device-check.md (the table), device-check.json, and each
 # step's files.
@@ -113,7 +114,25 @@ print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for r in rows:
     print("| " + " | ".join(str(x) for x in r) + " |")
-json.dump({"columns": head, "rows": rows}, open(os.path.join(out, "device-check.json"), "w"), indent=1)
+es_rows = []
+s = load(os.path.join(out, "runs", "energy_star_llama1b", "summary.json"))
+es = (s or {}).get("energy_star")
+if es:
+    def ci(o, k):
+        v, c = o.get(k), o.get(k + "_ci95")
+        if v is None:
+            return "-"
+        return "%.4f" % v + (" ± %.4f" % (c[1] - v) if c else "")
+    print()
+    print("energy_star (%s repetitions, %s prompts, %s new tokens): GPU Wh" %
+          (es["repetitions"], es["samples"], es["new_tokens"]))
+    print("| prefill | generate | decode | GPU Wh / 1000 queries |")
+    print("|---|---|---|---|")
+    es_rows = [ci(es["prefill"], "gpu_wh"), ci(es["generate"], "gpu_wh"),
+               ci(es["decode"], "gpu_wh"), ci(es, "gpu_wh_per_1000_queries")]
+    print("| " + " | ".join(es_rows) + " |")
+json.dump({"columns": head, "rows": rows, "energy_star": es_rows},
+          open(os.path.join(out, "device-check.json"), "w"), indent=1)
 PY
 }
 
@@ -126,7 +145,7 @@ fi
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${OUT:-$(mktemp -d /tmp/aieb-device-check.XXXXXX)}
 mkdir -p "$OUT"
-BUDGET_S=${DEVICE_CHECK_BUDGET_S:-330}
+BUDGET_S=${DEVICE_CHECK_BUDGET_S:-400}
 T0=$(date +%s)
 JOBS=$(nproc 2>/dev/null || echo 4)
 exec > >(tee -a "$OUT/device-check.log") 2>&1
@@ -294,7 +313,7 @@ run_step measure_0.5s 40 15 "$AIEB" measure --interval-ms 20 --idle-baseline 2 \
     --json "$OUT/measure_0.5s.json" --timeline "$OUT/measure_0.5s.csv" -- "$PY" "$OUT/matmul.py" 0.5
 
 # ---- Benchmarks through `aieb run` --------------------------------------------------
-write_config() { # NAME TYPE MODEL SAMPLES MAX_NEW BATCH EXTRA_BACKEND
+write_config() { # NAME TYPE MODEL SAMPLES MAX_NEW BATCH EXTRA_BACKEND [EXTRA_SCENARIO]
     cat >"$OUT/$1.yaml" <<YAML
 name: $1
 backend:
@@ -313,6 +332,7 @@ scenario:
   seed: 1
   input_shapes:
     batch_size: $6
+${8:-}
   generate_kwargs:
     max_new_tokens: $5
     min_new_tokens: $5
@@ -336,6 +356,11 @@ bench pytorch_gpt2 90 40
 bench pytorch_llama1b 100 45
 bench native_smollm 60 25
 bench pytorch_llama1b_b6 70 40
+# AIEnergyScore's method (docs/ratings.md): prefill and generate passes, 3 repetitions
+write_config energy_star_llama1b pytorch synthetic:llama-3.2-1b 6 10 1 "" \
+    "  method: energy_star
+  repetitions: 3"
+bench energy_star_llama1b 90 40
 
 # ---- The table ---------------------------------------------------------------------
 say "table"

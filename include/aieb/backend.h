@@ -44,7 +44,26 @@ typedef struct aieb_request {
                                   without roles (/v1/completions); NULL for none */
     json_t *extra_params;      /* extra body fields from the formatter, or NULL */
     int64_t arrival_ns;        /* earliest send time (CLOCK_MONOTONIC); 0 = at once */
+    int new_tokens;            /* > 0: exactly this many new tokens (max = min, EOS ignored),
+                                  whatever the backend's aieb_gen_params say; 0: those */
+    int greedy;                /* 1: greedy decoding whatever the settings; 0: the settings */
 } aieb_request;
+
+/* The sampling and length settings for one request: g, with exactly
+ * r->new_tokens new tokens when the request asks for a count and greedy
+ * decoding when it asks for it (energy_star's passes). */
+static inline aieb_gen_params aieb_request_gen(const aieb_gen_params *g, const aieb_request *r)
+{
+    aieb_gen_params p = *g;
+    if (r->new_tokens > 0) {
+        p.max_new_tokens = r->new_tokens;
+        p.min_new_tokens = r->new_tokens;
+        p.ignore_eos = 1;
+    }
+    if (r->greedy)
+        p.do_sample = 0;
+    return p;
+}
 
 /* Called once per finished request (success or failure), from the thread that
  * called run(); the callback may keep nothing of r after it returns (copy what

@@ -124,6 +124,8 @@ typedef struct aieb_config {
         int warmup_requests;          /* excluded from every metric */
         int max_concurrency;          /* requests in flight, >= 1 */
         int repetitions;              /* the workload this many times, measured apart, >= 1 */
+        char *method;                 /* "standard" or "energy_star" */
+        int energy_star;              /* method is energy_star (docs/ratings.md) */
         double request_rate;          /* requests/s; INFINITY = as fast as concurrency allows */
         double burstiness;            /* gamma shape of inter-arrival gaps, 1 = Poisson */
         long long seed;               /* arrival times, sampling, synthetic weights */

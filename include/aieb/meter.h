@@ -1,10 +1,10 @@
 /* meter.h - energy meters: one sampler thread, its timeline, and windows over it.
  *
  * A meter opens every energy source the machine has (NVIDIA GPUs through NVML,
- * CPU packages and DRAM through RAPL, estimates where neither exists), samples
- * them on one thread at a fixed interval stamped with CLOCK_MONOTONIC, and
- * afterwards answers "how much energy went into [t0, t1]?" for any interval of
- * the run (docs/design.md: backends and meters meet only through the clock).
+ * AMD GPUs through ROCm SMI, CPU packages and DRAM through RAPL, estimates where neither exists),
+ * samples them on one thread at a fixed interval stamped with CLOCK_MONOTONIC, and afterwards
+ * answers "how much energy went into [t0, t1]?" for any interval of the run (docs/design.md:
+ * backends and meters meet only through the clock).
  *
  * Life cycle: aieb_meter_open -> aieb_meter_start -> [aieb_meter_idle_baseline]
  * -> workload -> aieb_meter_stop -> windows, summaries, timeline -> aieb_meter_close.
@@ -12,7 +12,8 @@
  * threads at once, except the read-only accessors (n_samples, sample), which may
  * run while the sampler does.
  *
- * Every figure carries its method ("nvml_counter", "nvml_power", "rapl",
+ * Every figure carries its method ("nvml_counter", "nvml_power", "rocm_smi_counter",
+ * "rocm_smi_power", "rapl",
  * "estimate_tdp_load", "estimate_dimm"); docs/methodology.md gives the formulas.
  */
 #ifndef AIEB_METER_H
@@ -48,18 +49,18 @@ AIEB_API const char *aieb_domain_name(aieb_domain d);
 /* What a channel is, fixed at open. Strings are owned by the source. */
 typedef struct aieb_channel_info {
     aieb_domain domain;
-    const char *label;  /* short and unique: "gpu0", "cpu", "dram", "ram" */
-    const char *method; /* "nvml_counter", "nvml_power", "rapl", "estimate_tdp_load",
-                           "estimate_dimm" */
+    const char *label;  /* short and unique: "gpu0", "amdgpu0", "cpu", "dram", "ram" */
+    const char *method; /* "nvml_counter", "nvml_power", "rocm_smi_counter", "rocm_smi_power",
+                           "rapl", "estimate_tdp_load", "estimate_dimm" */
     int has_counter;    /* readings carry a cumulative energy counter */
     int has_power;      /* readings carry instantaneous power */
     /* Counter update period in ns as the source knows it (NVML ~100 ms), 0 if
      * unknown; the sampler also measures it. */
     int64_t counter_period_ns;
     /* GPU only (else index -1, strings NULL, numbers 0). */
-    int gpu_index;    /* NVML index */
+    int gpu_index;    /* NVML or ROCm SMI index */
     const char *name; /* "NVIDIA H100 80GB HBM3" */
-    const char *uuid; /* "GPU-..." */
+    const char *uuid; /* "GPU-..."; NULL when unknown (ROCm SMI without a unique ID) */
     double mem_total_mb;
     double power_limit_w; /* enforced power limit, 0 if unknown */
     /* Set when this channel is an estimate that stands beside a measured one and
@@ -92,7 +93,8 @@ typedef struct aieb_channel_reading {
 
 typedef struct aieb_meter_opts {
     int sample_interval_ms;     /* 5..60000; 0 = AIEB_METER_DEFAULT_INTERVAL_MS */
-    const char *gpu_ids;        /* "0,2" or UUIDs; NULL = CUDA_VISIBLE_DEVICES, else all */
+    const char *gpu_ids;        /* "0,2" or UUIDs; NULL = CUDA_VISIBLE_DEVICES (NVIDIA),
+                                   ROCR_/HIP_VISIBLE_DEVICES (AMD), else all */
     const char *nvml_library;   /* NULL = $AIEB_NVML_LIBRARY, else "libnvidia-ml.so.1" */
     const char *powercap_root;  /* NULL = $AIEB_POWERCAP_ROOT, else "/sys/class/powercap" */
     const char *proc_root;      /* NULL = "/proc" (CPU load for the estimate) */
@@ -108,13 +110,14 @@ AIEB_API void aieb_meter_opts_init(aieb_meter_opts *opts);
 
 typedef struct aieb_meter aieb_meter;
 
-/* Opens every source the options allow: NVML (a missing library or no GPU is a
- * note, logged once, not an error), RAPL (when missing or unreadable, the CPU
+/* Opens every source the options allow: NVML and ROCm SMI (a missing library or
+ * no GPU is not an error: one note, logged once, when neither finds a GPU),
+ * RAPL (when missing or unreadable, the CPU
  * estimate is used instead and the reason is noted once), the RAM estimate
  * (informational when RAPL measures DRAM). Starts nothing.
  * Fails with AIEB_EINVAL for a bad interval or bad gpu_ids (the message names
- * the value), AIEB_ENOMEM; never because a source is absent (a meter with no
- * channel at all is valid and measures nothing). */
+ * the value; gpu_ids on a machine with NVIDIA and AMD GPUs), AIEB_ENOMEM; never because a source is
+ * absent (a meter with no channel at all is valid and measures nothing). */
 AIEB_API int aieb_meter_open(aieb_meter **out, const aieb_meter_opts *opts, aieb_err *err);
 
 /* Stops the sampler if running and releases everything. m may be NULL. */

@@ -54,7 +54,11 @@ typedef struct aieb_result {
     aieb_req_error_kind error_kind;
     char *error;    /* NULL on success; else a message (malloc'd) */
     int repetition; /* which repetition of the workload (0-based); set by the runner */
+    int pass;       /* energy_star: AIEB_PASS_PREFILL or AIEB_PASS_GENERATE; else 0 */
 } aieb_result;
+
+/* The passes of scenario.method energy_star (docs/ratings.md). */
+enum { AIEB_PASS_NONE = 0, AIEB_PASS_PREFILL = 1, AIEB_PASS_GENERATE = 2 };
 
 /* Frees the arrays and strings inside r (not r itself). */
 AIEB_API void aieb_result_clear(aieb_result *r);

@@ -22,21 +22,25 @@ static void usage(FILE *out)
     fprintf(out, "Usage: aieb probe [--json] [--gpus LIST] [--country ISO3] [--region R]\n"
                  "                  [--carbon-intensity G]\n\n"
                  "Shows what this machine can measure: each NVIDIA GPU (name, UUID, memory,\n"
-                 "power limit, energy counter yes/no, instant power yes/no), each RAPL zone\n"
+                 "power limit, energy counter yes/no, instant power yes/no), each AMD GPU\n"
+                 "(the same through ROCm SMI, with the counter's resolution), each RAPL zone\n"
                  "(readable, or why not), the estimates used where nothing is measured, and\n"
                  "the carbon intensity a run here would use, and where each part of it comes\n"
                  "from (as 'aieb run' and 'aieb measure' resolve it).\n\n"
                  "Options:\n"
                  "  --json                  print JSON instead of text\n"
-                 "  --gpus LIST             GPUs a run would measure (NVML indices or UUIDs)\n"
+                 "  --gpus LIST             GPUs a run would measure (NVML or ROCm SMI indices\n"
+                 "                          or UUIDs)\n"
                  "  --country ISO3          country for the carbon intensity (e.g. FRA, USA;\n"
                  "                          default: COUNTRY_ISO_CODE, else USA)\n"
                  "  --region R              region of that country (US state or eGRID\n"
                  "                          subregion; default: REGION, else none)\n"
                  "  --carbon-intensity G    gCO2e/kWh, overriding the table\n"
                  "  -h, --help              this help\n\n"
-                 "Environment: AIEB_NVML_LIBRARY (NVML library path), AIEB_POWERCAP_ROOT\n"
-                 "(powercap directory), CUDA_VISIBLE_DEVICES (GPUs chosen when --gpus is absent),\n"
+                 "Environment: AIEB_NVML_LIBRARY (NVML library path), AIEB_ROCM_SMI_LIBRARY\n"
+                 "(ROCm SMI library path), AIEB_POWERCAP_ROOT (powercap directory),\n"
+                 "CUDA_VISIBLE_DEVICES (NVIDIA GPUs chosen when --gpus is absent),\n"
+                 "ROCR_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES (AMD GPUs chosen likewise),\n"
                  "COUNTRY_ISO_CODE and REGION (as for a run).\n"
                  "Exit status: 0, also when nothing is measurable; 2 usage error or a country\n"
                  "the carbon table lacks.\n");
@@ -87,14 +91,39 @@ static const char *find_note(json_t *desc, const char *prefix)
     return NULL;
 }
 
+static void print_amd_gpus(json_t *amd)
+{
+    printf("AMD GPUs (ROCm SMI from %s; chosen: %s):\n", jstr(amd, "library"),
+           jstr(amd, "selection"));
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(amd, "devices"), i, d)
+    {
+        printf("  amdgpu%-3d %s  %s  %s%s\n", (int)jnum(d, "index"), jstr(d, "name"),
+               jstr(d, "uuid"), jstr(d, "pci_bus_id"),
+               json_is_true(json_object_get(d, "selected")) ? "" : "  (not chosen)");
+        printf("            memory %.0f MiB, power limit %.0f W\n", jnum(d, "memory_total_mb"),
+               jnum(d, "power_limit_w"));
+        double res = jnum(d, "counter_resolution_uj");
+        char counter[48];
+        snprintf(counter, sizeof counter, isnan(res) ? "no" : "yes (%.3f uJ per count)", res);
+        printf("            energy counter: %s, socket power: %s, average power: %s -> %s\n",
+               counter, yes_no(d, "socket_power"), yes_no(d, "average_power"), jstr(d, "method"));
+    }
+}
+
 static void print_gpus(json_t *desc)
 {
-    json_t *nv = find_source(desc, "nvml", NULL);
-    if (!nv) {
+    json_t *nv = find_source(desc, "nvml", NULL), *amd = find_source(desc, "rocm_smi", NULL);
+    if (!nv && !amd) {
         const char *why = find_note(desc, "nvml");
         printf("GPUs: none measurable\n  %s\n", why ? why : "(GPU metering turned off)");
         return;
     }
+    if (amd)
+        print_amd_gpus(amd);
+    if (!nv)
+        return;
     printf("GPUs (NVML from %s; chosen: %s):\n", jstr(nv, "library"), jstr(nv, "selection"));
     size_t i;
     json_t *d;
@@ -252,14 +281,15 @@ int cmd_probe(int argc, char **argv)
         return tool_fail(AIEB_ENOMEM, &err);
     }
     if (as_json) {
-        json_t *gpu = find_source(desc, "nvml", NULL);
-        const char *why = gpu ? NULL : find_note(desc, "nvml");
+        json_t *gpu = find_source(desc, "nvml", NULL), *amd = find_source(desc, "rocm_smi", NULL);
+        const char *why = gpu || amd ? NULL : find_note(desc, "nvml");
         json_t *out = json_pack(
-            "{s:O?, s:s?, s:O, s:{s:O?, s:O?}, s:O, s:O, s:O, s:o}", "gpus", gpu, "gpus_why", why,
-            "rapl", rapl, "estimates", "cpu", find_source(desc, "estimate", "cpu"), "ram",
-            find_source(desc, "estimate", "ram"), "channels", json_object_get(desc, "channels"),
-            "notes", json_object_get(desc, "notes"), "sample_interval_ms",
-            json_object_get(desc, "sample_interval_ms"), "carbon", json_incref(cj));
+            "{s:O?, s:O?, s:s?, s:O, s:{s:O?, s:O?}, s:O, s:O, s:O, s:o}", "gpus", gpu, "amd_gpus",
+            amd, "gpus_why", why, "rapl", rapl, "estimates", "cpu",
+            find_source(desc, "estimate", "cpu"), "ram", find_source(desc, "estimate", "ram"),
+            "channels", json_object_get(desc, "channels"), "notes", json_object_get(desc, "notes"),
+            "sample_interval_ms", json_object_get(desc, "sample_interval_ms"), "carbon",
+            json_incref(cj));
         if (out)
             json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         putchar('\n');

@@ -77,9 +77,10 @@ head = rows[0]
 # the earlier tool's 24 columns first, in its order; ours after
 assert head[:3] == ["timestamp", "name", "backend"] and head[23] == "tokens_per_joule", head
 assert head[24:] == ["status", "interrupted", "planned_prompts", "tokens_estimated", "method",
-                     "repetitions"], head
+                     "repetitions", "prefill_gpu_wh", "decode_gpu_wh"], head
 r = dict(zip(head, rows[-1]))
 assert r["status"] == "completed" and r["repetitions"] == "1" and r["planned_prompts"] == "2", r
+assert r["method"] == "standard" and r["prefill_gpu_wh"] == "" and r["decode_gpu_wh"] == "", r
 PY
     expect_grep "^## Cleanup" "$run_dir/report.md"
     # every output written the same way: whole files, the same permissions

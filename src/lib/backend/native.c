@@ -161,16 +161,17 @@ static int native_run(aieb_backend *b, const aieb_request *reqs, size_t count, i
     aieb_sample_params_init(&sp);
     sp.max_new_tokens = n->gen.max_new_tokens;
     sp.min_new_tokens = n->gen.min_new_tokens;
-    sp.ignore_eos = n->gen.ignore_eos > 0 ||
-                    (n->gen.ignore_eos < 0 && n->gen.min_new_tokens == n->gen.max_new_tokens);
+    int ignore_eos = n->gen.ignore_eos > 0 ||
+                     (n->gen.ignore_eos < 0 && n->gen.min_new_tokens == n->gen.max_new_tokens);
     /* do_sample false: greedy. Otherwise the configured temperature; sampling
      * asked for without one uses 1.0 (transformers' default); neither: greedy. */
+    float temperature;
     if (n->gen.do_sample == 0)
-        sp.temperature = 0.0f;
+        temperature = 0.0f;
     else if (n->gen.temperature >= 0)
-        sp.temperature = (float)n->gen.temperature;
+        temperature = (float)n->gen.temperature;
     else
-        sp.temperature = n->gen.do_sample == 1 ? 1.0f : 0.0f;
+        temperature = n->gen.do_sample == 1 ? 1.0f : 0.0f;
     sp.top_k = n->gen.top_k > 0 ? n->gen.top_k : 0;
     sp.top_p = n->gen.top_p > 0 ? (float)n->gen.top_p : 0.0f;
     sp.seed = n->gen.seed >= 0 ? (uint64_t)n->gen.seed : 0;
@@ -195,6 +196,17 @@ static int native_run(aieb_backend *b, const aieb_request *reqs, size_t count, i
         int rc = tokenize_prompt(n, rq, &n_ids, &rerr);
         aieb_gen_stats st;
         memset(&st, 0, sizeof st);
+        /* energy_star's passes ask for an exact count, never above the
+         * configured maximum the buffers are sized for. */
+        sp.max_new_tokens = n->gen.max_new_tokens;
+        sp.min_new_tokens = n->gen.min_new_tokens;
+        sp.ignore_eos = ignore_eos;
+        if (rq->new_tokens > 0) {
+            sp.max_new_tokens = sp.min_new_tokens =
+                rq->new_tokens < n->gen.max_new_tokens ? rq->new_tokens : n->gen.max_new_tokens;
+            sp.ignore_eos = 1;
+        }
+        sp.temperature = rq->greedy ? 0.0f : temperature;
         if (!rc) {
             /* Each request gets its own sampling stream, reproducible by index. */
             sp.seed = (n->gen.seed >= 0 ? (uint64_t)n->gen.seed : 0) + rq->index;

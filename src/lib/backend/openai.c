@@ -112,7 +112,7 @@ static void wipe_free(char *s)
 
 char *oa_request_body(const oa_ctx *c, const aieb_request *r)
 {
-    const aieb_gen_params *g = &c->o.gen;
+    const aieb_gen_params gp = aieb_request_gen(&c->o.gen, r), *g = &gp;
     json_t *o = json_object();
     if (!o)
         return NULL;

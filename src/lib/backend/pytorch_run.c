@@ -65,7 +65,8 @@ static int ignore_eos(const aieb_gen_params *g)
 static json_t *generate_message(const torch_backend *t, const aieb_request *reqs, size_t n,
                                 long long id)
 {
-    const aieb_gen_params *g = &t->gen;
+    /* The runner sends groups whose requests ask for the same length. */
+    const aieb_gen_params gp = aieb_request_gen(&t->gen, &reqs[0]), *g = &gp;
     json_t *arr = json_array();
     json_t *m = json_pack("{s:s, s:I, s:i, s:b}", "op", "generate", "id", (json_int_t)id,
                           "max_new_tokens", g->max_new_tokens, "ignore_eos", ignore_eos(g));

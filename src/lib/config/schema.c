@@ -96,6 +96,7 @@ static int check_dtype(const cfg_key *k, const void *field, char *why, size_t n)
 
 static const char *const backend_types[] = {"vllm", "openai", "pytorch", "native", NULL};
 static const char *const api_kinds[] = {"chat", "completions", NULL};
+static const char *const scenario_methods[] = {"standard", "energy_star", NULL};
 static const char *const metrics_types[] = {"codecarbon", NULL};
 static const char *const reporter_types[] = {"csv", NULL};
 
@@ -192,6 +193,8 @@ const cfg_key cfg_keys[] = {
      NULL, NULL, NULL},
     {"scenario.repetitions", CFG_T_INT, OFF(scenario.repetitions), "1", 0, 1, 1000, 0, NULL, NULL,
      NULL},
+    {"scenario.method", CFG_T_ENUM, OFF(scenario.method), "standard", 0, NONE, NONE, 0,
+     scenario_methods, NULL, NULL},
     {"scenario.request_rate", CFG_T_DBL, OFF(scenario.request_rate), ".inf",
      CFG_INF_OK | CFG_MIN_EXCL, 0, NONE, 0, NULL, NULL, NULL},
     {"scenario.burstiness", CFG_T_DBL, OFF(scenario.burstiness), "1.0", CFG_MIN_EXCL, 0, 1000, 0,

@@ -242,6 +242,35 @@ void aieb_config_dir_name(const aieb_config *cfg, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* The energy_star method (docs/ratings.md) is defined for one request at a
+ * time, batch size 1, greedy decoding and at least 2 new tokens (decode is
+ * generate minus prefill, over N - 1 tokens). */
+static void check_energy_star(const aieb_config *cfg, aieb_diags *d)
+{
+    if (cfg->scenario.max_concurrency > 1)
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_ERROR, key("scenario.max_concurrency"),
+                        "scenario.method energy_star sends one request at a time (expected 1, "
+                        "got %d); use method standard to measure concurrent serving",
+                        cfg->scenario.max_concurrency);
+    if (cfg->scenario.input_shapes.batch_size > 1)
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_ERROR, key("scenario.input_shapes.batch_size"),
+                        "scenario.method energy_star runs batch size 1 (expected 1, got %d)",
+                        cfg->scenario.input_shapes.batch_size);
+    if (isfinite(cfg->scenario.request_rate))
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_ERROR, key("scenario.request_rate"),
+                        "scenario.method energy_star sends each request when the previous one "
+                        "is done (expected .inf, got %g)",
+                        cfg->scenario.request_rate);
+    if (cfg->scenario.generate_kwargs.do_sample == 1)
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_ERROR, key("scenario.generate_kwargs.do_sample"),
+                        "scenario.method energy_star decodes greedily (expected false, got true)");
+    if (cfg->scenario.generate_kwargs.max_new_tokens < 2)
+        cfg_diag_at_key(cfg, d, AIEB_DIAG_ERROR, key("scenario.generate_kwargs.max_new_tokens"),
+                        "scenario.method energy_star needs at least 2 new tokens: decode energy "
+                        "is the generate pass minus the 1-token prefill pass (got %d)",
+                        cfg->scenario.generate_kwargs.max_new_tokens);
+}
+
 void cfg_validate(const aieb_config *cfg, const char *file, aieb_diags *d)
 {
     for (size_t i = 0; i < cfg_n_keys; i++)
@@ -275,6 +304,8 @@ void cfg_validate(const aieb_config *cfg, const char *file, aieb_diags *d)
                         "required for backend.type %s (expected an http(s) URL such as "
                         "http://localhost:8000/v1, got null)",
                         cfg->backend.type);
+    if (cfg->scenario.energy_star)
+        check_energy_star(cfg, d);
     check_reasoning_params(cfg, d);
     char dir[256];
     aieb_config_dir_name(cfg, dir, sizeof dir);

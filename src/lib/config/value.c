@@ -316,6 +316,8 @@ static int set_scalar(cfg_ctx *c, int ki, const cfg_node *n, const char *key)
             for (int i = 0; k->choices[i]; i++)
                 if (k->choices[i] == pick)
                     cfg->backend.kind = (aieb_cfg_backend)i;
+        if (k->off == offsetof(aieb_config, scenario.method))
+            cfg->scenario.energy_star = strcmp(pick, "energy_star") == 0;
         ok = 1;
         break;
     }

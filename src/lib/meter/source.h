@@ -1,5 +1,5 @@
 /* source.h - the contract between the sampler (meter.c) and each energy source
- * (nvml.c, rapl.c, estimate.c). Private to libaieb.
+ * (nvml.c, rocm.c, rapl.c, estimate.c). Private to libaieb.
  *
  * A source exposes one or more channels. A channel is one energy domain as the
  * source sees it: one GPU; all CPU packages summed; DRAM; estimated RAM. The
@@ -22,7 +22,7 @@
 
 typedef struct aieb_source aieb_source;
 struct aieb_source {
-    const char *name; /* "nvml", "rapl", "estimate" */
+    const char *name; /* "nvml", "rocm_smi", "rapl", "estimate" */
     int n_channels;
     aieb_channel_info *channels; /* n_channels entries */
     /* The longest the sampler may wait between two reads and stay correct (RAPL:
@@ -72,6 +72,17 @@ void aieb_reading_clear(aieb_channel_reading *r);
  * NVML indices or UUIDs, or NULL for all (CUDA_VISIBLE_DEVICES is honoured when
  * gpu_ids is NULL). Returns AIEB_EENV when the library cannot be loaded. */
 int aieb_nvml_source_open(aieb_source **out, const char *library, const char *gpu_ids,
+                          aieb_err *err);
+
+/* AMD GPUs through ROCm SMI loaded with dlopen (rocm.c). library: path, or
+ * NULL for $AIEB_ROCM_SMI_LIBRARY, else "librocm_smi64.so.1" (then only when
+ * the amdgpu driver is loaded: AIEB_ENOTFOUND otherwise). gpu_ids: comma-
+ * separated ROCm SMI indices or UUIDs ("GPU-" + 16 hex digits), or NULL for
+ * all (ROCR_VISIBLE_DEVICES, then HIP_VISIBLE_DEVICES, are honoured when
+ * gpu_ids is NULL). Channels "amdgpu<i>". Returns AIEB_EENV when the library
+ * cannot be loaded or rsmi_init fails, AIEB_ENOTFOUND without AMD GPUs (or
+ * none visible), AIEB_EINVAL for gpu_ids naming no AMD GPU here. */
+int aieb_rocm_source_open(aieb_source **out, const char *library, const char *gpu_ids,
                           aieb_err *err);
 
 /* CPU packages and DRAM through Linux powercap (rapl.c). root: directory, or NULL

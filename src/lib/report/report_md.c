@@ -25,6 +25,8 @@ const char *md_method_text(const char *method)
     } t[] = {
         {"nvml_counter", "measured: NVML total-energy counter"},
         {"nvml_power", "measured: NVML power samples, integrated"},
+        {"rocm_smi_counter", "measured: ROCm SMI energy counter"},
+        {"rocm_smi_power", "measured: ROCm SMI power samples, integrated"},
         {"rapl", "measured: RAPL energy counters"},
         {"estimate_tdp_load", "estimated: TDP x CPU load (CodeCarbon's model)"},
         {"estimate_dimm", "estimated: per-DIMM power (CodeCarbon's model)"},
@@ -494,6 +496,7 @@ int aieb_report_markdown(const aieb_run_files *f, aieb_buf *out, aieb_err *err)
     inference_table(c);
     md_aggregates(c);
     md_energy(c);
+    md_energy_star(c);
     md_repetitions(c);
     if (c->has_gpu)
         md_gpu_evidence(c);

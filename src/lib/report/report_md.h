@@ -66,6 +66,7 @@ void md_energy(ctx *c);
 /* "## Repetitions": mean ± 95% interval per figure, when the run repeated its
  * workload (summary.repetitions.n > 1); nothing otherwise. */
 void md_repetitions(ctx *c);
+void md_energy_star(ctx *c);
 void md_gpu_evidence(ctx *c);
 void md_cpu_evidence(ctx *c);
 void md_cleanup(ctx *c);

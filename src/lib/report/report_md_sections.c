@@ -224,6 +224,71 @@ void md_repetitions(ctx *c)
     P("\n");
 }
 
+/* ==== AI Energy Score ====================================================== */
+
+/* "mean ± half-width" of a figure with its [lo, hi] interval, or the mean alone
+ * with one repetition; "n/a" without a value. */
+static const char *es_fig(ctx *c, json_t *o, const char *key, const char *ci_key, char *buf,
+                          size_t size)
+{
+    double mean = rj_num(o, key);
+    json_t *ci = json_object_get(o, ci_key);
+    if (isnan(mean))
+        snprintf(buf, size, "n/a");
+    else if (json_is_array(ci))
+        snprintf(buf, size, "%s ± %s", S(mean), S(json_number_value(json_array_get(ci, 1)) - mean));
+    else
+        snprintf(buf, size, "%s", S(mean));
+    return buf;
+}
+
+void md_energy_star(ctx *c)
+{
+    json_t *es = json_object_get(c->s, "energy_star");
+    if (!json_is_object(es))
+        return;
+    const char *primary = rj_str(es, "primary");
+    int gpu = primary && strcmp(primary, "gpu") == 0;
+    double n = rj_num(es, "repetitions");
+    P("## AI Energy Score\n\nMeasured by the energy_star method of AIEnergyScore's leaderboard "
+      "(docs/ratings.md): per repetition, a prefill pass over the %s prompts with exactly 1 new "
+      "token, then a generate pass with exactly %s new tokens, one request at a time, greedy; "
+      "decode = "
+      "generate - prefill. %s repetition(s)",
+      F(rj_num(es, "samples"), 0), F(rj_num(es, "new_tokens"), 0), F(n, 0));
+    if (rj_num(es, "cut_short") > 0)
+        P(" (%s cut short and left out)", F(rj_num(es, "cut_short"), 0));
+    P("; figures are means%s.\n\n",
+      n > 1 ? " ± the half-width of their 95% confidence interval over repetitions" : "");
+    if (!gpu)
+        P("No GPU is measured for this backend, so the figures are the primary metric, %s "
+          "energy, not the leaderboard's GPU energy.\n\n",
+          primary ? primary : "?");
+    P("| Pass | %s (Wh) | CPU (Wh) | RAM (Wh) | Duration (s) | Tokens |\n|---|---|---|---|---|---|"
+      "\n",
+      gpu ? "GPU" : "Energy");
+    static const char *const passes[] = {"prefill", "generate", "decode"};
+    char b1[128], b2[128], b3[128];
+    for (size_t i = 0; i < 3; i++) {
+        json_t *p = json_object_get(es, passes[i]);
+        P("| %s | %s | %s | %s | %s | %s |\n", passes[i],
+          es_fig(c, p, gpu ? "gpu_wh" : "energy_wh", gpu ? "gpu_wh_ci95" : "energy_wh_ci95", b1,
+                 sizeof b1),
+          es_fig(c, p, "cpu_wh", "cpu_wh_ci95", b2, sizeof b2),
+          es_fig(c, p, "ram_wh", "ram_wh_ci95", b3, sizeof b3), S(rj_num(p, "duration_s")),
+          F(rj_num(p, "tokens"), 0));
+    }
+    P("\n**%s per 1000 queries: %s Wh** (the generate pass's energy over its queries, x "
+      "1000).%s\n\n",
+      gpu ? "GPU energy (the leaderboard's figure)" : "Energy",
+      es_fig(c, es, gpu ? "gpu_wh_per_1000_queries" : "wh_per_1000_queries",
+             gpu ? "gpu_wh_per_1000_queries_ci95" : "wh_per_1000_queries_ci95", b1, sizeof b1),
+      rj_num(es, "decode.energy_wh") < 0
+          ? " Decode energy came out negative: the generate pass cost no more than the prefill "
+            "pass within the noise between two passes (few new tokens, long prompts)."
+          : "");
+}
+
 /* ==== Evidence ============================================================= */
 
 void md_gpu_evidence(ctx *c)

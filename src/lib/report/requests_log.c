@@ -47,6 +47,9 @@ json_t *aieb_request_to_json(const aieb_result *r, int64_t t0_ns, const aieb_req
     json_object_set_new(o, "tokens_estimated", json_boolean(r->tokens_estimated));
     json_object_set_new(o, "queued_s", time_s(r->queued_ns, t0_ns));
     json_object_set_new(o, "repetition", json_integer(r->repetition));
+    if (r->pass)
+        json_object_set_new(o, "pass",
+                            json_string(r->pass == AIEB_PASS_PREFILL ? "prefill" : "generate"));
     json_object_set_new(o, "sent_s", time_s(r->sent_ns, t0_ns));
     json_object_set_new(o, "first_token_s", time_s(r->first_token_ns, t0_ns));
     json_object_set_new(o, "first_content_s", time_s(r->first_content_ns, t0_ns));

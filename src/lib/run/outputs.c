@@ -79,6 +79,8 @@ static const char *const csv_cols[] = {
     "tokens_estimated",
     "method",
     "repetitions",
+    "prefill_gpu_wh",
+    "decode_gpu_wh",
 };
 #define N_CSV_COLS (sizeof csv_cols / sizeof csv_cols[0])
 
@@ -183,8 +185,15 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
     snprintf(vals[25], sizeof vals[0], "%s", r->out->interrupted ? "True" : "False");
     fmt_value(json_object_get(s, "planned_prompts"), vals[26], sizeof vals[0]);
     fmt_value(json_object_get(s, "tokens_estimated"), vals[27], sizeof vals[0]);
-    snprintf(vals[28], sizeof vals[0], "%s", "standard");
+    snprintf(vals[28], sizeof vals[0], "%s", r->cfg->scenario.method);
     snprintf(vals[29], sizeof vals[0], "%lld", (long long)(n_reps > 0 ? n_reps : 1));
+    /* energy_star: the method's figures (means over repetitions); its Wh per
+     * 1000 queries is the generate pass's, the leaderboard's figure. */
+    json_t *es = json_object_get(summary, "energy_star");
+    fmt_value(json_object_get(json_object_get(es, "prefill"), "gpu_wh"), vals[30], sizeof vals[0]);
+    fmt_value(json_object_get(json_object_get(es, "decode"), "gpu_wh"), vals[31], sizeof vals[0]);
+    if (es)
+        fmt_value(json_object_get(es, "wh_per_1000_queries"), vals[22], sizeof vals[0]);
     for (size_t i = 0; i < N_CSV_COLS; i++)
         ptrs[i] = vals[i];
     char *written = NULL;

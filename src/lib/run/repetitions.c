@@ -86,7 +86,7 @@ json_t *runner_repetitions_json(runner *r, aieb_err *err)
     int *which = calloc((size_t)(r->n_reps > 0 ? r->n_reps : 1), sizeof *which);
     for (int k = 0; which && k < r->n_reps; k++) {
         size_t end = k + 1 < r->n_reps ? r->rep_first[k + 1] : r->n_results;
-        if (planned > 1 && end - r->rep_first[k] < r->n_workload)
+        if (planned > 1 && end - r->rep_first[k] < r->per_rep)
             cut++;
         else
             which[n++] = k;

@@ -144,6 +144,24 @@ static int build_requests(runner *r, aieb_err *err)
             q->prompt = r->ds.prompts[p].text;
         }
     }
+    r->per_rep = r->n_workload;
+    if (cfg->scenario.energy_star) {
+        /* The method's passes (docs/ratings.md): warmup of 2 new tokens, a
+         * prefill pass of 1, a generate pass of exactly max_new_tokens. */
+        r->per_rep = 2 * r->n_workload;
+        r->pre_reqs = calloc(r->n_workload + 1, sizeof *r->pre_reqs);
+        if (!r->pre_reqs)
+            return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+        for (size_t k = 0; k < total; k++) {
+            r->reqs[k].new_tokens =
+                k < r->n_warmup ? 2 : cfg->scenario.generate_kwargs.max_new_tokens;
+            r->reqs[k].greedy = 1;
+        }
+        for (size_t i = 0; i < r->n_workload; i++) {
+            r->pre_reqs[i] = r->reqs[r->n_warmup + i];
+            r->pre_reqs[i].new_tokens = 1;
+        }
+    }
     return 0;
 }
 
@@ -200,6 +218,7 @@ static int on_workload_result(void *user, const aieb_result *res)
     if (copy_result(dst, res) != 0)
         return 1;
     dst->repetition = r->cur_rep;
+    dst->pass = r->cur_pass;
     r->n_results++;
     /* requests.jsonl: a line queued for the writer thread, so disk syncs never
      * delay this thread (for servers, the event loop stamping other streams) */
@@ -227,7 +246,7 @@ static int on_workload_result(void *user, const aieb_result *res)
     }
     if (r->opts->progress) {
         aieb_run_progress p = {.done = r->n_results,
-                               .total = r->n_workload * (size_t)r->cfg->scenario.repetitions,
+                               .total = r->per_rep * (size_t)r->cfg->scenario.repetitions,
                                .failed = r->out->n_failed,
                                .power_w = latest_power_w(r->meter)};
         p.elapsed_s = (double)(aieb_now_ns() - r->t_work0) / 1e9;
@@ -317,16 +336,27 @@ static int run_phases(runner *r, aieb_err *err)
     r->rep_t0 = calloc((size_t)reps, sizeof *r->rep_t0);
     r->rep_t1 = calloc((size_t)reps, sizeof *r->rep_t1);
     r->rep_first = calloc((size_t)reps, sizeof *r->rep_first);
-    if (!offsets || !r->rep_t0 || !r->rep_t1 || !r->rep_first) {
+    r->es_pre_t1 = calloc((size_t)reps, sizeof *r->es_pre_t1);
+    r->es_gen_t0 = calloc((size_t)reps, sizeof *r->es_gen_t0);
+    r->es_gen_t1 = calloc((size_t)reps, sizeof *r->es_gen_t1);
+    r->es_gen_first = calloc((size_t)reps, sizeof *r->es_gen_first);
+    if (!offsets || !r->rep_t0 || !r->rep_t1 || !r->rep_first || !r->es_pre_t1 || !r->es_gen_t0 ||
+        !r->es_gen_t1 || !r->es_gen_first) {
         free(offsets);
         return aieb_errf(err, AIEB_ENOMEM, "out of memory");
     }
     double rate = cfg->scenario.request_rate;
     aieb_workload_arrivals(offsets, r->n_workload, rate, cfg->scenario.burstiness,
                            (uint64_t)cfg->scenario.seed);
-    AIEB_INFO("workload: %zu request(s)%s, concurrency %d, rate %s", r->n_workload,
-              reps > 1 ? " per repetition" : "", conc,
-              isfinite(rate) && rate > 0 ? "gamma arrivals" : "unlimited");
+    if (cfg->scenario.energy_star)
+        AIEB_INFO("workload (energy_star): %zu prompt(s)%s, a prefill pass of 1 new token, then "
+                  "a generate pass of %d",
+                  r->n_workload, reps > 1 ? " per repetition" : "",
+                  cfg->scenario.generate_kwargs.max_new_tokens);
+    else
+        AIEB_INFO("workload: %zu request(s)%s, concurrency %d, rate %s", r->n_workload,
+                  reps > 1 ? " per repetition" : "", conc,
+                  isfinite(rate) && rate > 0 ? "gamma arrivals" : "unlimited");
     rc = aieb_line_writer_open(r->requests_path, &r->req_log, err);
     if (rc) {
         free(offsets);
@@ -343,9 +373,26 @@ static int run_phases(runner *r, aieb_err *err)
         r->rep_t0[k] = aieb_now_ns();
         for (size_t i = 0; i < r->n_workload; i++)
             work[i].arrival_ns = offsets[i] ? r->rep_t0[k] + offsets[i] : 0;
+        if (cfg->scenario.energy_star) {
+            r->cur_pass = AIEB_PASS_PREFILL;
+            rc = r->backend->ops->run(r->backend, r->pre_reqs, r->n_workload, 1, grace,
+                                      on_workload_result, r, o->stop, err);
+            r->es_pre_t1[k] = aieb_now_ns();
+            if (rc || r->out->failed_fast || (o->stop && *o->stop)) {
+                r->rep_t1[k] = r->es_pre_t1[k];
+                r->n_reps = k + 1;
+                break;
+            }
+            mark(r); /* pin the counters between the passes */
+            r->cur_pass = AIEB_PASS_GENERATE;
+            r->es_gen_first[k] = r->n_results;
+            r->es_gen_t0[k] = aieb_now_ns();
+        }
         rc = r->backend->ops->run(r->backend, work, r->n_workload, conc, grace, on_workload_result,
                                   r, o->stop, err);
         r->rep_t1[k] = aieb_now_ns();
+        if (cfg->scenario.energy_star)
+            r->es_gen_t1[k] = r->rep_t1[k];
         r->n_reps = k + 1;
     }
     free(offsets);
@@ -571,6 +618,11 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
     free(r->rep_t0);
     free(r->rep_t1);
     free(r->rep_first);
+    free(r->es_pre_t1);
+    free(r->es_gen_t0);
+    free(r->es_gen_t1);
+    free(r->es_gen_first);
+    free(r->pre_reqs);
     if (r->shaped)
         for (size_t i = 0; i < r->ds.n; i++)
             aieb_formatted_free(&r->shaped[i]);

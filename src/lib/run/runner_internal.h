@@ -52,6 +52,16 @@ typedef struct runner {
     int n_reps, cur_rep;
     int64_t *rep_t0, *rep_t1;
     size_t *rep_first;
+    size_t per_rep; /* requests a whole repetition sends (energy_star: both passes) */
+
+    /* scenario.method energy_star: per repetition, the prefill pass runs from
+     * rep_t0 to es_pre_t1, the generate pass from es_gen_t0 to es_gen_t1 (0 when
+     * it did not start) with its first result at es_gen_first; pre_reqs are the
+     * workload's requests asking for 1 new token. */
+    int cur_pass;
+    int64_t *es_pre_t1, *es_gen_t0, *es_gen_t1;
+    size_t *es_gen_first;
+    aieb_request *pre_reqs;
 
     /* Phase boundaries (CLOCK_MONOTONIC ns; 0 when the phase did not happen). */
     int64_t t_base0, t_base1, t_load0, t_load1, t_warm0, t_warm1, t_work0, t_work1;
@@ -88,6 +98,12 @@ double runner_ram_j(const aieb_meter_summary *ms, const double *by_domain);
  * them, mean, standard deviation and 95% interval (Student t). Returns a new
  * reference or NULL with err set. */
 json_t *runner_repetitions_json(runner *r, aieb_err *err);
+
+/* summary.json's "energy_star" (energy_star.c): the method's prefill, generate
+ * and decode energy over repetitions and its Wh per 1000 queries; ms is the
+ * workload's summary (which domains exist, which is primary). Returns a new
+ * reference or NULL with err set. */
+json_t *runner_energy_star_json(runner *r, const aieb_meter_summary *ms, aieb_err *err);
 
 /* Writes the earlier tool's CSV row (reporter.output_file) from summary. */
 int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err);

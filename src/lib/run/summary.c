@@ -479,6 +479,7 @@ static json_t *config_echo(const aieb_config *cfg)
     json_object_set_new(o, "max_new_tokens",
                         json_integer(cfg->scenario.generate_kwargs.max_new_tokens));
     json_object_set_new(o, "max_concurrency", json_integer(cfg->scenario.max_concurrency));
+    json_object_set_new(o, "method", json_string(cfg->scenario.method));
     json_object_set_new(o, "request_rate", num(cfg->scenario.request_rate));
     json_object_set_new(o, "reasoning", json_boolean(cfg->scenario.reasoning));
     return o;
@@ -519,9 +520,8 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
     json_t *sum = summary_section(&ls);
     /* total_prompts counts requests that finished; an interrupted or fail-fast
      * run planned more. */
-    json_object_set_new(
-        sum, "planned_prompts",
-        json_integer((json_int_t)(r->n_workload * (size_t)cfg->scenario.repetitions)));
+    json_object_set_new(sum, "planned_prompts",
+                        json_integer((json_int_t)(r->per_rep * (size_t)cfg->scenario.repetitions)));
     json_object_set_new(o, "summary", sum);
     json_object_set_new(o, "latency", latency_section(cfg, &ls));
     json_object_set_new(o, "energy", energy_section(r, &ms, &ls));
@@ -561,6 +561,15 @@ json_t *runner_build_summary(runner *r, aieb_request_energy *energies, aieb_err 
         return NULL;
     }
     json_object_set_new(o, "repetitions", reps);
+    if (cfg->scenario.energy_star) {
+        json_t *es = runner_energy_star_json(r, &ms, err);
+        if (!es) {
+            aieb_meter_summary_free(&ms);
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, "energy_star", es);
+    }
     json_t *evidence = NULL;
     json_object_set_new(o, "gpu_stats", gpu_stats_and_evidence(r, &ms, &evidence));
     aieb_emissions_machine_probe(&r->machine, &ms, NULL); /* for emissions.csv */
