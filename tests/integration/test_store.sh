@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The results store end to end: `aieb run` against the OpenAI-compatible test
-# server (fake NVML as the GPU) records each run, finished, interrupted or
-# failed, in the SQLite database; `aieb history` lists them; `aieb report
+# server (fake NVML as the GPU) records each run, standard or energy_star,
+# finished, interrupted or failed, in the SQLite database; `aieb history` lists them; `aieb report
 # --compare` takes their ids; two runs finishing together both land; a database
 # that cannot be written costs no file and is caught up with `history --add`.
 . "$(dirname "$0")/lib.sh"
@@ -91,6 +91,39 @@ PY
 fi
 [ -s "$T/runs/store-a/aieb.db" ] && fail "reporter.database set, but the default file was written"
 
+# ---- an energy_star run: method, its passes and the leaderboard's figure -------------
+write_config "$T/es.yaml" store-es "$srv_PORT"
+sed -i 's/^scenario:$/scenario:\n  method: energy_star\n  repetitions: 2/' "$T/es.yaml"
+if expect_status 0 "$AIEB" -q run "$T/es.yaml"; then
+    run_es=$(tail -n 1 "$T/out")
+    history_json --name store-es &&
+        python3 - "$T/h.json" "$run_es/summary.json" "$DB" <<'PY' || fail "an energy_star run's record"
+import json, sqlite3, sys
+h = json.load(open(sys.argv[1]))
+es = json.load(open(sys.argv[2]))["energy_star"]
+assert len(h) == 1 and h[0]["method"] == "energy_star" and h[0]["status"] == "completed", h
+assert h[0]["repetitions"] == 2, h[0]
+# summary.json keeps 10 digits; the store keeps the figures as computed
+close = lambda a, b: abs(a - b) <= 1e-8 * abs(b)
+assert es["gpu_wh_per_1000_queries"] > 0, es
+assert close(h[0]["gpu_wh_per_1000_queries"], es["gpu_wh_per_1000_queries"]), (h[0], es)
+c = sqlite3.connect(sys.argv[3])
+key = c.execute("SELECT run_key FROM runs WHERE name = 'store-es'").fetchone()[0]
+passes = dict(c.execute("SELECT phase, gpu_wh FROM phases WHERE run_key = ? AND "
+                        "source = 'energy_star'", (key,)).fetchall())
+for p in ("prefill", "generate", "decode"):
+    assert close(passes[p], es[p]["gpu_wh"]), (p, passes, es[p])
+lo, hi = c.execute("SELECT ci95_low, ci95_high FROM repetition_stats WHERE run_key = ? AND "
+                   "figure = 'energy_star.generate.gpu_wh'", (key,)).fetchone()
+want = es["generate"]["gpu_wh_ci95"]
+assert close(lo, want[0]) and close(hi, want[1]), (lo, hi, want)
+n = c.execute("SELECT count(*) FROM repetition_stats WHERE run_key = ? AND figure IN "
+              "('energy_star.gpu_wh_per_1000_queries', 'energy_star.prefill.cpu_wh')",
+              (key,)).fetchone()[0]
+assert n == 2, n
+PY
+fi
+
 # ---- fail-fast: recorded as failed_fast -----------------------------------------
 start_openai_server bad --status 500
 write_config "$T/bad.yaml" store-bad "$bad_PORT"
@@ -154,14 +187,14 @@ assert sorted(r['name'] for r in h) == ['conc-1', 'conc-2'], h
 # ---- the table, filters, order ---------------------------------------------------
 if expect_status 0 "$AIEB" history --db "$DB"; then
     head -1 "$T/out" | grep -q '^RUN ID  *NAME  *MODEL  *STATUS' || fail "history table header"
-    [ "$(wc -l <"$T/out")" = 7 ] || fail "history should list 6 runs: $(cat "$T/out")"
+    [ "$(wc -l <"$T/out")" = 8 ] || fail "history should list 7 runs: $(cat "$T/out")"
     expect_grep "store-int .*interrupted" "$T/out"
     # newest first: the first run made is on the last line
     tail -n 1 "$T/out" | grep -q "store-a" || fail "history is not newest first"
 fi
 history_json --limit 2 && [ "$(json_get "$T/h.json" "len(d)")" = 2 ] || fail "--limit 2"
 history_json --model TEST-MOD --since 2000-01-01 &&
-    [ "$(json_get "$T/h.json" "len(d)")" = 6 ] || fail "--model and --since keep every run"
+    [ "$(json_get "$T/h.json" "len(d)")" = 7 ] || fail "--model and --since keep every run"
 history_json --since 2999-01-01 && [ "$(json_get "$T/h.json" "len(d)")" = 0 ] ||
     fail "--since in the future lists nothing"
 expect_status 2 "$AIEB" history --db "$DB" --since last-week && expect_grep "YYYY-MM-DD" "$T/err"

@@ -567,8 +567,35 @@ static void bind_ci(sqlite3_stmt *st, int i, json_t *ci)
     bind_num(st, i + 1, ok ? rj_num(json_array_get(ci, 1), "") : NAN);
 }
 
+/* For each "<figure>_ci95" interval in o, a repetition_stats row
+ * "<prefix>.<figure>": mean = o's <figure>, the interval, n. */
+static int insert_intervals(aieb_store *s, sqlite3_stmt *st, sqlite3_int64 key, const char *prefix,
+                            json_t *o, double n, aieb_err *err)
+{
+    static const char suffix[] = "_ci95";
+    const char *name;
+    json_t *ci;
+    int rc = 0;
+    json_object_foreach(o, name, ci)
+    {
+        size_t len = strlen(name), sl = sizeof suffix - 1;
+        if (rc || !json_is_array(ci) || len <= sl || strcmp(name + len - sl, suffix) != 0)
+            continue;
+        char figure[256], base[128];
+        snprintf(base, sizeof base, "%.*s", (int)(len - sl), name);
+        snprintf(figure, sizeof figure, "%s.%s", prefix, base);
+        sqlite3_bind_int64(st, 1, key);
+        bind_str(st, 2, figure);
+        bind_int(st, 3, n);
+        bind_num(st, 4, rj_num(o, base));
+        bind_ci(st, 6, ci);
+        rc = step_reset(s, st, err);
+    }
+    return rc;
+}
+
 /* repetition_stats: each figure over repetitions (summary.json repetitions),
- * and each energy_star pass's GPU energy with its interval. */
+ * and each energy_star figure that states an interval. */
 static int insert_repetitions(aieb_store *s, sqlite3_int64 key, json_t *sm, aieb_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -594,19 +621,17 @@ static int insert_repetitions(aieb_store *s, sqlite3_int64 key, json_t *sm, aieb
         rc = step_reset(s, st, err);
         free(values);
     }
+    /* energy_star: every figure that has an interval (<figure>_ci95), at the
+     * top and in each pass, as energy_star[.<pass>].<figure> */
     double es_n = rj_num(sm, "energy_star.repetitions");
-    json_object_foreach(rj_get(sm, "energy_star"), name, fig)
+    json_t *es = rj_get(sm, "energy_star"), *pass;
+    rc = rc ? rc : insert_intervals(s, st, key, "energy_star", es, es_n, err);
+    json_object_foreach(es, name, pass)
     {
-        if (rc || !json_is_object(fig) || !json_is_array(json_object_get(fig, "gpu_wh_ci95")))
-            continue;
-        char figure[128];
-        snprintf(figure, sizeof figure, "energy_star.%s.gpu_wh", name);
-        sqlite3_bind_int64(st, 1, key);
-        bind_str(st, 2, figure);
-        bind_int(st, 3, es_n);
-        bind_num(st, 4, rj_num(fig, "gpu_wh"));
-        bind_ci(st, 6, json_object_get(fig, "gpu_wh_ci95"));
-        rc = step_reset(s, st, err);
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "energy_star.%s", name);
+        if (!rc && json_is_object(pass))
+            rc = insert_intervals(s, st, key, prefix, pass, es_n, err);
     }
     sqlite3_finalize(st);
     return rc;
