@@ -154,6 +154,7 @@ typedef struct aieb_config {
     struct {
         char *type;        /* "csv" */
         char *output_file; /* appended, header once */
+        char *database;    /* the results store; NULL = <output_dir>/aieb.db */
     } reporter;
 
     aieb_config_meta *meta; /* where each value came from */

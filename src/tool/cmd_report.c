@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "aieb/report.h"
+#include "aieb/store.h"
 #include "tool.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: aieb report RUN_DIR [--format md|json]\n"
-                 "       aieb report --compare RUN_A RUN_B... [--format md|json]\n\n"
+                 "       aieb report --compare RUN_A RUN_B... [--format md|json] [--db FILE]\n\n"
                  "Writes a run's report again from the files in its run directory (summary.json,\n"
                  "requests.jsonl, timeseries.csv), or compares runs.\n\n"
                  "Options:\n"
@@ -21,10 +24,15 @@ static void usage(FILE *out)
                  "  --format json  print the run's headline figures as JSON; write nothing\n"
                  "  --compare      print a Markdown table of the runs' headline figures side by\n"
                  "                 side, each with its ratio to the first run (json: an array of\n"
-                 "                 the runs' headline figures)\n"
+                 "                 the runs' headline figures). A run is a run directory, or a\n"
+                 "                 run id from 'aieb history' (a unique prefix, or NAME/RUN_ID)\n"
+                 "  --db FILE      the results store run ids are looked up in (default as in\n"
+                 "                 'aieb history': $AIEB_DATABASE, $OUTPUT_DIR/aieb.db,\n"
+                 "                 ./results/aieb.db)\n"
                  "  -h, --help     this help\n\n"
-                 "Exit status: 0 ok, 1 a file could not be written, 2 usage error or a run\n"
-                 "directory without a readable summary.json.\n");
+                 "Exit status: 0 ok, 1 a file could not be written, 2 usage error, a run\n"
+                 "directory without a readable summary.json, or a run id that is not in the\n"
+                 "results store or matches several runs.\n");
 }
 
 static int print_json(json_t *o)
@@ -62,7 +70,33 @@ static int render_one(const char *dir, int json)
     return status;
 }
 
-static int compare(char **dirs, size_t n, int json)
+/* A run to compare: a directory when one exists at ref, else a run id in the
+ * results store (opened on first use). */
+static int load_ref(const char *ref, const char *db, aieb_store **store, aieb_run_files *out,
+                    aieb_err *err)
+{
+    struct stat sb;
+    if (stat(ref, &sb) == 0)
+        return aieb_run_files_load(ref, out, err);
+    if (!*store) {
+        char path[PATH_MAX];
+        if (db)
+            snprintf(path, sizeof path, "%s", db);
+        else
+            aieb_store_default_path(path, sizeof path);
+        int rc = aieb_store_open(path, 0, store, err);
+        if (rc == AIEB_ENOTFOUND)
+            return aieb_errf(err, rc,
+                             "'%s': no such run directory, and no results database at %s to "
+                             "look it up as a run id in (--db FILE names one)",
+                             ref, path);
+        if (rc)
+            return rc;
+    }
+    return aieb_store_load_run(*store, ref, out, err);
+}
+
+static int compare(char **dirs, size_t n, int json, const char *db)
 {
     aieb_run_files *runs = calloc(n, sizeof *runs);
     if (!runs) {
@@ -72,8 +106,10 @@ static int compare(char **dirs, size_t n, int json)
     aieb_err err = {0};
     int rc = 0;
     size_t loaded = 0;
+    aieb_store *store = NULL;
     for (; loaded < n && !rc; loaded++)
-        rc = aieb_run_files_load(dirs[loaded], &runs[loaded], &err);
+        rc = load_ref(dirs[loaded], db, &store, &runs[loaded], &err);
+    aieb_store_close(store);
     int status = rc ? tool_fail(rc, &err) : 0;
     if (!rc && json) {
         json_t *arr = json_array();
@@ -104,10 +140,12 @@ int cmd_report(int argc, char **argv)
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"compare", no_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int json = 0, cmp = 0, c;
+    const char *db = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -122,6 +160,9 @@ int cmd_report(int argc, char **argv)
         case 'c':
             cmp = 1;
             break;
+        case 'd':
+            db = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -132,8 +173,9 @@ int cmd_report(int argc, char **argv)
     int n = argc - optind;
     if (cmp) {
         if (n < 2)
-            return tool_usage_error("report", "--compare needs two or more run directories");
-        return compare(argv + optind, (size_t)n, json);
+            return tool_usage_error("report",
+                                    "--compare needs two or more runs (directories or run ids)");
+        return compare(argv + optind, (size_t)n, json, db);
     }
     if (n < 1)
         return tool_usage_error("report", "missing RUN_DIR (a directory 'aieb run' wrote)");

@@ -36,13 +36,16 @@ static void usage(FILE *out)
             "  -h, --help       this help\n\n"
             "Results in the run directory: summary.json, requests.jsonl (appended as each\n"
             "request finishes), timeseries.csv, emissions.csv, report.md, power.png and\n"
-            "power.svg; one row is appended to reporter.output_file. The last line on stdout\n"
-            "is the run directory.\n\n"
+            "power.svg; one row is appended to reporter.output_file. Then the run is recorded\n"
+            "in the results store (reporter.database, default <output_dir>/aieb.db), which\n"
+            "'aieb history' lists. The last line on stdout is the run directory.\n\n"
             "Ctrl-C stops sending, lets in-flight requests finish briefly, writes every file\n"
             "marked interrupted and exits 130; a second Ctrl-C exits at once (requests.jsonl\n"
             "keeps every finished request).\n\n"
-            "Exit status: 0 ok, 1 run failed (fail-fast, every request failed), 2 usage or\n"
-            "config error, 3 backend not usable (server down, model missing), 130 interrupted.\n");
+            "Exit status: 0 ok, 1 run failed (fail-fast, every request failed, a results file\n"
+            "or the results store not written), 2 usage or config error (a results store\n"
+            "that is not an aieb database or is newer than this aieb included), 3 backend not\n"
+            "usable (server down, model missing), 130 interrupted.\n");
 }
 
 /* ==== Signals ============================================================== */

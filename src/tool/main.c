@@ -20,6 +20,7 @@ static const struct {
     {"generate", cmd_generate, "generate text with the embedded engine"},
     {"report", cmd_report, "write a run's report again, or compare runs"},
     {"rate", cmd_rate, "AI Energy Score stars of energy_star runs"},
+    {"history", cmd_history, "list the runs recorded in the results store"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

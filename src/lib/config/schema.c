@@ -358,6 +358,8 @@ const cfg_key cfg_keys[] = {
      NULL},
     {"reporter.output_file", CFG_T_STR, OFF(reporter.output_file),
      "./results/benchmark_results.csv", CFG_NONEMPTY, NONE, NONE, 0, NULL, NULL, "RESULTS_FILE"},
+    {"reporter.database", CFG_T_STR, OFF(reporter.database), "null", CFG_NULLABLE | CFG_NONEMPTY,
+     NONE, NONE, 0, NULL, NULL, "AIEB_DATABASE"},
 
     {"output_dir", CFG_T_STR, OFF(output_dir), "./results", CFG_NONEMPTY, NONE, NONE, 0, NULL, NULL,
      "OUTPUT_DIR"},

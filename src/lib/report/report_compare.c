@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aieb/report.h"
+#include "aieb/store.h"
 #include "report/report_internal.h"
 
 static json_t *num_or_null(double v)
@@ -63,9 +64,7 @@ json_t *aieb_report_key_figures(const aieb_run_files *f)
     SET("max_concurrency", isnan(conc) ? json_null() : json_integer((json_int_t)conc));
     double reps = rj_num(s, "repetitions.n");
     SET("repetitions", json_integer(isnan(reps) ? 1 : (json_int_t)reps));
-    SET("status", json_string(rj_bool(s, "interrupted") == 1   ? "interrupted"
-                              : rj_bool(s, "failed_fast") == 1 ? "failed_fast"
-                                                               : "completed"));
+    SET("status", json_string(aieb_store_summary_status(s)));
     /* 95% intervals over repetitions, where the run has them */
     static const char *const with_ci[] = {"wh_per_1000_queries", "j_per_output_token",
                                           "output_tokens_per_s"};

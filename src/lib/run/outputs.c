@@ -181,10 +181,7 @@ int runner_write_results_csv(runner *r, json_t *summary, aieb_err *err)
             json_number_value(json_object_get(json_object_get(figs, "j_per_output_token"), "mean"));
         fmt_number(jpt > 0 ? 1.0 / jpt : NAN, vals[23], sizeof vals[0]);
     }
-    snprintf(vals[24], sizeof vals[0], "%s",
-             r->out->interrupted   ? "interrupted"
-             : r->out->failed_fast ? "failed_fast"
-                                   : "completed");
+    fmt_value(json_object_get(summary, "status"), vals[24], sizeof vals[0]); /* runner_status */
     snprintf(vals[25], sizeof vals[0], "%s", r->out->interrupted ? "True" : "False");
     fmt_value(json_object_get(s, "planned_prompts"), vals[26], sizeof vals[0]);
     fmt_value(json_object_get(s, "tokens_estimated"), vals[27], sizeof vals[0]);

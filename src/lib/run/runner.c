@@ -456,7 +456,7 @@ static void keep_first(int rc, const aieb_err *e, int *first, aieb_err *err)
     }
 }
 
-static int write_outputs(runner *r, aieb_err *err)
+static int write_outputs(runner *r, int run_rc, aieb_err *err)
 {
     aieb_request_energy *energies = calloc(r->n_results + 1, sizeof *energies);
     if (!energies)
@@ -466,6 +466,7 @@ static int write_outputs(runner *r, aieb_err *err)
         free(energies);
         return err->code ? err->code : AIEB_ENOMEM;
     }
+    json_object_set_new(summary, "status", json_string(runner_status(r, run_rc)));
     int first = 0;
     aieb_err e = {0};
     /* The appended-to files first: their warnings ("row went to a side file")
@@ -486,6 +487,8 @@ static int write_outputs(runner *r, aieb_err *err)
     aieb_err rerr = {0};
     if (!first && aieb_report_write_all(r->run_dir, &rerr) != 0)
         AIEB_WARN("report: %s; `aieb report %s` writes it again", rerr.msg, r->run_dir);
+    /* Last, once every file is written: the run's row in the results store. */
+    keep_first(runner_record_store(r, summary, &e), &e, &first, err);
     json_decref(summary);
     free(energies);
     return first;
@@ -552,6 +555,8 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         rc = r->backend->ops->health(r->backend, r->opts->stop, err);
     }
     if (!rc)
+        rc = runner_check_store(cfg, err);
+    if (!rc)
         rc = make_run_dir(r, err);
     if (!rc)
         rc = open_meter(r, err);
@@ -575,7 +580,7 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
             aieb_prom_clock_pair(&r->clk.mono1_ns, &r->clk.wall1_ns);
             runner_remote_fetch(r);
             aieb_err werr = {0};
-            int wrc = write_outputs(r, &werr);
+            int wrc = write_outputs(r, run_rc, &werr);
             if (wrc && !run_rc) {
                 *err = werr;
                 rc = wrc;

@@ -142,6 +142,26 @@ int runner_remote_requests(runner *r, aieb_request_energy *energies);
 /* summary.json's energy.remote, or NULL without metrics.remote. */
 json_t *runner_remote_json(runner *r);
 
+/* The run's status from how it ended (run_rc: run_phases' code): interrupted,
+ * failed_fast, failed (an error, or every request failed) or completed. Can't
+ * fail. */
+const char *runner_status(const runner *r, int run_rc);
+
+/* The results store's path: reporter.database, else <output_dir>/aieb.db.
+ * Can't fail. */
+void runner_store_path(const aieb_config *cfg, char *buf, size_t size);
+
+/* Before the run: a results store that exists must open (an aieb database
+ * of a schema this build knows), so that a run is not made only to find it
+ * unwritable. A missing one is fine (recording creates it). Fails as
+ * aieb_store_open. */
+int runner_check_store(const aieb_config *cfg, aieb_err *err);
+
+/* Records the run in the results store from its summary (record.c). Fails
+ * with AIEB_EIO whatever the reason, the message saying why, that the files
+ * are safe and how to record the run later. */
+int runner_record_store(runner *r, json_t *summary, aieb_err *err);
+
 /* Opens the backend cfg names (not loaded, not health-checked). */
 int runner_open_backend(const aieb_config *cfg, aieb_backend **out, aieb_err *err);
 
