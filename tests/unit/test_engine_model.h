@@ -21,9 +21,9 @@ typedef struct tiny_cfg {
     int rope_freqs; /* write rope_freqs.weight */
     int biases;     /* write q/k/v biases (qwen2 needs them) */
     uint64_t seed;
-    float std;                 /* weights are uniform with this standard deviation */
-    const char *skip_tensor;   /* leave this tensor out (error tests) */
-    uint32_t odd_type_tensor;  /* when non-zero, blk.0.ffn_down.weight gets this type */
+    float std;                /* weights are uniform with this standard deviation */
+    const char *skip_tensor;  /* leave this tensor out (error tests) */
+    uint32_t odd_type_tensor; /* when non-zero, blk.0.ffn_down.weight gets this type */
     /* per-tensor types of a mixed file (llama.cpp's _S/_M/_L); 0 = wtype */
     uint32_t t_embd, t_output, t_q, t_k, t_v, t_o, t_gate, t_up, t_down;
     const char *const *tokens; /* optional vocabulary (tokenizer.ggml.model "llama") */
