@@ -585,9 +585,9 @@ static void load_errors(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/model.gguf"));
     assert_int_equal(aieb_engine_open("synthetic:gpt-5", NULL, &e, &err), AIEB_ENOTFOUND);
     assert_non_null(strstr(err.msg, "unknown preset 'gpt-5'"));
-    assert_int_equal(aieb_engine_open("synthetic:smollm-135m?type=q3_k", NULL, &e, &err),
+    assert_int_equal(aieb_engine_open("synthetic:smollm-135m?type=q7_k", NULL, &e, &err),
                      AIEB_EINVAL);
-    assert_non_null(strstr(err.msg, "type 'q3_k'"));
+    assert_non_null(strstr(err.msg, "type 'q7_k'"));
     assert_int_equal(aieb_engine_open("synthetic:smollm-135m?colour=red", NULL, &e, &err),
                      AIEB_EINVAL);
     assert_non_null(strstr(err.msg, "unknown option 'colour'"));
