@@ -229,28 +229,46 @@ TARGET INLINE void mm_blocks(int kt, const wmat *w, int r0, int r1, const act *x
             const float *xd = x->q.d + (size_t)t0 * nb, *xs = x->q.s + (size_t)t0 * nb;
             for (int r = b0; r < b1; r++) {
                 const uint8_t *row = w->data + (size_t)r * w->row_bytes;
-                __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                                 _mm256_setzero_ps()};
-                float accs[4] = {0, 0, 0, 0};
+                /* named accumulators (no array) so that they stay in registers; a
+                 * single token alternates two to hide the FMA latency */
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                 for (int b = 0; b < nb; b += 8) {
                     const uint8_t *u = row + (size_t)(b / 8) * ub;
                     int ng = nb - b < 8 ? nb - b : 8;
                     for (int g = 0; g < ng; g++) {
                         grp o;
                         group(kt, u, g, &o);
+                        size_t i = (size_t)(b + g);
+                        const int8_t *xb = xq + i * QK;
                         if (nt == 1) {
-                            group_dot(kt, &o, xq + (size_t)(b + g) * QK, xd[b + g], xs[b + g],
-                                      &acc[0], &accs[0]);
+                            if (g & 1)
+                                group_dot(kt, &o, xb, xd[i], xs[i], &a1, &s1);
+                            else
+                                group_dot(kt, &o, xb, xd[i], xs[i], &a0, &s0);
                             continue;
                         }
-                        for (int t = 0; t < nt; t++)
-                            group_dot(kt, &o, xq + (size_t)t * n + (size_t)(b + g) * QK,
-                                      xd[(size_t)t * nb + b + g], xs[(size_t)t * nb + b + g],
-                                      &acc[t], &accs[t]);
+                        group_dot(kt, &o, xb, xd[i], xs[i], &a0, &s0);
+                        group_dot(kt, &o, xb + n, xd[nb + i], xs[nb + i], &a1, &s1);
+                        if (nt > 2)
+                            group_dot(kt, &o, xb + 2 * (size_t)n, xd[2 * (size_t)nb + i],
+                                      xs[2 * (size_t)nb + i], &a2, &s2);
+                        if (nt > 3)
+                            group_dot(kt, &o, xb + 3 * (size_t)n, xd[3 * (size_t)nb + i],
+                                      xs[3 * (size_t)nb + i], &a3, &s3);
                     }
                 }
-                for (int t = 0; t < nt; t++)
-                    y[(size_t)(t0 + t) * ldy + r] = hsum(acc[t]) + accs[t];
+                float *yr = y + (size_t)t0 * ldy + r;
+                if (nt == 1) {
+                    yr[0] = hsum(_mm256_add_ps(a0, a1)) + s0 + s1;
+                    continue;
+                }
+                yr[0] = hsum(a0) + s0;
+                yr[ldy] = hsum(a1) + s1;
+                if (nt > 2)
+                    yr[2 * (size_t)ldy] = hsum(a2) + s2;
+                if (nt > 3)
+                    yr[3 * (size_t)ldy] = hsum(a3) + s3;
             }
         }
     }
