@@ -6,7 +6,7 @@
  * (dequantize_row) and multiplied with fixed int8 activations by the scalar kernels
  * and by every SIMD set this CPU has: nothing may read or write outside the rows,
  * and where the weights are finite the SIMD results must match the scalar ones
- * (relative 1e-3 of the sum of |products|, plus the Q8_0 / Q4_0 offsets' share), or
+ * (relative 1e-3 of the sum of |products|, the offsets' share counted apart), or
  * the target aborts with both values printed.
  */
 #include <math.h>
@@ -24,6 +24,33 @@ static const uint32_t types[] = {AIEB_GGML_Q8_0, AIEB_GGML_Q4_0, AIEB_GGML_Q4_1,
                                  AIEB_GGML_Q5_0, AIEB_GGML_Q5_1, AIEB_GGML_IQ4_NL,
                                  AIEB_GGML_Q2_K, AIEB_GGML_Q3_K, AIEB_GGML_Q4_K,
                                  AIEB_GGML_Q5_K, AIEB_GGML_Q6_K, AIEB_GGML_IQ4_XS};
+
+/* |offset| of element i of a row for the types whose values are scale x q + offset:
+ * the kernels sum the two parts apart, so their rounding scales with both */
+static double offset_mag(uint32_t type, const uint8_t *row, int i)
+{
+    uint16_t h;
+    switch (type) {
+    case AIEB_GGML_Q4_1:
+    case AIEB_GGML_Q5_1:
+        memcpy(&h, row + (size_t)(i / QK) * (type == AIEB_GGML_Q4_1 ? 20 : 24) + 2, 2);
+        return fabs((double)fp16_to_f32(h));
+    case AIEB_GGML_Q2_K: {
+        const blk_q2_k *b = (const blk_q2_k *)(const void *)row + i / QK_K;
+        return fabs((double)fp16_to_f32(b->dmin)) * (b->scales[i % QK_K / 16] >> 4);
+    }
+    case AIEB_GGML_Q4_K:
+    case AIEB_GGML_Q5_K: {
+        const uint8_t *p = row + (size_t)(i / QK_K) * (type == AIEB_GGML_Q4_K ? 144 : 176);
+        int sc, m;
+        kq_scale_min(p + 4, i % QK_K / 32, &sc, &m);
+        memcpy(&h, p + 2, 2);
+        return fabs((double)fp16_to_f32(h)) * m;
+    }
+    default:
+        return 0;
+    }
+}
 
 static int8_t xq[TOK * MAX_COLS];
 static float xd[TOK * MAX_COLS / QK], xs[TOK * MAX_COLS / QK], xf[TOK * MAX_COLS];
@@ -69,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             double m = 0;
             for (int i = 0; i < cols; i++) {
                 double xv = fabs((double)xq[t * cols + i] * xd[(t * cols + i) / QK]);
-                m += fabs((double)deq[i]) * xv;
+                m += (fabs((double)deq[i]) + 2 * offset_mag(type, w + rb * r, i)) * xv;
                 /* the VNNI Q8_0 / Q4_0 kernels sum (q + 128) x and (q) x in integers and
                  * take 128 / 8 x sum(x) back per 8 lanes: their float rounding scales
                  * with d x that bias, not with the weights' values */
