@@ -132,14 +132,6 @@ TARGET_VNNI static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int
     vnni_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
 }
 
-/* ==== other block types with VNNI ========================================= */
-
-/* one vpdpbusd for the unsigned x signed byte sums (kernels_blocks.inc) */
-#define BLK_TARGET     TARGET_VNNI
-#define BLK_NAME(x)    vnni_##x
-#define BLK_DOTU(q, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, x)
-#include "engine/kernels_blocks.inc"
-
 /* ==== attention =========================================================== */
 
 TARGET static float dot(const float *a, const float *b, int n)
@@ -221,9 +213,7 @@ const kernels kernels_avx512 = {
 
 const kernels kernels_avx512_vnni = {
     .name = "avx512-vnni",
-    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, vnni_mm_q4_1, vnni_mm_q5_0, vnni_mm_q5_1,
-           vnni_mm_iq4_nl, vnni_mm_q2_k, vnni_mm_q3_k, vnni_mm_q4_k, vnni_mm_q5_k, vnni_mm_q6_k,
-           vnni_mm_iq4_xs},
+    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
     .dot = dot,
     .axpy = axpy,
