@@ -8,7 +8,8 @@ CMAKE_FLAGS ?=
 # CI (CI=true) treats warnings as errors; so does `make test`.
 WERROR ?= ON
 
-.PHONY: all build deps run test test-sanitize test-tsan bench lint fuzz install clean
+.PHONY: all build deps run test test-sanitize test-tsan bench lint fuzz install clean \
+	check-llamacpp
 
 all: build
 
@@ -41,6 +42,11 @@ test-tsan: deps
 
 bench: deps build
 	@scripts/bench.sh $(BUILD)
+
+# Files quantized by llama.cpp's llama-quantize against the NumPy reference (needs a
+# llama.cpp build: LLAMA_CPP_BIN=path/to/llama.cpp/build/bin). Not part of `make test`.
+check-llamacpp: build
+	@scripts/check-llamacpp.sh $(BUILD) $(LLAMA_CPP_BIN)
 
 # invalidPointerCast is suppressed: weights and config values are read through
 # typed pointers into byte buffers on purpose (mmap'ed GGUF data, tagged values).

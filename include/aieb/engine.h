@@ -3,11 +3,13 @@
  * One aieb_engine holds a model (weights mmap'ed from a GGUF file, or seeded random
  * weights with a preset's real shapes), a KV cache allocated once, a pthread pool and
  * every activation buffer; generating allocates nothing per token. Architectures:
- * llama and qwen2. Weight types: F32, F16, BF16, Q8_0, Q4_0.
+ * llama and qwen2. Weight types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K,
+ * Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, each tensor in its own.
  *
  * Model names: a path to a .gguf file, or "synthetic:<preset>[?type=<t>&seed=<n>]"
  * with preset one of smollm-135m, smollm-360m, qwen2.5-0.5b, tinyllama-1.1b,
- * llama-3.2-1b and t one of f32 (default), f16, bf16, q8_0, q4_0. Synthetic models
+ * llama-3.2-1b and t one of f32 (default), f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1,
+ * iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs, q4_k_m, q5_k_m. Synthetic models
  * use a byte-level tokenizer; their text is meaningless, their cost is real.
  *
  * An engine is used by one thread at a time.

@@ -29,11 +29,23 @@ printf 'GGUF\003\000\000\000\377\377\377\377\377\377\377\377\000\000\000\000\000
     >"$T/huge.gguf"
 expect_status 2 "$AIEB" generate --model "$T/huge.gguf" && expect_grep 'tensor_count' "$T/err"
 expect_status 2 "$AIEB" generate --model 'synthetic:gpt-9' && expect_grep "unknown preset" "$T/err"
-expect_status 2 "$AIEB" generate --model 'synthetic:smollm-135m?type=q6_k' &&
-    expect_grep "q6_k" "$T/err"
+expect_status 2 "$AIEB" generate --model 'synthetic:smollm-135m?type=q7_k' &&
+    expect_grep "q7_k" "$T/err"
 # ids outside the vocabulary (49152 ids)
 expect_status 2 "$AIEB" generate --model "$M" --prompt-ids '1 49152' &&
     expect_grep 'id 49152' "$T/err"
+
+# the mixed synthetic type: Q6_K attn_v / ffn_down in some layers, 576-wide rows fall
+# back to Q5_0 as llama.cpp's quantizer does; two greedy runs give the same text
+if expect_status 0 "$AIEB" generate --model 'synthetic:smollm-135m?type=q4_k_m' \
+    --prompt-ids '1 2 3' --max-tokens 3 --ignore-eos --json; then
+    cp "$T/out" "$T/km1.json"
+    expect_status 0 "$AIEB" generate --model 'synthetic:smollm-135m?type=q4_k_m' \
+        --prompt-ids '1 2 3' --max-tokens 3 --ignore-eos --json &&
+        { cmp -s "$T/out" "$T/km1.json" || [ "$(sed 's/"prefill.*"text"//' "$T/out")" = \
+            "$(sed 's/"prefill.*"text"//' "$T/km1.json")" ] || fail "q4_k_m text differs"; }
+    expect_grep '"completion_tokens":3' "$T/km1.json"
+fi
 
 # text and speed
 if expect_status 0 "$AIEB" generate --model "$M" --prompt "Hello" --max-tokens 5 --ignore-eos \

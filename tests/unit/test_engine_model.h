@@ -21,9 +21,11 @@ typedef struct tiny_cfg {
     int rope_freqs; /* write rope_freqs.weight */
     int biases;     /* write q/k/v biases (qwen2 needs them) */
     uint64_t seed;
-    float std;                 /* weights are uniform with this standard deviation */
-    const char *skip_tensor;   /* leave this tensor out (error tests) */
-    uint32_t odd_type_tensor;  /* when non-zero, blk.0.ffn_down.weight gets this type */
+    float std;                /* weights are uniform with this standard deviation */
+    const char *skip_tensor;  /* leave this tensor out (error tests) */
+    uint32_t odd_type_tensor; /* when non-zero, blk.0.ffn_down.weight gets this type */
+    /* per-tensor types of a mixed file (llama.cpp's _S/_M/_L); 0 = wtype */
+    uint32_t t_embd, t_output, t_q, t_k, t_v, t_o, t_gate, t_up, t_down;
     const char *const *tokens; /* optional vocabulary (tokenizer.ggml.model "llama") */
     const float *scores;
     const int32_t *token_types;
@@ -127,9 +129,10 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     int D = c->n_embd, hd = c->n_embd / c->n_heads;
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     float a = c->std * 1.7320508f;
-    rc |= tiny_tensor(w, c, &rng, "token_embd.weight", c->wtype, c->n_vocab, D, 0, 4 * a);
+#define TYPE(f) (c->f ? c->f : c->wtype)
+    rc |= tiny_tensor(w, c, &rng, "token_embd.weight", TYPE(t_embd), c->n_vocab, D, 0, 4 * a);
     if (!c->tied)
-        rc |= tiny_tensor(w, c, &rng, "output.weight", c->wtype, c->n_vocab, D, 0, a);
+        rc |= tiny_tensor(w, c, &rng, "output.weight", TYPE(t_output), c->n_vocab, D, 0, a);
     rc |= tiny_tensor(w, c, &rng, "output_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
     if (c->rope_freqs)
         rc |= tiny_tensor(w, c, &rng, "rope_freqs.weight", AIEB_GGML_F32, 1, hd / 2, 2.0f, 0.9f);
@@ -139,18 +142,18 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     (snprintf(n, sizeof n, "blk.%d." name, l),                                                     \
      tiny_tensor(w, c, &rng, n, type, rows, cols, base, amp))
         rc |= T("attn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("attn_q.weight", c->wtype, qd, D, 0, a);
-        rc |= T("attn_k.weight", c->wtype, kvd, D, 0, a);
-        rc |= T("attn_v.weight", c->wtype, kvd, D, 0, a);
+        rc |= T("attn_q.weight", TYPE(t_q), qd, D, 0, a);
+        rc |= T("attn_k.weight", TYPE(t_k), kvd, D, 0, a);
+        rc |= T("attn_v.weight", TYPE(t_v), kvd, D, 0, a);
         if (c->biases) {
             rc |= T("attn_q.bias", c->vtype, 1, qd, 0, 0.1f);
             rc |= T("attn_k.bias", c->vtype, 1, kvd, 0, 0.1f);
             rc |= T("attn_v.bias", c->vtype, 1, kvd, 0, 0.1f);
         }
-        rc |= T("attn_output.weight", c->wtype, D, qd, 0, a);
+        rc |= T("attn_output.weight", TYPE(t_o), D, qd, 0, a);
         rc |= T("ffn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("ffn_gate.weight", c->wtype, c->n_ff, D, 0, a);
-        rc |= T("ffn_up.weight", c->wtype, c->n_ff, D, 0, a);
+        rc |= T("ffn_gate.weight", TYPE(t_gate), c->n_ff, D, 0, a);
+        rc |= T("ffn_up.weight", TYPE(t_up), c->n_ff, D, 0, a);
         if (l == 0 && c->odd_type_tensor) {
             /* raw bytes of the right size for that type */
             uint32_t be, bb;
@@ -162,10 +165,11 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
                                      bytes);
             free(raw);
         } else {
-            rc |= T("ffn_down.weight", c->wtype, D, c->n_ff, 0, a);
+            rc |= T("ffn_down.weight", TYPE(t_down), D, c->n_ff, 0, a);
         }
 #undef T
     }
+#undef TYPE
     aieb_err err = {0};
     if (!rc)
         rc = aieb_gguf_writer_save(w, path, &err);

@@ -330,7 +330,8 @@ static void forward_job(void *arg, int ith, int nth)
     for (int l = 0; l < hp->n_layers; l++) {
         const layer_w *L = &m->layers[l];
         rmsnorm_rows(e->x, L->attn_norm, e->xn, D, t0, t1, hp->norm_eps);
-        if (type_is_quant(L->wq.type))
+        /* a file mixes types per tensor: quantize when any reader of xn wants it */
+        if (type_is_quant(L->wq.type) || type_is_quant(L->wk.type) || type_is_quant(L->wv.type))
             quantize_rows(e, e->xn, D, t0, t1);
         pool_barrier(e->pool);
 
@@ -348,7 +349,7 @@ static void forward_job(void *arg, int ith, int nth)
         pool_barrier(e->pool);
 
         rmsnorm_rows(e->x, L->ffn_norm, e->xn, D, t0, t1, hp->norm_eps);
-        if (type_is_quant(L->w_gate.type))
+        if (type_is_quant(L->w_gate.type) || type_is_quant(L->w_up.type))
             quantize_rows(e, e->xn, D, t0, t1);
         pool_barrier(e->pool);
 

@@ -15,7 +15,7 @@
 #include "engine/quant.h"
 
 /* Activations a matrix product reads: float rows for F32/F16/BF16 weights, int8 blocks
- * (quantized from the same rows) for Q8_0/Q4_0 weights. */
+ * of 32 (quantized from the same rows) for every quantized weight type. */
 typedef struct act {
     const float *f; /* (n_tok, ldf) */
     int ldf;
@@ -25,7 +25,24 @@ typedef struct act {
 /* y[t*ldy + r] = dot(row r of w, activation row t), for r in [r0, r1), t < n_tok. */
 typedef void (*mm_fn)(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
 
-enum { KT_F32, KT_F16, KT_BF16, KT_Q8_0, KT_Q4_0, KT_COUNT };
+enum {
+    KT_F32,
+    KT_F16,
+    KT_BF16,
+    KT_Q8_0,
+    KT_Q4_0,
+    KT_Q4_1,
+    KT_Q5_0,
+    KT_Q5_1,
+    KT_IQ4_NL,
+    KT_Q2_K,
+    KT_Q3_K,
+    KT_Q4_K,
+    KT_Q5_K,
+    KT_Q6_K,
+    KT_IQ4_XS,
+    KT_COUNT
+};
 
 typedef struct kernels {
     const char *name;
@@ -59,14 +76,36 @@ static inline int kt_index(uint32_t type)
         return KT_Q8_0;
     case AIEB_GGML_Q4_0:
         return KT_Q4_0;
+    case AIEB_GGML_Q4_1:
+        return KT_Q4_1;
+    case AIEB_GGML_Q5_0:
+        return KT_Q5_0;
+    case AIEB_GGML_Q5_1:
+        return KT_Q5_1;
+    case AIEB_GGML_IQ4_NL:
+        return KT_IQ4_NL;
+    case AIEB_GGML_Q2_K:
+        return KT_Q2_K;
+    case AIEB_GGML_Q3_K:
+        return KT_Q3_K;
+    case AIEB_GGML_Q4_K:
+        return KT_Q4_K;
+    case AIEB_GGML_Q5_K:
+        return KT_Q5_K;
+    case AIEB_GGML_Q6_K:
+        return KT_Q6_K;
+    case AIEB_GGML_IQ4_XS:
+        return KT_IQ4_XS;
     default:
         return -1;
     }
 }
 
+/* Whether products with this weight type read int8 activations (act.q). */
 static inline int type_is_quant(uint32_t type)
 {
-    return type == AIEB_GGML_Q8_0 || type == AIEB_GGML_Q4_0;
+    int k = kt_index(type);
+    return k >= KT_Q8_0;
 }
 
 /* CPU features as cpuid/xgetbv report them (the OS must save the registers). */

@@ -242,7 +242,7 @@ TARGET void avx2_to_f32(uint32_t type, const void *src, float *dst, int n)
 
 const kernels kernels_avx2 = {
     .name = "avx2",
-    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0},
+    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
     .dot = avx2_dot,
     .axpy = avx2_axpy,

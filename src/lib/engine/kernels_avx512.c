@@ -202,7 +202,7 @@ TARGET static void mix(const float *w, const float *v, size_t stride, int n, int
 
 const kernels kernels_avx512 = {
     .name = "avx512",
-    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0},
+    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
     .dot = dot,
     .axpy = axpy,
@@ -213,7 +213,7 @@ const kernels kernels_avx512 = {
 
 const kernels kernels_avx512_vnni = {
     .name = "avx512-vnni",
-    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0},
+    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
     .dot = dot,
     .axpy = axpy,

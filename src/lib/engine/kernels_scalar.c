@@ -149,6 +149,37 @@ static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, floa
     }
 }
 
+/* Every other block type: each weight block converted to float by the format's
+ * definition (dequantize_row), then multiplied with the int8 activations. Slow, and
+ * independent of the SIMD kernels' integer decomposition, which it checks. */
+static void mm_blocks(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    uint32_t be = 1, bb = 1;
+    aieb_ggml_type_size(w->type, &be, &bb);
+    int nb = w->cols / QK;
+    float wf[QK_K];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+        for (int t = 0; t < n_tok; t++)
+            y[(size_t)t * ldy + r] = 0;
+        for (int c = 0; c < w->cols; c += (int)be) {
+            dequantize_row(w->type, row + (size_t)(c / (int)be) * bb, wf, be);
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *xq = x->q.q + (size_t)t * w->cols + c;
+                const float *xd = x->q.d + (size_t)t * nb + c / QK;
+                float s = 0;
+                for (int g = 0; g < (int)be / QK; g++) {
+                    float sg = 0;
+                    for (int j = 0; j < QK; j++)
+                        sg += wf[g * QK + j] * (float)xq[g * QK + j];
+                    s += sg * xd[g];
+                }
+                y[(size_t)t * ldy + r] += s;
+            }
+        }
+    }
+}
+
 static float dot(const float *a, const float *b, int n)
 {
     float s = 0;
@@ -184,7 +215,8 @@ static void to_f32(uint32_t type, const void *src, float *dst, int n)
 
 const kernels kernels_scalar = {
     .name = "scalar",
-    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0},
+    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, mm_blocks, mm_blocks, mm_blocks, mm_blocks,
+           mm_blocks, mm_blocks, mm_blocks, mm_blocks, mm_blocks, mm_blocks},
     .quantize_act = quantize_act_scalar,
     .dot = dot,
     .axpy = axpy,

@@ -20,8 +20,26 @@
 
 int model_type_supported(uint32_t type)
 {
-    return type == AIEB_GGML_F32 || type == AIEB_GGML_F16 || type == AIEB_GGML_BF16 ||
-           type == AIEB_GGML_Q8_0 || type == AIEB_GGML_Q4_0;
+    switch (type) {
+    case AIEB_GGML_F32:
+    case AIEB_GGML_F16:
+    case AIEB_GGML_BF16:
+    case AIEB_GGML_Q8_0:
+    case AIEB_GGML_Q4_0:
+    case AIEB_GGML_Q4_1:
+    case AIEB_GGML_Q5_0:
+    case AIEB_GGML_Q5_1:
+    case AIEB_GGML_IQ4_NL:
+    case AIEB_GGML_Q2_K:
+    case AIEB_GGML_Q3_K:
+    case AIEB_GGML_Q4_K:
+    case AIEB_GGML_Q5_K:
+    case AIEB_GGML_Q6_K:
+    case AIEB_GGML_IQ4_XS:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 void model_free(model *m)
@@ -85,15 +103,16 @@ static int get_float(loader *ld, const char *suffix, double def, float *out)
 static int type_error(loader *ld, const char *name, uint32_t type)
 {
     const char *tn = aieb_ggml_type_name(type);
-    if (type >= AIEB_GGML_Q2_K && type <= AIEB_GGML_Q8_K)
-        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
-                         "model: tensor '%s' is %s: K-quants are not supported yet; use a GGUF "
-                         "file in F32, F16, BF16, Q8_0 or Q4_0",
-                         name, tn);
+    char num[16];
+    if (!tn) {
+        snprintf(num, sizeof num, "%u", type);
+        tn = num;
+    }
     return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
                      "model: tensor '%s' has type %s, which the engine cannot multiply "
-                     "(F32, F16, BF16, Q8_0, Q4_0)",
-                     name, tn ? tn : "?");
+                     "(it runs F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+                     "Q5_K, Q6_K, IQ4_NL, IQ4_XS)",
+                     name, tn);
 }
 
 /* A (rows, cols) matrix: GGUF ne = [cols, rows]. Absent and not required: data NULL. */

@@ -17,7 +17,7 @@ typedef enum { ARCH_LLAMA = 0, ARCH_QWEN2 = 1 } model_arch;
 
 /* A weight matrix: rows x cols values of one type, rows row_bytes apart. */
 typedef struct wmat {
-    uint32_t type; /* aieb_ggml_type: F32, F16, BF16, Q8_0 or Q4_0 */
+    uint32_t type; /* aieb_ggml_type: one model_type_supported() accepts */
     int rows, cols;
     size_t row_bytes;
     const uint8_t *data;

@@ -38,13 +38,49 @@ static const struct preset {
 #define N_PRESETS  (sizeof presets / sizeof presets[0])
 #define WEIGHT_STD 0.02f
 
+/* "_m" mixes follow llama.cpp's Q4_K_M / Q5_K_M choice (src/llama-quant.cpp): the
+ * output Q6_K, attn_v and ffn_down Q6_K in the layers use_more_bits() picks (the first
+ * and last eighth, every third between); the rest the base type. */
 static const struct {
     const char *name;
     uint32_t type;
+    int mix_m;
 } type_names[] = {
-    {"f32", AIEB_GGML_F32},   {"f16", AIEB_GGML_F16},   {"bf16", AIEB_GGML_BF16},
-    {"q8_0", AIEB_GGML_Q8_0}, {"q4_0", AIEB_GGML_Q4_0},
+    {"f32", AIEB_GGML_F32, 0},     {"f16", AIEB_GGML_F16, 0},     {"bf16", AIEB_GGML_BF16, 0},
+    {"q8_0", AIEB_GGML_Q8_0, 0},   {"q4_0", AIEB_GGML_Q4_0, 0},   {"q4_1", AIEB_GGML_Q4_1, 0},
+    {"q5_0", AIEB_GGML_Q5_0, 0},   {"q5_1", AIEB_GGML_Q5_1, 0},   {"iq4_nl", AIEB_GGML_IQ4_NL, 0},
+    {"q2_k", AIEB_GGML_Q2_K, 0},   {"q3_k", AIEB_GGML_Q3_K, 0},   {"q4_k", AIEB_GGML_Q4_K, 0},
+    {"q5_k", AIEB_GGML_Q5_K, 0},   {"q6_k", AIEB_GGML_Q6_K, 0},   {"iq4_xs", AIEB_GGML_IQ4_XS, 0},
+    {"q4_k_m", AIEB_GGML_Q4_K, 1}, {"q5_k_m", AIEB_GGML_Q5_K, 1},
 };
+#define N_TYPES (sizeof type_names / sizeof type_names[0])
+
+static int use_more_bits(int layer, int n_layers)
+{
+    return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
+
+/* A super-block type on rows that are not a multiple of 256 becomes what llama.cpp's
+ * quantizer falls back to (tensor_type_fallback in src/llama-quant.cpp). */
+static uint32_t fit_type(uint32_t type, int cols)
+{
+    uint32_t be = 1, bb = 1;
+    aieb_ggml_type_size(type, &be, &bb);
+    if (cols % (int)be == 0)
+        return type;
+    switch (type) {
+    case AIEB_GGML_Q4_K:
+        return AIEB_GGML_Q5_0;
+    case AIEB_GGML_Q5_K:
+        return AIEB_GGML_Q5_1;
+    case AIEB_GGML_Q6_K:
+        return AIEB_GGML_Q8_0;
+    case AIEB_GGML_IQ4_XS:
+        return AIEB_GGML_IQ4_NL;
+    default: /* Q2_K, Q3_K */
+        return AIEB_GGML_Q4_0;
+    }
+}
 
 /* ==== random numbers ====================================================== */
 
@@ -73,6 +109,7 @@ static inline float next_uniform(uint64_t *s, float a)
 typedef struct fill_job {
     wmat **mats; /* matrices to fill (data points into the arena) */
     int n_mats;
+    int max_cols;
     uint64_t seed;
     float lv_f32[LEVELS];
     uint16_t lv_f16[LEVELS], lv_bf16[LEVELS];
@@ -132,6 +169,7 @@ static void fill_q4_0(blk_q4_0 *b, int nb, uint64_t *s)
 static void fill_rows(void *arg, int ith, int nth)
 {
     const fill_job *f = arg;
+    float *row = NULL; /* other block types: float values, then quantize_row */
     for (int i = 0; i < f->n_mats; i++) {
         wmat *w = f->mats[i];
         int r0, r1;
@@ -143,13 +181,21 @@ static void fill_rows(void *arg, int ith, int nth)
                 fill_q8_0((blk_q8_0 *)dst, w->cols / QK, &s);
             else if (w->type == AIEB_GGML_Q4_0)
                 fill_q4_0((blk_q4_0 *)dst, w->cols / QK, &s);
-            else
+            else if (w->type == AIEB_GGML_F32 || w->type == AIEB_GGML_F16 ||
+                     w->type == AIEB_GGML_BF16)
                 fill_float(f, w->type, dst, w->cols, &s);
+            else {
+                if (!row && !(row = malloc((size_t)f->max_cols * sizeof *row)))
+                    continue; /* left zero: the model stays usable for timing */
+                fill_float(f, AIEB_GGML_F32, (uint8_t *)row, w->cols, &s);
+                quantize_row(w->type, row, dst, w->cols);
+            }
         }
     }
+    free(row);
 }
 
-static int parse_spec(const char *spec, const struct preset **pr, uint32_t *type, uint64_t *seed,
+static int parse_spec(const char *spec, const struct preset **pr, size_t *type, uint64_t *seed,
                       aieb_err *err)
 {
     size_t nlen = strcspn(spec, "?");
@@ -162,7 +208,7 @@ static int parse_spec(const char *spec, const struct preset **pr, uint32_t *type
                          "synthetic: unknown preset '%.*s' (smollm-135m, smollm-360m, "
                          "qwen2.5-0.5b, tinyllama-1.1b, llama-3.2-1b)",
                          (int)(nlen > 64 ? 64 : nlen), spec);
-    *type = AIEB_GGML_F32;
+    *type = 0; /* index in type_names: f32 */
     *seed = 0;
     const char *p = spec + nlen;
     while (*p == '?' || *p == '&') {
@@ -175,16 +221,17 @@ static int parse_spec(const char *spec, const struct preset **pr, uint32_t *type
         size_t vlen = strcspn(v, "&");
         if (klen == 4 && strncmp(p, "type", 4) == 0) {
             size_t i;
-            for (i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+            for (i = 0; i < N_TYPES; i++)
                 if (strlen(type_names[i].name) == vlen &&
                     strncasecmp(type_names[i].name, v, vlen) == 0)
                     break;
-            if (i == sizeof type_names / sizeof type_names[0])
+            if (i == N_TYPES)
                 return aieb_errf(err, AIEB_EINVAL,
                                  "synthetic: type '%.*s' is not one of f32, f16, bf16, q8_0, "
-                                 "q4_0",
+                                 "q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, "
+                                 "iq4_xs, q4_k_m, q5_k_m",
                                  (int)(vlen > 32 ? 32 : vlen), v);
-            *type = type_names[i].type;
+            *type = i;
         } else if (klen == 4 && strncmp(p, "seed", 4) == 0) {
             char buf[32], *end;
             if (vlen == 0 || vlen >= sizeof buf || !isdigit((unsigned char)v[0]))
@@ -217,11 +264,13 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
 {
     memset(m, 0, sizeof *m);
     const struct preset *pr = NULL;
-    uint32_t type = AIEB_GGML_F32;
+    size_t ti = 0;
     uint64_t seed = 0;
-    int rc = parse_spec(spec, &pr, &type, &seed, err);
+    int rc = parse_spec(spec, &pr, &ti, &seed, err);
     if (rc)
         return rc;
+    uint32_t type = type_names[ti].type;
+    int mix_m = type_names[ti].mix_m;
     hparams *hp = &m->hp;
     *hp = (hparams){.arch = pr->arch,
                     .n_embd = pr->n_embd,
@@ -239,12 +288,8 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     m->synthetic = 1;
     m->tied = pr->tied;
     m->main_type = type;
-    const char *tname = "f32";
-    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
-        if (type_names[i].type == type)
-            tname = type_names[i].name;
-    snprintf(m->name, sizeof m->name, "synthetic:%s?type=%s&seed=%llu", pr->name, tname,
-             (unsigned long long)seed);
+    snprintf(m->name, sizeof m->name, "synthetic:%s?type=%s&seed=%llu", pr->name,
+             type_names[ti].name, (unsigned long long)seed);
 
     int D = hp->n_embd, qd = hp->n_heads * hp->head_dim, kvd = hp->n_kv_heads * hp->head_dim;
     int L = hp->n_layers;
@@ -278,14 +323,33 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
             mats[k++] = ws[i];
     }
     n_mats = k;
-    size_t total = 0;
-    for (int i = 0; i < n_mats; i++) {
+    for (int i = 0; i < n_mats; i++)
         mats[i]->type = type;
-        mats[i]->row_bytes = row_bytes(type, mats[i]->cols);
+    if (mix_m) {
+        if (!m->tied)
+            m->output.type = AIEB_GGML_Q6_K;
+        for (int l = 0; l < L; l++)
+            if (use_more_bits(l, L))
+                m->layers[l].wv.type = m->layers[l].w_down.type = AIEB_GGML_Q6_K;
+    }
+    size_t total = 0;
+    int max_cols = 0;
+    uint64_t type_bytes[32] = {0};
+    for (int i = 0; i < n_mats; i++) {
+        mats[i]->type = fit_type(mats[i]->type, mats[i]->cols);
+        max_cols = mats[i]->cols > max_cols ? mats[i]->cols : max_cols;
+        mats[i]->row_bytes = row_bytes(mats[i]->type, mats[i]->cols);
         total += align64(mats[i]->row_bytes * (size_t)mats[i]->rows);
         m->n_params += (uint64_t)mats[i]->rows * (uint64_t)mats[i]->cols;
         m->weight_bytes += mats[i]->row_bytes * (uint64_t)mats[i]->rows;
+        type_bytes[mats[i]->type] += mats[i]->row_bytes * (uint64_t)mats[i]->rows;
     }
+    uint64_t best = 0;
+    for (uint32_t t = 0; t < 32; t++) /* the type holding most bytes */
+        if (type_bytes[t] > best) {
+            best = type_bytes[t];
+            m->main_type = t;
+        }
     m->arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     fill_job *f = malloc(sizeof *f);
     if (m->arena == MAP_FAILED || !f) {
@@ -307,6 +371,7 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     }
     f->mats = mats;
     f->n_mats = n_mats;
+    f->max_cols = max_cols;
     f->seed = mix64(seed + 0x5eed);
     make_levels(f);
     pool_run(p, fill_rows, f);
