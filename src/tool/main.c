@@ -19,6 +19,7 @@ static const struct {
     {"config", cmd_config, "check or show a configuration"},
     {"generate", cmd_generate, "generate text with the embedded engine"},
     {"report", cmd_report, "write a run's report again, or compare runs"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text under a GGUF vocabulary"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
