@@ -89,6 +89,123 @@ static int is_special_type(uint8_t type)
     return type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN;
 }
 
+/* Texts of end-of-turn, end-of-generation and fill-in-the-middle tokens that the
+ * reference tokenizer (llama.cpp's llama-vocab.cpp) treats as control tokens whatever
+ * type the file gives them; the first group also names the end-of-turn token when
+ * tokenizer.ggml.eot_token_id is absent. */
+static const char *const EOT_TEXTS[] = {"<|eot_id|>",
+                                        "<|im_end|>",
+                                        "<|end|>",
+                                        "<end_of_turn>",
+                                        "<|endoftext|>",
+                                        "<|end_of_text|>",
+                                        "<EOT>",
+                                        "_<EOT>",
+                                        "[EOT]",
+                                        "<\xef\xbd\x9c"
+                                        "end\xe2\x96\x81"
+                                        "of\xe2\x96\x81"
+                                        "sentence\xef\xbd\x9c>",
+                                        "<end_of_utterance>"};
+static const char *const CONTROL_TEXTS[] = {"<|eom_id|>",
+                                            "<|return|>",
+                                            "<|call|>",
+                                            "<|flush|>",
+                                            "<|calls|>",
+                                            "</s>",
+                                            "[EOS]",
+                                            "<eos>",
+                                            "<turn|>",
+                                            "<|tool_response>",
+                                            "[e~[",
+                                            "<|fim_prefix|>",
+                                            "<fim-prefix>",
+                                            "<fim_prefix>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "begin\xef\xbd\x9c>",
+                                            "<PRE>",
+                                            "\xe2\x96\x81<PRE>",
+                                            "<|code_prefix|>",
+                                            "<|prefix|>",
+                                            "<|fim_suffix|>",
+                                            "<fim-suffix>",
+                                            "<fim_suffix>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "hole\xef\xbd\x9c>",
+                                            "<SUF>",
+                                            "\xe2\x96\x81<SUF>",
+                                            "<|code_suffix|>",
+                                            "<|suffix|>",
+                                            "<|fim_middle|>",
+                                            "<fim-middle>",
+                                            "<fim_middle>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "end\xef\xbd\x9c>",
+                                            "<MID>",
+                                            "\xe2\x96\x81<MID>",
+                                            "<|code_middle|>",
+                                            "<|middle|>",
+                                            "<|fim_pad|>",
+                                            "<fim-pad>",
+                                            "<fim_pad>",
+                                            "<PAD>",
+                                            "[PAD]",
+                                            "<|fim_repo|>",
+                                            "<|repo_name|>",
+                                            "<fim-repo>",
+                                            "<REPO>",
+                                            "<reponame>",
+                                            "<|file_sep|>"};
+
+static void force_control(tokenizer *t)
+{
+    for (size_t i = 0; i < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; i++) {
+        int id = tokenizer_find(t, EOT_TEXTS[i], strlen(EOT_TEXTS[i]));
+        if (id < 0)
+            continue;
+        t->types[id] = TT_CONTROL;
+        if (t->eot_id < 0)
+            t->eot_id = id;
+    }
+    for (size_t i = 0; i < sizeof CONTROL_TEXTS / sizeof CONTROL_TEXTS[0]; i++) {
+        int id = tokenizer_find(t, CONTROL_TEXTS[i], strlen(CONTROL_TEXTS[i]));
+        if (id >= 0)
+            t->types[id] = TT_CONTROL;
+    }
+}
+
+/* Phi-3's special tokens swallow the whitespace after them (the reference tokenizer
+ * sets this by model name: general.name containing "phi-3" or "phi3"), except <unk>,
+ * <s> and <|endoftext|>. */
+static int set_rstrip(tokenizer *t, const aieb_gguf *g, aieb_err *err)
+{
+    aieb_gguf_str name;
+    if (aieb_gguf_get_str(g, "general.name", &name, err) != 0)
+        return 0;
+    char low[128];
+    size_t n = name.len < sizeof low - 1 ? (size_t)name.len : sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)(name.ptr[i] >= 'A' && name.ptr[i] <= 'Z' ? name.ptr[i] + 32 : name.ptr[i]);
+    low[n] = 0;
+    if (!strstr(low, "phi-3") && !strstr(low, "phi3"))
+        return 0;
+    t->rstrip = calloc((size_t)t->tokens->arr_n + 1, 1);
+    if (!t->rstrip)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    for (int i = 0; i < t->n_special; i++)
+        t->rstrip[t->special[i]] = 1;
+    static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
+    for (size_t i = 0; i < 3; i++) {
+        int id = tokenizer_find(t, keep[i], strlen(keep[i]));
+        if (id >= 0)
+            t->rstrip[id] = 0;
+    }
+    return 0;
+}
+
 static int build_special(tokenizer *t, aieb_err *err)
 {
     size_t n = (size_t)t->tokens->arr_n, k = 0;
@@ -254,14 +371,19 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
     }
     if ((rc = build_hash(t, err)) != 0)
         return rc;
-    return build_special(t, err);
+    force_control(t);
+    if ((rc = build_special(t, err)) != 0)
+        return rc;
+    return set_rstrip(t, g, err);
 }
 
 void tokenizer_free(tokenizer *t)
 {
     bpe_free(t);
     free(t->special);
+    free(t->rstrip);
     t->special = NULL;
+    t->rstrip = NULL;
     free(t->scores);
     free(t->types);
     free(t->hash);
@@ -515,6 +637,9 @@ static int partition(const tokenizer *t, const char *text, int parse_special, fr
                 if (!rc)
                     rc = frag_add(&g, at, (size_t)s.len, id, err);
                 pos = at + (size_t)s.len;
+                while (t->rstrip && t->rstrip[id] && pos < end &&
+                       (text[pos] == ' ' || (text[pos] >= '\t' && text[pos] <= '\r')))
+                    pos++;
             }
             if (!rc)
                 rc = frag_add(&g, pos, end - pos, -1, err);

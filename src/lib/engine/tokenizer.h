@@ -47,6 +47,7 @@ typedef struct tokenizer {
     size_t hash_cap;
     int32_t *special; /* control, user-defined and unknown tokens, longest text first */
     int n_special;
+    uint8_t *rstrip; /* (n_vocab) 1: whitespace after the special token is dropped; or NULL */
 
     /* gpt2 (bpe.c) */
     char pre[32];               /* tokenizer.ggml.pre as given ("default" when absent) */
