@@ -429,31 +429,26 @@ static int spans_add(spans *s, size_t a, size_t b, aieb_err *err)
     return 0;
 }
 
-/* The code point index whose subject offset is off (off[] ascending, n + 1 entries). */
-static size_t cp_at(const size_t *off, size_t n, size_t byte)
+/* The code point that starts at subject byte `byte`, searching forward from code point
+ * `from` (matches come in order, so a piece is walked once: linear in its length). */
+static size_t cp_fwd(const size_t *off, size_t from, size_t byte)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (off[mid] < byte)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    while (off[from] < byte)
+        from++;
+    return from;
 }
 
 /* Splits every span of in by expression re into out (matches and the stretches
  * between them). subj is the fragment as matched, off[i] the byte where code point i
  * starts in it. */
-static int split(tokenizer *t, pcre2_code *re, const char *subj, const size_t *off, size_t n_cp,
-                 const spans *in, spans *out, aieb_err *err)
+static int split(tokenizer *t, pcre2_code *re, const char *subj, const size_t *off, const spans *in,
+                 spans *out, aieb_err *err)
 {
     int rc = 0;
     for (size_t k = 0; k < in->n && !rc; k++) {
         size_t a = in->v[k].a, b = in->v[k].b;
         const char *base = subj + off[a];
-        size_t blen = off[b] - off[a], pos = 0, last = a;
+        size_t blen = off[b] - off[a], pos = 0, last = a, cur = a;
         while (pos < blen && !rc) {
             int m = pcre2_match(re, (PCRE2_SPTR)base, blen, pos, PCRE2_NO_UTF_CHECK, t->md, NULL);
             if (m == PCRE2_ERROR_NOMATCH)
@@ -465,13 +460,15 @@ static int split(tokenizer *t, pcre2_code *re, const char *subj, const size_t *o
                                  (const char *)msg);
             }
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
-            size_t ca = cp_at(off, n_cp, off[a] + ov[0]), cb = cp_at(off, n_cp, off[a] + ov[1]);
+            size_t ca = cp_fwd(off, cur, off[a] + ov[0]), cb = cp_fwd(off, ca, off[a] + ov[1]);
             if (cb == ca) { /* an empty match makes no piece; step over one character */
                 if (ca >= b)
                     break;
-                pos = off[ca + 1] - off[a];
+                cur = ca + 1;
+                pos = off[cur] - off[a];
                 continue;
             }
+            cur = cb;
             rc = spans_add(out, last, ca, err);
             if (!rc)
                 rc = spans_add(out, ca, cb, err);
@@ -522,7 +519,7 @@ int bpe_encode(tokenizer *t, const char *text, size_t len, tok_out *out, aieb_er
         goto done;
     for (int r = 0; r < t->n_re && !rc; r++) {
         sb.n = 0;
-        rc = split(t, t->re[r], subj, off, n, &sa, &sb, err);
+        rc = split(t, t->re[r], subj, off, &sa, &sb, err);
         spans tmp = sa;
         sa = sb;
         sb = tmp;
