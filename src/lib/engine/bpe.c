@@ -431,7 +431,7 @@ static int spans_add(spans *s, size_t a, size_t b, aieb_err *err)
 
 /* The code point that starts at subject byte `byte`, searching forward from code point
  * `from` (matches come in order, so a piece is walked once: linear in its length). */
-static size_t cp_fwd(const size_t *off, size_t from, size_t byte)
+static size_t cp_fwd(const uint32_t *off, size_t from, size_t byte)
 {
     while (off[from] < byte)
         from++;
@@ -441,8 +441,8 @@ static size_t cp_fwd(const size_t *off, size_t from, size_t byte)
 /* Splits every span of in by expression re into out (matches and the stretches
  * between them). subj is the fragment as matched, off[i] the byte where code point i
  * starts in it. */
-static int split(tokenizer *t, pcre2_code *re, const char *subj, const size_t *off, const spans *in,
-                 spans *out, aieb_err *err)
+static int split(tokenizer *t, pcre2_code *re, const char *subj, const uint32_t *off,
+                 const spans *in, spans *out, aieb_err *err)
 {
     int rc = 0;
     for (size_t k = 0; k < in->n && !rc; k++) {
@@ -485,14 +485,18 @@ int bpe_encode(tokenizer *t, const char *text, size_t len, tok_out *out, aieb_er
 {
     if (len == 0)
         return 0;
+    if (len > TOK_TEXT_MAX) /* offsets below are 32-bit */
+        return aieb_errf(err, AIEB_ETOOBIG,
+                         "tokenizer: text of %zu bytes is over the %u-byte limit", len,
+                         TOK_TEXT_MAX);
     /* the code points as the reference reads them: the subject the expressions see (every
      * non-ASCII space as U+000B, as the reference does; code points UTF-8 cannot carry
      * as U+E000, a character of no class the expressions name) and each code point's
      * re-encoded bytes */
-    size_t *off = malloc((len + 1) * sizeof *off);
+    uint32_t *off = malloc((len + 1) * sizeof *off);
     char *subj = malloc(len * 4 + 4);
     char *word = malloc(len * 4 + 4);
-    size_t *woff = malloc((len + 1) * sizeof *woff);
+    uint32_t *woff = malloc((len + 1) * sizeof *woff);
     spans sa = {0}, sb = {0};
     scratch s = {0};
     int rc = 0;
@@ -505,16 +509,16 @@ int bpe_encode(tokenizer *t, const char *text, size_t len, tok_out *out, aieb_er
         int cl;
         uint32_t c = tokenizer_utf8_next(text + i, len - i, &cl);
         i += (size_t)cl;
-        off[n] = sl;
-        woff[n++] = wl;
+        off[n] = (uint32_t)sl;
+        woff[n++] = (uint32_t)wl;
         uint32_t m = c >= 0x80 && is_space_nonascii(c)              ? 0x0b
                      : (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff ? 0xe000
                                                                     : c;
         sl += put_utf8(subj + sl, m);
         wl += put_utf8(word + wl, c > 0x10ffff ? 0xfffd : c);
     }
-    off[n] = sl;
-    woff[n] = wl;
+    off[n] = (uint32_t)sl;
+    woff[n] = (uint32_t)wl;
     if ((rc = spans_add(&sa, 0, n, err)) != 0)
         goto done;
     for (int r = 0; r < t->n_re && !rc; r++) {
