@@ -41,8 +41,10 @@ typedef struct aieb_engine_opts {
     int threads;        /* worker threads including the caller; 0 = all online cores */
     int context_length; /* KV cache positions; 0 = min(model's, 4096) */
     aieb_kernels kernels;
-    int use_blas;  /* 1: OpenBLAS sgemm for F32 prefill when libopenblas loads; 0: never */
-    int max_batch; /* prompt tokens processed per batch; 0 = 256 */
+    int use_blas;   /* 1: OpenBLAS sgemm for F32 prefill when libopenblas loads; 0: never */
+    int max_batch;  /* prompt tokens processed per batch; 0 = 256 */
+    int vocab_only; /* 1: read only the tokenizer (files without tensors work); such an
+                       engine tokenizes and detokenizes but cannot generate */
 } aieb_engine_opts;
 
 /* Fills opts with the defaults above (threads 0, context 0, AUTO, use_blas 1). */
@@ -60,18 +62,21 @@ AIEB_API int aieb_engine_open(const char *model, const aieb_engine_opts *opts, a
 AIEB_API void aieb_engine_close(aieb_engine *e);
 
 typedef struct aieb_model_info {
-    char name[96];       /* general.name, or the synthetic preset */
-    char arch[16];       /* "llama" or "qwen2" */
-    char weight_type[8]; /* type of most weight bytes: "f32", "q8_0", ... */
-    char tokenizer[16];  /* "llama" (SentencePiece) or "bytes" */
-    char kernels[16];    /* "scalar", "avx2", "avx512", "avx512-vnni" */
-    int synthetic;       /* 1 for synthetic models */
+    char name[96];          /* general.name, or the synthetic preset */
+    char arch[16];          /* "llama" or "qwen2" */
+    char weight_type[8];    /* type of most weight bytes: "f32", "q8_0", ... */
+    char tokenizer[16];     /* "llama" (SentencePiece), "gpt2" (byte-level BPE), "bytes", "none" */
+    char tokenizer_pre[32]; /* gpt2: the pre-tokenizer (tokenizer.ggml.pre), else "" */
+    char kernels[16];       /* "scalar", "avx2", "avx512", "avx512-vnni" */
+    int synthetic;          /* 1 for synthetic models */
     int n_layers, n_embd, n_ff, n_heads, n_kv_heads, head_dim, n_vocab;
     int context_length;       /* positions in this engine's KV cache */
     int model_context_length; /* what the model was trained for */
     int threads;
     int blas;              /* 1 when F32 prefill uses OpenBLAS */
     int bos_id, eos_id;    /* -1 when none */
+    int eot_id;            /* end of turn (tokenizer.ggml.eot_token_id), -1 when none */
+    int add_bos;           /* 1 when the vocabulary asks for BOS before a text */
     uint64_t n_params;     /* parameters in all weight tensors */
     uint64_t weight_bytes; /* bytes of all weight tensors */
     uint64_t decode_bytes; /* weight bytes one decode step reads (all but the
@@ -83,15 +88,30 @@ typedef struct aieb_model_info {
 AIEB_API void aieb_engine_info(const aieb_engine *e, aieb_model_info *info);
 
 /* Tokenizes text into at most max_ids ids (adding BOS first when add_bos and the
- * model has one); *n_ids is the count. Fails with AIEB_ETOOBIG when more than
- * max_ids ids would be needed, AIEB_ENOMEM. */
+ * model asks for one); *n_ids is the count. Special-token text (such as
+ * "<|im_start|>") is plain text here: see aieb_engine_tokenize_ex. Fails with
+ * AIEB_ETOOBIG when more than max_ids ids would be needed, AIEB_EUNSUPPORTED when
+ * the model has no tokenizer, AIEB_ENOMEM. */
 AIEB_API int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t *ids,
                                   size_t max_ids, size_t *n_ids, aieb_err *err);
+
+/* Like aieb_engine_tokenize for text[0..len) (any bytes; invalid UTF-8 is read as
+ * U+FFFD by byte-level BPE, as the reference tokenizers do). add_bos: BOS first when
+ * the model asks for one (tokenizer.ggml.add_bos_token). parse_special: the text of
+ * control tokens becomes those tokens (longest first: "<|im_start|>user" gives the
+ * token, then "user"); otherwise it is tokenized as text. User-defined tokens are
+ * always matched whole. Fails like aieb_engine_tokenize. */
+AIEB_API int aieb_engine_tokenize_ex(aieb_engine *e, const char *text, size_t len, int add_bos,
+                                     int parse_special, int32_t *ids, size_t max_ids, size_t *n_ids,
+                                     aieb_err *err);
 
 /* Returns the text of one token (bytes, possibly a partial UTF-8 sequence) and its
  * length in *len; "" for control tokens and ids out of range. The pointer stays
  * valid until the next call on e. This function can't fail. */
 AIEB_API const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len);
+
+/* Like aieb_engine_token_text, but control tokens give their text ("<|im_end|>"). */
+AIEB_API const char *aieb_engine_token_piece(aieb_engine *e, int32_t id, size_t *len);
 
 struct aieb_buf;
 

@@ -21,6 +21,7 @@ static const struct {
     {"report", cmd_report, "write a run's report again, or compare runs"},
     {"rate", cmd_rate, "AI Energy Score stars of energy_star runs"},
     {"history", cmd_history, "list the runs recorded in the results store"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text under a GGUF vocabulary"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

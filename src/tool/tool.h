@@ -28,6 +28,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_rate(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 
 /* Prints "aieb: error: <msg>" to stderr and returns the exit status for code. */
 int tool_fail(int code, const aieb_err *err);

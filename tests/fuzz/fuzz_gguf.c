@@ -81,10 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (tokenizer_init_gguf(&tok, g, 1 << 20, &err) == 0) {
             int32_t ids[64];
             size_t n;
-            if (tokenizer_encode(&tok, "Hello w\xc3\xb6rld  !", 1, ids, 64, &n, &err) == 0)
+            if (tokenizer_encode(&tok, "Hello w\xc3\xb6rld  !", 15, 1, 1, ids, 64, &n, &err) == 0)
                 for (size_t i = 0; i < n; i++) {
                     size_t len;
-                    const char *p = tokenizer_piece(&tok, ids[i], &len);
+                    const char *p = tokenizer_piece(&tok, ids[i], 0, &len);
                     if (len)
                         sink += (unsigned char)p[len - 1];
                 }

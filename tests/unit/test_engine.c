@@ -462,9 +462,91 @@ static void generation(void **state)
     aieb_buf_init(&text, 0);
     int32_t back[] = {1, 5, 7, 299, 2, 400};
     assert_int_equal(aieb_engine_detokenize(e, back, 6, &text), 0);
-    /* without token types <s> and </s> are plain text; 400 is out of range */
-    assert_string_equal(text.data, "<s>t5t7t299</s>");
+    /* without token types <s> is plain text; </s> is one of the end-of-turn texts the
+     * reference tokenizer always treats as control (no text); 400 is out of range */
+    assert_string_equal(text.data, "<s>t5t7t299");
     aieb_buf_free(&text);
+    aieb_engine_close(e);
+}
+
+/* A byte-level BPE (gpt2) vocabulary: text prompts work, as does a vocabulary-only
+ * open of the same file (which cannot generate). */
+static void gpt2_text_prompt(void **state)
+{
+    /* ids 0..255: GPT-2's characters of bytes 0..255 (printable ASCII is itself; the
+     * space is U+0120), then merged pieces */
+    static char chars[256][3];
+    const char *toks[300];
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+        int cp = b;
+        if (!printable) {
+            cp = 256;
+            for (int x = 0; x < b; x++)
+                cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
+        }
+        if (cp < 0x80) {
+            chars[b][0] = (char)cp;
+        } else {
+            chars[b][0] = (char)(0xc0 | (cp >> 6));
+            chars[b][1] = (char)(0x80 | (cp & 0x3f));
+        }
+        toks[b] = chars[b];
+    }
+    static const char *const extra[] = {"He", "ll",          "llo", "Hello",        "\xc4\xa0w",
+                                        "or", "\xc4\xa0wor", "ld",  "\xc4\xa0world"};
+    static const char *const merges[] = {"H e",          "l l",        "ll o",
+                                         "He llo",       "\xc4\xa0 w", "o r",
+                                         "\xc4\xa0w or", "l d",        "\xc4\xa0wor ld"};
+    for (int i = 0; i < 9; i++)
+        toks[256 + i] = extra[i];
+    for (int i = 265; i < 300; i++)
+        toks[i] = chars[0]; /* fillers (duplicates of the NUL piece) */
+    tiny_cfg c;
+    tiny_defaults(&c, "qwen2", AIEB_GGML_F32, 1);
+    c.tokens = toks;
+    c.n_tokens = 300;
+    c.tok_model = "gpt2";
+    c.tok_pre = "qwen2";
+    c.merges = merges;
+    c.n_merges = 9;
+    c.eos_id = 299;
+    assert_int_equal(tiny_write(&c, model_path("gpt2")), 0);
+    aieb_engine *e = open_tiny(model_path("gpt2"), AIEB_KERNELS_AUTO, 1, 0, 0);
+    aieb_model_info mi;
+    aieb_engine_info(e, &mi);
+    assert_string_equal(mi.tokenizer, "gpt2");
+    assert_string_equal(mi.tokenizer_pre, "qwen2");
+    int32_t ids[16];
+    size_t n;
+    aieb_err err = {0};
+    assert_int_equal(aieb_engine_tokenize(e, "Hello world", 1, ids, 16, &n, &err), 0);
+    int32_t want[] = {259, 264}; /* no BOS: the file does not ask for one */
+    assert_int_equal(n, 2);
+    assert_memory_equal(ids, want, sizeof want);
+    aieb_sample_params p;
+    aieb_sample_params_init(&p);
+    p.max_new_tokens = 3;
+    p.ignore_eos = 1;
+    aieb_gen_stats st;
+    assert_int_equal(aieb_engine_generate(e, ids, n, &p, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.completion_tokens, 3);
+    aieb_buf text;
+    aieb_buf_init(&text, 0);
+    assert_int_equal(aieb_engine_detokenize(e, ids, n, &text), 0);
+    assert_string_equal(text.data, "Hello world");
+    aieb_buf_free(&text);
+    aieb_engine_close(e);
+
+    aieb_engine_opts o;
+    aieb_engine_opts_init(&o);
+    o.vocab_only = 1;
+    assert_int_equal(aieb_engine_open(model_path("gpt2"), &o, &e, &err), 0);
+    assert_int_equal(aieb_engine_tokenize(e, "Hello world", 1, ids, 16, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(ids, want, sizeof want);
+    assert_int_equal(aieb_engine_generate(e, ids, n, &p, NULL, NULL, &st, &err), AIEB_EINVAL);
+    assert_non_null(strstr(err.msg, "vocabulary only"));
     aieb_engine_close(e);
 }
 
@@ -604,7 +686,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(formats),      cmocka_unit_test(kernels_match_scalar),
         cmocka_unit_test(paths_agree),  cmocka_unit_test(generation),
-        cmocka_unit_test(eos_handling), cmocka_unit_test(load_errors),
+        cmocka_unit_test(eos_handling), cmocka_unit_test(gpt2_text_prompt),
+        cmocka_unit_test(load_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

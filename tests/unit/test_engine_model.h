@@ -30,8 +30,11 @@ typedef struct tiny_cfg {
     const float *scores;
     const int32_t *token_types;
     int n_tokens;
-    const char *tok_model; /* tokenizer.ggml.model, default "llama" */
-    int eos_id;            /* tokenizer.ggml.eos_token_id (default 2) */
+    const char *tok_model;     /* tokenizer.ggml.model, default "llama" */
+    const char *tok_pre;       /* tokenizer.ggml.pre, or NULL */
+    const char *const *merges; /* tokenizer.ggml.merges (gpt2), or NULL */
+    int n_merges;
+    int eos_id; /* tokenizer.ggml.eos_token_id (default 2) */
 } tiny_cfg;
 
 static inline void tiny_defaults(tiny_cfg *c, const char *arch, uint32_t wtype, int tied)
@@ -124,6 +127,11 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.bos_token_id", 1);
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)c->eos_id);
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.unknown_token_id", 0);
+        if (c->tok_pre)
+            rc |= aieb_gguf_w_str(w, "tokenizer.ggml.pre", c->tok_pre);
+        if (c->merges)
+            rc |= aieb_gguf_w_arr(w, "tokenizer.ggml.merges", AIEB_GGUF_STRING, c->merges,
+                                  (uint64_t)c->n_merges);
     }
     uint64_t rng = c->seed * 0x2545f4914f6cdd1dull + 7;
     int D = c->n_embd, hd = c->n_embd / c->n_heads;

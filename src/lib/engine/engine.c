@@ -49,6 +49,18 @@ static int load_model(aieb_engine *e, const char *name, aieb_err *err)
     aieb_gguf *g;
     if ((rc = aieb_gguf_open(name, &g, err)) != 0)
         return rc;
+    if (e->vocab_only) { /* the file's tensors (if any) are not looked at */
+        e->m.gguf = g;
+        if ((rc = tokenizer_init_gguf(&e->tok, g, 0, err)) != 0)
+            return aieb_err_prefix(err, "%s", name);
+        if (e->tok.kind == TOK_NONE)
+            return aieb_errf(err, AIEB_EUNSUPPORTED,
+                             "%s: no vocabulary this engine reads (tokenizer.ggml.model missing "
+                             "or not 'llama' or 'gpt2')",
+                             name);
+        e->m.hp.n_vocab = e->tok.n_vocab;
+        return 0;
+    }
     if ((rc = model_load_gguf(&e->m, g, err)) != 0)
         return aieb_err_prefix(err, "%s", name);
     if ((rc = tokenizer_init_gguf(&e->tok, g, e->m.hp.n_vocab, err)) != 0)
@@ -83,7 +95,8 @@ int aieb_engine_open(const char *model_name, const aieb_engine_opts *opts, aieb_
     aieb_engine *e = calloc(1, sizeof *e);
     if (!e)
         return aieb_errf(err, AIEB_ENOMEM, "engine: out of memory");
-    e->n_threads = o.threads ? o.threads : usable_cores();
+    e->vocab_only = o.vocab_only;
+    e->n_threads = o.vocab_only ? 1 : o.threads ? o.threads : usable_cores();
     int rc = kernels_select(o.kernels, &e->k, err);
     if (!rc)
         rc = pool_create(e->n_threads, &e->pool, err);
@@ -92,6 +105,10 @@ int aieb_engine_open(const char *model_name, const aieb_engine_opts *opts, aieb_
     if (rc) {
         aieb_engine_close(e);
         return rc;
+    }
+    if (e->vocab_only) {
+        *out = e;
+        return 0;
     }
     const hparams *hp = &e->m.hp;
     e->n_ctx = o.context_length ? o.context_length
@@ -140,6 +157,8 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     snprintf(info->arch, sizeof info->arch, "%s", hp->arch == ARCH_QWEN2 ? "qwen2" : "llama");
     snprintf(info->weight_type, sizeof info->weight_type, "%s", type_name(m->main_type));
     snprintf(info->tokenizer, sizeof info->tokenizer, "%s", tokenizer_kind_name(e->tok.kind));
+    if (e->tok.kind == TOK_GPT2)
+        snprintf(info->tokenizer_pre, sizeof info->tokenizer_pre, "%s", e->tok.pre);
     snprintf(info->kernels, sizeof info->kernels, "%s", e->k->name);
     info->synthetic = m->synthetic;
     info->n_layers = hp->n_layers;
@@ -155,6 +174,8 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     info->blas = e->blas.sgemm != NULL;
     info->bos_id = e->tok.bos_id;
     info->eos_id = e->tok.eos_id;
+    info->eot_id = e->tok.eot_id;
+    info->add_bos = e->tok.add_bos;
     info->n_params = m->n_params;
     info->weight_bytes = m->weight_bytes;
     uint64_t embd_bytes = (uint64_t)m->tok_embd.row_bytes * (uint64_t)m->tok_embd.rows;
@@ -165,19 +186,33 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
 int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t *ids,
                          size_t max_ids, size_t *n_ids, aieb_err *err)
 {
-    return tokenizer_encode(&e->tok, text, add_bos && e->tok.add_bos, ids, max_ids, n_ids, err);
+    return tokenizer_encode(&e->tok, text, strlen(text), add_bos && e->tok.add_bos, 0, ids, max_ids,
+                            n_ids, err);
+}
+
+int aieb_engine_tokenize_ex(aieb_engine *e, const char *text, size_t len, int add_bos,
+                            int parse_special, int32_t *ids, size_t max_ids, size_t *n_ids,
+                            aieb_err *err)
+{
+    return tokenizer_encode(&e->tok, text, len, add_bos && e->tok.add_bos, parse_special, ids,
+                            max_ids, n_ids, err);
 }
 
 const char *aieb_engine_token_text(aieb_engine *e, int32_t id, size_t *len)
 {
-    return tokenizer_piece(&e->tok, id, len);
+    return tokenizer_piece(&e->tok, id, 0, len);
+}
+
+const char *aieb_engine_token_piece(aieb_engine *e, int32_t id, size_t *len)
+{
+    return tokenizer_piece(&e->tok, id, 1, len);
 }
 
 int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n, aieb_buf *out)
 {
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *p = tokenizer_piece(&e->tok, ids[i], &len);
+        const char *p = tokenizer_piece(&e->tok, ids[i], 0, &len);
         int rc = aieb_buf_append(out, p, len);
         if (rc)
             return rc;
@@ -215,6 +250,8 @@ int aieb_engine_generate(aieb_engine *e, const int32_t *prompt, size_t n_prompt,
         stats = &local;
     memset(stats, 0, sizeof *stats);
     const hparams *hp = &e->m.hp;
+    if (e->vocab_only)
+        return aieb_errf(err, AIEB_EINVAL, "engine: opened for its vocabulary only; no weights");
     if (n_prompt == 0)
         return aieb_errf(err, AIEB_EINVAL, "engine: the prompt is empty");
     for (size_t i = 0; i < n_prompt; i++)

@@ -21,9 +21,10 @@ struct aieb_engine {
     pool *pool;
     blas_lib blas; /* loaded OpenBLAS, or .sgemm NULL */
     int n_threads;
-    int n_ctx;     /* KV cache positions */
-    int max_batch; /* tokens per forward call */
-    int n_past;    /* positions filled in the KV cache */
+    int vocab_only; /* only e->tok is usable */
+    int n_ctx;      /* KV cache positions */
+    int max_batch;  /* tokens per forward call */
+    int n_past;     /* positions filled in the KV cache */
     int have_logits;
 
     /* activations, allocated once for max_batch tokens */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/bpe.h"
 #include "engine/tokenizer.h"
 
 /* token_type values in tokenizer.ggml.token_type (llama.cpp's llama_token_type) */
@@ -36,7 +37,7 @@ static uint64_t fnv1a(const char *s, size_t n)
     return h;
 }
 
-static int vocab_find(const tokenizer *t, const char *s, size_t n)
+int tokenizer_find(const tokenizer *t, const char *s, size_t n)
 {
     if (!t->hash)
         return -1;
@@ -63,13 +64,172 @@ static int build_hash(tokenizer *t, aieb_err *err)
     memset(t->hash, 0xff, cap * sizeof *t->hash);
     for (size_t id = 0; id < n; id++) {
         aieb_gguf_str s = aieb_gguf_arr_str(t->tokens, id);
-        if (vocab_find(t, s.ptr, (size_t)s.len) >= 0)
-            continue; /* a duplicate piece: the lower id wins */
+        if (s.len == 0)
+            continue; /* an empty piece matches no text */
+        /* a duplicate piece: the higher id wins, as in the reference tokenizer */
         size_t i = (size_t)fnv1a(s.ptr, (size_t)s.len) & (cap - 1);
-        while (t->hash[i] >= 0)
-            i = (i + 1) & (cap - 1);
+        for (; t->hash[i] >= 0; i = (i + 1) & (cap - 1)) {
+            aieb_gguf_str o = aieb_gguf_arr_str(t->tokens, (uint64_t)t->hash[i]);
+            if (o.len == s.len && memcmp(o.ptr, s.ptr, (size_t)s.len) == 0)
+                break;
+        }
         t->hash[i] = (int32_t)id;
     }
+    return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int is_special_type(uint8_t type)
+{
+    return type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN;
+}
+
+/* Texts of end-of-turn, end-of-generation and fill-in-the-middle tokens that the
+ * reference tokenizer (llama.cpp's llama-vocab.cpp) treats as control tokens whatever
+ * type the file gives them; the first group also names the end-of-turn token when
+ * tokenizer.ggml.eot_token_id is absent. */
+static const char *const EOT_TEXTS[] = {"<|eot_id|>",
+                                        "<|im_end|>",
+                                        "<|end|>",
+                                        "<end_of_turn>",
+                                        "<|endoftext|>",
+                                        "<|end_of_text|>",
+                                        "<EOT>",
+                                        "_<EOT>",
+                                        "[EOT]",
+                                        "<\xef\xbd\x9c"
+                                        "end\xe2\x96\x81"
+                                        "of\xe2\x96\x81"
+                                        "sentence\xef\xbd\x9c>",
+                                        "<end_of_utterance>"};
+static const char *const CONTROL_TEXTS[] = {"<|eom_id|>",
+                                            "<|return|>",
+                                            "<|call|>",
+                                            "<|flush|>",
+                                            "<|calls|>",
+                                            "</s>",
+                                            "[EOS]",
+                                            "<eos>",
+                                            "<turn|>",
+                                            "<|tool_response>",
+                                            "[e~[",
+                                            "<|fim_prefix|>",
+                                            "<fim-prefix>",
+                                            "<fim_prefix>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "begin\xef\xbd\x9c>",
+                                            "<PRE>",
+                                            "\xe2\x96\x81<PRE>",
+                                            "<|code_prefix|>",
+                                            "<|prefix|>",
+                                            "<|fim_suffix|>",
+                                            "<fim-suffix>",
+                                            "<fim_suffix>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "hole\xef\xbd\x9c>",
+                                            "<SUF>",
+                                            "\xe2\x96\x81<SUF>",
+                                            "<|code_suffix|>",
+                                            "<|suffix|>",
+                                            "<|fim_middle|>",
+                                            "<fim-middle>",
+                                            "<fim_middle>",
+                                            "<\xef\xbd\x9c"
+                                            "fim\xe2\x96\x81"
+                                            "end\xef\xbd\x9c>",
+                                            "<MID>",
+                                            "\xe2\x96\x81<MID>",
+                                            "<|code_middle|>",
+                                            "<|middle|>",
+                                            "<|fim_pad|>",
+                                            "<fim-pad>",
+                                            "<fim_pad>",
+                                            "<PAD>",
+                                            "[PAD]",
+                                            "<|fim_repo|>",
+                                            "<|repo_name|>",
+                                            "<fim-repo>",
+                                            "<REPO>",
+                                            "<reponame>",
+                                            "<|file_sep|>"};
+
+static void force_control(tokenizer *t)
+{
+    for (size_t i = 0; i < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; i++) {
+        int id = tokenizer_find(t, EOT_TEXTS[i], strlen(EOT_TEXTS[i]));
+        if (id < 0)
+            continue;
+        t->types[id] = TT_CONTROL;
+        if (t->eot_id < 0)
+            t->eot_id = id;
+    }
+    for (size_t i = 0; i < sizeof CONTROL_TEXTS / sizeof CONTROL_TEXTS[0]; i++) {
+        int id = tokenizer_find(t, CONTROL_TEXTS[i], strlen(CONTROL_TEXTS[i]));
+        if (id >= 0)
+            t->types[id] = TT_CONTROL;
+    }
+}
+
+/* Phi-3's special tokens swallow the whitespace after them (the reference tokenizer
+ * sets this by model name: general.name containing "phi-3" or "phi3"), except <unk>,
+ * <s> and <|endoftext|>. */
+static int set_rstrip(tokenizer *t, const aieb_gguf *g, aieb_err *err)
+{
+    aieb_gguf_str name;
+    if (aieb_gguf_get_str(g, "general.name", &name, err) != 0)
+        return 0;
+    char low[128];
+    size_t n = name.len < sizeof low - 1 ? (size_t)name.len : sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)(name.ptr[i] >= 'A' && name.ptr[i] <= 'Z' ? name.ptr[i] + 32 : name.ptr[i]);
+    low[n] = 0;
+    if (!strstr(low, "phi-3") && !strstr(low, "phi3"))
+        return 0;
+    t->rstrip = calloc((size_t)t->tokens->arr_n + 1, 1);
+    if (!t->rstrip)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    for (int i = 0; i < t->n_special; i++)
+        t->rstrip[t->special[i]] = 1;
+    static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
+    for (size_t i = 0; i < 3; i++) {
+        int id = tokenizer_find(t, keep[i], strlen(keep[i]));
+        if (id >= 0)
+            t->rstrip[id] = 0;
+    }
+    return 0;
+}
+
+static int build_special(tokenizer *t, aieb_err *err)
+{
+    size_t n = (size_t)t->tokens->arr_n, k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += is_special_type(t->types[i]) && aieb_gguf_arr_str(t->tokens, i).len > 0;
+    t->special = malloc((k + 1) * sizeof *t->special);
+    if (!t->special)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (is_special_type(t->types[i]) && aieb_gguf_arr_str(t->tokens, i).len > 0)
+            t->special[t->n_special++] = (int32_t)i;
+    /* longest text first, then the lowest id: the order encoding looks for them in */
+    uint64_t *key = malloc((k + 1) * sizeof *key);
+    if (!key)
+        return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+    for (int i = 0; i < t->n_special; i++) {
+        uint64_t l = aieb_gguf_arr_str(t->tokens, (uint64_t)t->special[i]).len;
+        key[i] = (uint64_t)(0xffffffu - (l > 0xffffffu ? 0xffffffu : l)) << 32 |
+                 (uint64_t)(uint32_t)t->special[i];
+    }
+    qsort(key, (size_t)t->n_special, sizeof *key, u64_cmp);
+    for (int i = 0; i < t->n_special; i++)
+        t->special[i] = (int32_t)(key[i] & 0xffffffffu);
+    free(key);
     return 0;
 }
 
@@ -126,7 +286,7 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
 {
     memset(t, 0, sizeof *t);
     t->n_vocab = n_vocab;
-    t->bos_id = t->eos_id = t->unk_id = -1;
+    t->bos_id = t->eos_id = t->eot_id = t->unk_id = -1;
     for (int b = 0; b < 256; b++)
         t->byte_ids[b] = -1;
     aieb_gguf_str model;
@@ -147,6 +307,12 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
         return aieb_errf(err, AIEB_EINVAL,
                          "tokenizer: tokenizer.ggml.tokens: missing or not an "
                          "array of strings");
+    if (n_vocab == 0) { /* vocabulary only: its own size */
+        if (toks->arr_n > (uint64_t)INT32_MAX)
+            return aieb_errf(err, AIEB_EINVAL, "tokenizer: tokenizer.ggml.tokens: %llu entries",
+                             (unsigned long long)toks->arr_n);
+        n_vocab = t->n_vocab = (int)toks->arr_n;
+    }
     if (toks->arr_n > (uint64_t)n_vocab)
         return aieb_errf(err, AIEB_EINVAL,
                          "tokenizer: tokenizer.ggml.tokens has %llu entries but the model has "
@@ -183,22 +349,41 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
     }
     if ((rc = opt_id(g, "tokenizer.ggml.bos_token_id", (int)n, &t->bos_id, err)) != 0 ||
         (rc = opt_id(g, "tokenizer.ggml.eos_token_id", (int)n, &t->eos_id, err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.eot_token_id", (int)n, &t->eot_id, err)) != 0 ||
         (rc = opt_id(g, "tokenizer.ggml.unknown_token_id", (int)n, &t->unk_id, err)) != 0)
         return rc;
     t->add_bos = t->kind == TOK_LLAMA;
+    t->add_space_prefix = t->kind == TOK_LLAMA;
+    if (t->kind == TOK_GPT2 && (rc = bpe_init(t, g, err)) != 0) /* may default add_bos to 1 */
+        return rc;
     rc = aieb_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
     if (rc && rc != AIEB_ENOTFOUND)
         return rc;
+    if (t->kind == TOK_LLAMA) {
+        rc = aieb_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
+        if (rc && rc != AIEB_ENOTFOUND)
+            return rc;
+    }
     for (size_t i = 0; i < n && t->kind == TOK_LLAMA; i++) {
         int b = byte_piece(aieb_gguf_arr_str(toks, i));
         if (b >= 0 && t->byte_ids[b] < 0)
             t->byte_ids[b] = (int)i;
     }
-    return build_hash(t, err);
+    if ((rc = build_hash(t, err)) != 0)
+        return rc;
+    force_control(t);
+    if ((rc = build_special(t, err)) != 0)
+        return rc;
+    return set_rstrip(t, g, err);
 }
 
 void tokenizer_free(tokenizer *t)
 {
+    bpe_free(t);
+    free(t->special);
+    free(t->rstrip);
+    t->special = NULL;
+    t->rstrip = NULL;
     free(t->scores);
     free(t->types);
     free(t->hash);
@@ -262,7 +447,7 @@ static void try_pair(const tokenizer *t, const char *text, const sym *s, int l, 
     if (l < 0 || s[l].next < 0)
         return;
     int r = s[l].next, len = s[l].len + s[r].len;
-    int id = vocab_find(t, text + s[l].start, (size_t)len);
+    int id = tokenizer_find(t, text + s[l].start, (size_t)len);
     if (id >= 0)
         heap_push(h, nh, (bigram){t->scores[id], l, len});
 }
@@ -276,19 +461,51 @@ static int utf8_len(unsigned char c)
                                 : 1;
 }
 
-static int emit(int32_t *ids, size_t max_ids, size_t *n, int id, aieb_err *err)
+int tokenizer_emit(tok_out *out, int id, aieb_err *err)
 {
-    if (*n >= max_ids)
+    if (out->n >= out->max)
         return aieb_errf(err, AIEB_ETOOBIG, "tokenizer: the text needs more than %zu tokens",
-                         max_ids);
-    ids[(*n)++] = id;
+                         out->max);
+    out->ids[out->n++] = id;
     return 0;
 }
 
-static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t *ids,
-                      size_t max_ids, size_t *n_ids, aieb_err *err)
+/* Bytes of the UTF-8 sequence a lead byte announces, as the reference SentencePiece
+ * path splits text (by its high nibble alone, continuation bytes count as 1). */
+static int spm_char_len(unsigned char c)
 {
-    /* "hello world" -> "▁hello▁world" */
+    static const uint8_t by_nibble[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return by_nibble[c >> 4];
+}
+
+uint32_t tokenizer_utf8_next(const char *str, size_t n, int *len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    int need = s[0] >= 0xc0 && s[0] < 0xe0   ? 2
+               : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+               : s[0] >= 0xf0 && s[0] < 0xf8 ? 4
+                                             : 0;
+    if (need == 0 || (size_t)need > n)
+        return 0xfffd;
+    uint32_t c = s[0] & (0x7f >> need);
+    for (int k = 1; k < need; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0xfffd;
+        c = c << 6 | (s[k] & 0x3f);
+    }
+    if (c > 0x10ffff)
+        return 0xfffd; /* no code point: the lead byte alone is invalid */
+    *len = need;
+    return c;
+}
+
+static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int prefix, tok_out *out,
+                      aieb_err *err)
+{
+    /* "hello world" -> "▁hello▁world" (with prefix) */
     char *text = malloc(in_len * 3 + 4);
     sym *s = malloc((in_len * 3 + 4) * sizeof *s);
     bigram *h = malloc((in_len * 3 + 4) * 3 * sizeof *h); /* pairs + 2 per merge */
@@ -298,8 +515,10 @@ static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t
         goto done;
     }
     size_t len = 0;
-    memcpy(text, SPACE_MARK, 3);
-    len = 3;
+    if (prefix) {
+        memcpy(text, SPACE_MARK, 3);
+        len = 3;
+    }
     for (size_t i = 0; i < in_len; i++) {
         if (in[i] == ' ') {
             memcpy(text + len, SPACE_MARK, 3);
@@ -310,7 +529,7 @@ static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t
     }
     int n_sym = 0;
     for (size_t i = 0; i < len;) {
-        int cl = utf8_len((unsigned char)text[i]);
+        int cl = spm_char_len((unsigned char)text[i]);
         if ((size_t)cl > len - i)
             cl = (int)(len - i);
         s[n_sym] = (sym){(int)i, cl, n_sym - 1, -1};
@@ -339,9 +558,9 @@ static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t
         try_pair(t, text, s, b.left, h, &nh);
     }
     for (int i = 0; i >= 0 && n_sym > 0 && !rc; i = s[i].next) {
-        int id = vocab_find(t, text + s[i].start, (size_t)s[i].len);
+        int id = tokenizer_find(t, text + s[i].start, (size_t)s[i].len);
         if (id >= 0) {
-            rc = emit(ids, max_ids, n_ids, id, err);
+            rc = tokenizer_emit(out, id, err);
             continue;
         }
         for (int k = 0; k < s[i].len && !rc; k++) { /* byte fallback */
@@ -351,7 +570,7 @@ static int encode_spm(const tokenizer *t, const char *in, size_t in_len, int32_t
                 rc = aieb_errf(err, AIEB_EINVAL,
                                "tokenizer: byte 0x%02X has no token and there is no <unk>", c);
             else
-                rc = emit(ids, max_ids, n_ids, bid, err);
+                rc = tokenizer_emit(out, bid, err);
         }
     }
 done:
@@ -361,11 +580,82 @@ done:
     return rc;
 }
 
-int tokenizer_encode(tokenizer *t, const char *text, int add_bos, int32_t *ids, size_t max_ids,
-                     size_t *n_ids, aieb_err *err)
+/* ==== special tokens and the whole text ================================== */
+
+/* A stretch of the input: text (id -1) or a special token found in it. */
+typedef struct frag {
+    size_t off, len;
+    int id;
+} frag;
+
+typedef struct frags {
+    frag *v;
+    size_t n, cap;
+} frags;
+
+static int frag_add(frags *f, size_t off, size_t len, int id, aieb_err *err)
+{
+    if (id < 0 && len == 0)
+        return 0;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 16;
+        frag *v = realloc(f->v, cap * sizeof *v);
+        if (!v)
+            return aieb_errf(err, AIEB_ENOMEM, "tokenizer: out of memory");
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = (frag){off, len, id};
+    return 0;
+}
+
+/* Cuts every occurrence of each special token out of the text fragments, longest
+ * tokens first, as the reference tokenizers do; control and unknown tokens only when
+ * parse_special (user-defined ones always). */
+static int partition(const tokenizer *t, const char *text, int parse_special, frags *f,
+                     aieb_err *err)
+{
+    frags g = {0};
+    int rc = 0;
+    for (int k = 0; k < t->n_special && !rc; k++) {
+        int id = t->special[k];
+        if (!parse_special && t->types[id] != TT_USER)
+            continue;
+        aieb_gguf_str s = aieb_gguf_arr_str(t->tokens, (uint64_t)id);
+        g.n = 0;
+        for (size_t i = 0; i < f->n && !rc; i++) {
+            frag x = f->v[i];
+            if (x.id >= 0 || x.len < s.len) {
+                rc = frag_add(&g, x.off, x.len, x.id, err);
+                continue;
+            }
+            size_t pos = x.off, end = x.off + x.len;
+            const char *m;
+            while (!rc && (m = memmem(text + pos, end - pos, s.ptr, (size_t)s.len)) != NULL) {
+                size_t at = (size_t)(m - text);
+                rc = frag_add(&g, pos, at - pos, -1, err);
+                if (!rc)
+                    rc = frag_add(&g, at, (size_t)s.len, id, err);
+                pos = at + (size_t)s.len;
+                while (t->rstrip && t->rstrip[id] && pos < end &&
+                       (text[pos] == ' ' || (text[pos] >= '\t' && text[pos] <= '\r')))
+                    pos++;
+            }
+            if (!rc)
+                rc = frag_add(&g, pos, end - pos, -1, err);
+        }
+        frags tmp = *f;
+        *f = g;
+        g = tmp;
+    }
+    free(g.v);
+    return rc;
+}
+
+int tokenizer_encode(tokenizer *t, const char *text, size_t len, int add_bos, int parse_special,
+                     int32_t *ids, size_t max_ids, size_t *n_ids, aieb_err *err)
 {
     *n_ids = 0;
-    size_t len = strlen(text);
     if (len > TOK_TEXT_MAX)
         return aieb_errf(err, AIEB_ETOOBIG,
                          "tokenizer: text of %zu bytes is over the %u-byte "
@@ -374,22 +664,37 @@ int tokenizer_encode(tokenizer *t, const char *text, int add_bos, int32_t *ids, 
     if (t->kind == TOK_NONE)
         return aieb_errf(err, AIEB_EUNSUPPORTED,
                          "tokenizer: the model has no supported tokenizer (tokenizer.ggml.model "
-                         "missing or not 'llama'); pass token ids instead");
-    if (t->kind == TOK_GPT2)
-        return aieb_errf(err, AIEB_EUNSUPPORTED,
-                         "tokenizer: byte-level BPE ('gpt2', used by Qwen2 and Llama 3 files) "
-                         "cannot encode text yet; pass token ids instead");
+                         "missing or not 'llama' or 'gpt2'); pass token ids instead");
+    tok_out out = {ids, max_ids, 0};
     int rc = 0;
-    if (add_bos && t->bos_id >= 0 && (rc = emit(ids, max_ids, n_ids, t->bos_id, err)) != 0)
-        return rc;
+    if (add_bos && t->bos_id >= 0)
+        rc = tokenizer_emit(&out, t->bos_id, err);
     if (t->kind == TOK_BYTES) {
         for (size_t i = 0; i < len && !rc; i++)
-            rc = emit(ids, max_ids, n_ids, t->byte_ids[(unsigned char)text[i]], err);
+            rc = tokenizer_emit(&out, t->byte_ids[(unsigned char)text[i]], err);
+        *n_ids = out.n;
         return rc;
     }
-    if (len == 0)
-        return 0;
-    return encode_spm(t, text, len, ids, max_ids, n_ids, err);
+    frags f = {0};
+    if (!rc && len > 0 && (rc = frag_add(&f, 0, len, -1, err)) == 0)
+        rc = partition(t, text, parse_special, &f, err);
+    int prev_special = 1; /* SentencePiece: a space before the text and after a token */
+    for (size_t i = 0; i < f.n && !rc; i++) {
+        const frag *x = &f.v[i];
+        if (x->id >= 0) {
+            rc = tokenizer_emit(&out, x->id, err);
+            prev_special = 1;
+        } else if (t->kind == TOK_GPT2) {
+            rc = bpe_encode(t, text + x->off, x->len, &out, err);
+        } else {
+            rc = encode_spm(t, text + x->off, x->len, t->add_space_prefix && prev_special, &out,
+                            err);
+            prev_special = 0;
+        }
+    }
+    free(f.v);
+    *n_ids = out.n;
+    return rc;
 }
 
 /* ==== decoding ============================================================ */
@@ -434,7 +739,7 @@ static size_t decode_gpt2(aieb_gguf_str s, char *out, size_t cap)
     return n;
 }
 
-const char *tokenizer_piece(tokenizer *t, int32_t id, size_t *len)
+const char *tokenizer_piece(tokenizer *t, int32_t id, int special, size_t *len)
 {
     *len = 0;
     t->piece[0] = 0;
@@ -450,11 +755,14 @@ const char *tokenizer_piece(tokenizer *t, int32_t id, size_t *len)
         return t->piece;
     }
     if ((t->kind != TOK_LLAMA && t->kind != TOK_GPT2) || (uint64_t)id >= t->tokens->arr_n ||
-        t->types[id] == TT_CONTROL || t->types[id] == TT_UNUSED)
+        ((t->types[id] == TT_CONTROL || t->types[id] == TT_UNUSED) && !special))
         return t->piece;
     aieb_gguf_str s = aieb_gguf_arr_str(t->tokens, (uint64_t)id);
     size_t n = 0;
-    if (t->kind == TOK_GPT2) {
+    if (t->types[id] == TT_CONTROL || t->types[id] == TT_USER || t->types[id] == TT_UNUSED) {
+        n = s.len < TOK_PIECE_MAX ? (size_t)s.len : TOK_PIECE_MAX; /* their text as written */
+        memcpy(t->piece, s.ptr, n);
+    } else if (t->kind == TOK_GPT2) {
         n = decode_gpt2(s, t->piece, TOK_PIECE_MAX);
     } else if (byte_piece(s) >= 0 && (t->types[id] == TT_BYTE || t->types[id] == TT_NORMAL)) {
         t->piece[n++] = (char)byte_piece(s);
