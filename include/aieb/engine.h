@@ -3,12 +3,13 @@
  * One aieb_engine holds a model (weights mmap'ed from a GGUF file, or seeded random
  * weights with a preset's real shapes), a KV cache allocated once, a pthread pool and
  * every activation buffer; generating allocates nothing per token. Architectures:
- * llama and qwen2. Weight types: F32, F16, BF16, Q8_0, Q4_0.
+ * llama, qwen2, qwen3 and phi3. Weight types: F32, F16, BF16, Q8_0, Q4_0.
  *
  * Model names: a path to a .gguf file, or "synthetic:<preset>[?type=<t>&seed=<n>]"
  * with preset one of smollm-135m, smollm-360m, qwen2.5-0.5b, tinyllama-1.1b,
- * llama-3.2-1b and t one of f32 (default), f16, bf16, q8_0, q4_0. Synthetic models
- * use a byte-level tokenizer; their text is meaningless, their cost is real.
+ * llama-3.2-1b, qwen3-0.6b, phi-3-mini and t one of f32 (default), f16, bf16, q8_0,
+ * q4_0. Synthetic models use a byte-level tokenizer; their text is meaningless, their
+ * cost is real.
  *
  * An engine is used by one thread at a time.
  */
@@ -59,7 +60,7 @@ AIEB_API void aieb_engine_close(aieb_engine *e);
 
 typedef struct aieb_model_info {
     char name[96];       /* general.name, or the synthetic preset */
-    char arch[16];       /* "llama" or "qwen2" */
+    char arch[16];       /* "llama", "qwen2", "qwen3" or "phi3" */
     char weight_type[8]; /* type of most weight bytes: "f32", "q8_0", ... */
     char tokenizer[16];  /* "llama" (SentencePiece) or "bytes" */
     char kernels[16];    /* "scalar", "avx2", "avx512", "avx512-vnni" */

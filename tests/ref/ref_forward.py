@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent NumPy forward pass for llama and qwen2 GGUF files.
+"""An independent NumPy forward pass for llama, qwen2, qwen3 and phi3 GGUF files.
 
 It reads the GGUF file itself (struct + numpy, nothing from the C code), dequantizes
 the weights from the ggml block layouts, runs the transformer in float64 and compares
@@ -12,7 +12,16 @@ RoPE is written from the papers' definitions, not from the engine:
     GGUF's converter permutes q/k rows so that this is the rotation llama files need.
   - qwen2 (GPT-NeoX "rotate_half"): x * cos + rotate_half(x) * sin with the angles
     repeated over both halves, i.e. pairs (x[i], x[i + d/2]).
-  theta_i = base^(-2i/d), divided by rope_freqs[i] when the file has that tensor.
+  theta_i = base^(-2i/d), divided by rope_freqs[i] when the file has that tensor;
+  positions are divided by rope.scaling.factor when rope.scaling.type is linear
+  ("position interpolation", Chen et al. 2023).
+qwen3 and phi3 rotate like qwen2 (Hugging Face's Qwen3 and Phi3 models use rotate_half).
+Architecture differences, from the models' definitions (Hugging Face transformers'
+modeling_qwen3.py / modeling_phi3.py) and GGUF's tensor names:
+  - qwen3: q and k are RMS-normalized per head (attn_q_norm, attn_k_norm, head_dim
+    values each) after the projection and before RoPE; no biases.
+  - phi3: attn_qkv holds q, k and v rows one after the other; ffn_up holds
+    2 x feed_forward_length rows, the gate's first, then up's (gate_up_proj.chunk(2)).
 
 Usage: ref_forward.py MODEL --ids "1 2 3" --logits FILE [FILE...] --tol T [--rope STYLE]
 Prints the relative error max|engine - ref| / max|ref| of each file; exits 0 when
@@ -134,7 +143,7 @@ def rope_neox(x, angles):
     return x * cos + rotated * sin
 
 
-def forward(meta, t, ids, rope_style="auto"):
+def forward(meta, t, ids, rope_style="auto", ffn_order="gate-up"):
     arch = meta["general.architecture"]
     g = lambda k, d=None: meta.get(f"{arch}.{k}", d)
     n_embd, n_layers = g("embedding_length"), g("block_count")
@@ -144,14 +153,17 @@ def forward(meta, t, ids, rope_style="auto"):
     n_rot = g("rope.dimension_count", hd)
     base = g("rope.freq_base", 10000.0)
     eps = g("attention.layer_norm_rms_epsilon", 1e-5)
+    scale = 1.0
+    if g("rope.scaling.type", "none") == "linear":
+        scale = 1.0 / g("rope.scaling.factor", 1.0)
 
-    pos = np.arange(len(ids), dtype=np.float64)
+    pos = np.arange(len(ids), dtype=np.float64) * scale
     theta = base ** (-np.arange(0, n_rot, 2, dtype=np.float64) / n_rot)
     if "rope_freqs.weight" in t:
         theta = theta / t["rope_freqs.weight"]
     angles = pos[:, None] * theta[None, :]
     if rope_style == "auto":
-        rope_style = "neox" if arch == "qwen2" else "pairs"
+        rope_style = "neox" if arch in ("qwen2", "qwen3", "phi3") else "pairs"
     rope = rope_neox if rope_style == "neox" else rope_pairs
 
     def rot(v):  # v: (T, heads, hd); only the first n_rot dims turn
@@ -165,11 +177,19 @@ def forward(meta, t, ids, rope_style="auto"):
     for l in range(n_layers):
         p = lambda n: t[f"blk.{l}.{n}"]
         h = rmsnorm(x, p("attn_norm.weight"), eps)
-        q, k, v = h @ p("attn_q.weight").T, h @ p("attn_k.weight").T, h @ p("attn_v.weight").T
+        if f"blk.{l}.attn_qkv.weight" in t:
+            qkv = h @ p("attn_qkv.weight").T
+            q, k, v = np.split(qkv, [n_head * hd, (n_head + n_kv) * hd], axis=-1)
+        else:
+            q, k = h @ p("attn_q.weight").T, h @ p("attn_k.weight").T
+            v = h @ p("attn_v.weight").T
         if f"blk.{l}.attn_q.bias" in t:
             q, k, v = q + p("attn_q.bias"), k + p("attn_k.bias"), v + p("attn_v.bias")
-        q = rot(q.reshape(T, n_head, hd))
-        k = rot(k.reshape(T, n_kv, hd))
+        q, k = q.reshape(T, n_head, hd), k.reshape(T, n_kv, hd)
+        if f"blk.{l}.attn_q_norm.weight" in t:
+            q = rmsnorm(q, p("attn_q_norm.weight"), eps)
+            k = rmsnorm(k, p("attn_k_norm.weight"), eps)
+        q, k = rot(q), rot(k)
         v = v.reshape(T, n_kv, hd)
         k = np.repeat(k, n_head // n_kv, axis=1)  # head j reads kv head j // group
         v = np.repeat(v, n_head // n_kv, axis=1)
@@ -179,7 +199,12 @@ def forward(meta, t, ids, rope_style="auto"):
         o = np.einsum("hts,shd->thd", s, v).reshape(T, n_head * hd)
         x = x + o @ p("attn_output.weight").T
         h = rmsnorm(x, p("ffn_norm.weight"), eps)
-        gate, up = h @ p("ffn_gate.weight").T, h @ p("ffn_up.weight").T
+        if f"blk.{l}.ffn_gate.weight" in t:
+            gate, up = h @ p("ffn_gate.weight").T, h @ p("ffn_up.weight").T
+        else:
+            gate, up = np.split(h @ p("ffn_up.weight").T, 2, axis=-1)
+            if ffn_order == "up-gate":
+                gate, up = up, gate
         x = x + (gate / (1 + np.exp(-gate)) * up) @ p("ffn_down.weight").T
     out = t.get("output.weight", t["token_embd.weight"])
     return rmsnorm(x[-1], t["output_norm.weight"], eps) @ out.T
@@ -193,11 +218,13 @@ def main():
     ap.add_argument("--tol", type=float, required=True)
     ap.add_argument("--rope", choices=["auto", "pairs", "neox"], default="auto",
                     help="force a rotation style (tests use it to show the check can fail)")
+    ap.add_argument("--ffn-order", choices=["gate-up", "up-gate"], default="gate-up",
+                    help="halves of a fused ffn_up (the wrong order is a control)")
     a = ap.parse_args()
     try:
         meta, tensors = read_gguf(a.model)
         ids = [int(s) for s in a.ids.replace(",", " ").split()]
-        ref = forward(meta, tensors, ids, a.rope)
+        ref = forward(meta, tensors, ids, a.rope, a.ffn_order)
     except (OSError, ValueError, KeyError) as e:
         print(f"ref_forward: {a.model}: {e}", file=sys.stderr)
         return 2

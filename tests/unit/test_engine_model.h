@@ -1,4 +1,4 @@
-/* test_engine_model.h - writes tiny llama/qwen2 GGUF files with random weights for the
+/* test_engine_model.h - writes tiny llama/qwen2/qwen3/phi3 GGUF files with random weights for the
  * engine's tests (the project's own writer; the NumPy reference reads them back). */
 #ifndef AIEB_TEST_ENGINE_MODEL_H
 #define AIEB_TEST_ENGINE_MODEL_H
@@ -12,14 +12,18 @@
 #include "engine/quant.h"
 
 typedef struct tiny_cfg {
-    const char *arch; /* "llama" or "qwen2" (any string, to test rejection) */
+    const char *arch; /* "llama", "qwen2", "qwen3", "phi3" (any string, to test rejection) */
     uint32_t wtype;   /* type of every 2-D weight */
     uint32_t vtype;   /* type of norms and biases (F32, F16 or BF16) */
     int tied;         /* no output.weight */
     int n_embd, n_ff, n_layers, n_heads, n_kv_heads, n_vocab, n_ctx;
     float rope_base, eps;
-    int rope_freqs; /* write rope_freqs.weight */
-    int biases;     /* write q/k/v biases (qwen2 needs them) */
+    int rope_freqs;    /* write rope_freqs.weight */
+    int biases;        /* write q/k/v biases (qwen2 needs them) */
+    int head_dim;      /* when non-zero, attention.key_length/value_length (else n_embd / heads) */
+    int qk_norm;       /* write attn_q_norm/attn_k_norm (qwen3) */
+    int fused;         /* attn_qkv and a gate|up ffn_up instead of separate tensors (phi3) */
+    float rope_linear; /* when > 0, rope.scaling.type linear with this factor */
     uint64_t seed;
     float std;                 /* weights are uniform with this standard deviation */
     const char *skip_tensor;   /* leave this tensor out (error tests) */
@@ -49,6 +53,12 @@ static inline void tiny_defaults(tiny_cfg *c, const char *arch, uint32_t wtype, 
     c->rope_base = strcmp(arch, "qwen2") == 0 ? 1000000.0f : 10000.0f;
     c->eps = 1e-5f;
     c->biases = strcmp(arch, "qwen2") == 0;
+    c->qk_norm = strcmp(arch, "qwen3") == 0;
+    c->fused = strcmp(arch, "phi3") == 0;
+    if (strcmp(arch, "qwen3") == 0) {
+        c->rope_base = 1000000.0f;
+        c->head_dim = 32; /* not n_embd / n_heads, as in Qwen3's own shapes */
+    }
     c->seed = 1;
     c->std = 0.08f;
     c->eos_id = 2;
@@ -108,6 +118,14 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     rc |= aieb_gguf_w_u32(w, KEY("attention.head_count_kv"), (uint32_t)c->n_kv_heads);
     rc |= aieb_gguf_w_f32(w, KEY("rope.freq_base"), c->rope_base);
     rc |= aieb_gguf_w_f32(w, KEY("attention.layer_norm_rms_epsilon"), c->eps);
+    if (c->head_dim) {
+        rc |= aieb_gguf_w_u32(w, KEY("attention.key_length"), (uint32_t)c->head_dim);
+        rc |= aieb_gguf_w_u32(w, KEY("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    if (c->rope_linear > 0) {
+        rc |= aieb_gguf_w_str(w, KEY("rope.scaling.type"), "linear");
+        rc |= aieb_gguf_w_f32(w, KEY("rope.scaling.factor"), c->rope_linear);
+    }
 #undef KEY
     if (c->tokens) {
         rc |= aieb_gguf_w_str(w, "tokenizer.ggml.model", c->tok_model ? c->tok_model : "llama");
@@ -124,7 +142,7 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.unknown_token_id", 0);
     }
     uint64_t rng = c->seed * 0x2545f4914f6cdd1dull + 7;
-    int D = c->n_embd, hd = c->n_embd / c->n_heads;
+    int D = c->n_embd, hd = c->head_dim ? c->head_dim : c->n_embd / c->n_heads;
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     float a = c->std * 1.7320508f;
     rc |= tiny_tensor(w, c, &rng, "token_embd.weight", c->wtype, c->n_vocab, D, 0, 4 * a);
@@ -139,9 +157,17 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     (snprintf(n, sizeof n, "blk.%d." name, l),                                                     \
      tiny_tensor(w, c, &rng, n, type, rows, cols, base, amp))
         rc |= T("attn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("attn_q.weight", c->wtype, qd, D, 0, a);
-        rc |= T("attn_k.weight", c->wtype, kvd, D, 0, a);
-        rc |= T("attn_v.weight", c->wtype, kvd, D, 0, a);
+        if (c->fused) {
+            rc |= T("attn_qkv.weight", c->wtype, qd + 2 * kvd, D, 0, a);
+        } else {
+            rc |= T("attn_q.weight", c->wtype, qd, D, 0, a);
+            rc |= T("attn_k.weight", c->wtype, kvd, D, 0, a);
+            rc |= T("attn_v.weight", c->wtype, kvd, D, 0, a);
+        }
+        if (c->qk_norm) {
+            rc |= T("attn_q_norm.weight", c->vtype, 1, hd, 1.0f, 0.5f);
+            rc |= T("attn_k_norm.weight", c->vtype, 1, hd, 1.0f, 0.5f);
+        }
         if (c->biases) {
             rc |= T("attn_q.bias", c->vtype, 1, qd, 0, 0.1f);
             rc |= T("attn_k.bias", c->vtype, 1, kvd, 0, 0.1f);
@@ -149,8 +175,12 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
         }
         rc |= T("attn_output.weight", c->wtype, D, qd, 0, a);
         rc |= T("ffn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("ffn_gate.weight", c->wtype, c->n_ff, D, 0, a);
-        rc |= T("ffn_up.weight", c->wtype, c->n_ff, D, 0, a);
+        if (c->fused) {
+            rc |= T("ffn_up.weight", c->wtype, 2 * c->n_ff, D, 0, a);
+        } else {
+            rc |= T("ffn_gate.weight", c->wtype, c->n_ff, D, 0, a);
+            rc |= T("ffn_up.weight", c->wtype, c->n_ff, D, 0, a);
+        }
         if (l == 0 && c->odd_type_tensor) {
             /* raw bytes of the right size for that type */
             uint32_t be, bb;

@@ -137,7 +137,7 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     const hparams *hp = &m->hp;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", m->name);
-    snprintf(info->arch, sizeof info->arch, "%s", hp->arch == ARCH_QWEN2 ? "qwen2" : "llama");
+    snprintf(info->arch, sizeof info->arch, "%s", model_arch_name(hp->arch));
     snprintf(info->weight_type, sizeof info->weight_type, "%s", type_name(m->main_type));
     snprintf(info->tokenizer, sizeof info->tokenizer, "%s", tokenizer_kind_name(e->tok.kind));
     snprintf(info->kernels, sizeof info->kernels, "%s", e->k->name);
