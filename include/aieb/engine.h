@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "aieb/chat.h"
 #include "aieb/err.h"
 #include "aieb/export.h"
 
@@ -76,10 +79,27 @@ typedef struct aieb_model_info {
     uint64_t decode_bytes; /* weight bytes one decode step reads (all but the
                               embedding table, unless it is also the output) */
     uint64_t kv_cache_bytes;
+    char tokenizer_pre[32]; /* tokenizer.ggml.pre ("llama-bpe", "qwen2", ...), "" if none */
+    char chat_template[16]; /* the chat template's family (aieb_chat_family_name) */
+    int n_tensor_types;     /* entries used in tensor_types, by ggml type id */
+    struct {
+        char type[12];    /* "q4_0", "f32", ... */
+        uint32_t tensors; /* tensors of that type, vectors included */
+        uint64_t bytes;
+    } tensor_types[16];
 } aieb_model_info;
 
 /* Copies the model's description into *info. This function can't fail. */
 AIEB_API void aieb_engine_info(const aieb_engine *e, aieb_model_info *info);
+
+/* What the loader found, as JSON: {"arch", "tensors" (one line: "q8_0 14 tensors
+ * 1.2 MB, f32 9 tensors 0.0 MB"), "tensor_types" ({type: {"tensors", "bytes"}}),
+ * "tokenizer", "tokenizer_pre", "chat_template"}. NULL when out of memory. */
+AIEB_API json_t *aieb_model_info_loaded_json(const aieb_model_info *info);
+
+/* The model's chat template family and variants (AIEB_CHAT_NONE for synthetic models
+ * and files without tokenizer.chat_template). The pointer lives as long as e. */
+AIEB_API const aieb_chat_template *aieb_engine_chat_template(const aieb_engine *e);
 
 /* Tokenizes text into at most max_ids ids (adding BOS first when add_bos and the
  * model has one); *n_ids is the count. Fails with AIEB_ETOOBIG when more than

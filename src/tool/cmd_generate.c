@@ -54,7 +54,10 @@ static void usage(FILE *out)
             "  --context-length N   KV cache positions (default: min(model's, 4096))\n"
             "  --kernels K          auto (default), scalar, avx2 or avx512\n"
             "  --json               print {prompt_tokens, completion_tokens,\n"
-            "                       prefill_tokens_per_s, decode_tokens_per_s, text} as JSON\n"
+            "                       prefill_tokens_per_s, decode_tokens_per_s, text,\n"
+            "                       stop_reason, model} as JSON; model says what was loaded:\n"
+            "                       arch, tensors per type, tokenizer, tokenizer_pre,\n"
+            "                       chat_template\n"
             "  --dump-logits FILE   write the logits at the last prompt position\n"
             "                       (n_vocab little-endian float32)\n"
             "  -h, --help           this help\n\n"
@@ -402,6 +405,13 @@ static int report(gen_ctx *g, const aieb_gen_stats *st)
                       "decode_tokens_per_s", decode, "text", clean.data ? clean.data : "",
                       clean.len, "stop_reason", stop_name(st->stop));
         aieb_buf_free(&clean);
+        aieb_model_info info;
+        aieb_engine_info(g->e, &info);
+        json_t *loaded = aieb_model_info_loaded_json(&info);
+        if (o && (!loaded || json_object_set_new(o, "model", loaded) != 0)) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o) {
             fprintf(stderr, "aieb: error: cannot build the JSON result\n");
             return EXIT_RUN_FAILED;

@@ -32,8 +32,9 @@ typedef struct tiny_cfg {
     const float *scores;
     const int32_t *token_types;
     int n_tokens;
-    const char *tok_model; /* tokenizer.ggml.model, default "llama" */
-    int eos_id;            /* tokenizer.ggml.eos_token_id (default 2) */
+    const char *tok_model;     /* tokenizer.ggml.model, default "llama" */
+    int eos_id;                /* tokenizer.ggml.eos_token_id (default 2) */
+    const char *chat_template; /* tokenizer.chat_template, or NULL */
 } tiny_cfg;
 
 static inline void tiny_defaults(tiny_cfg *c, const char *arch, uint32_t wtype, int tied)
@@ -141,6 +142,8 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)c->eos_id);
         rc |= aieb_gguf_w_u32(w, "tokenizer.ggml.unknown_token_id", 0);
     }
+    if (c->chat_template)
+        rc |= aieb_gguf_w_str(w, "tokenizer.chat_template", c->chat_template);
     uint64_t rng = c->seed * 0x2545f4914f6cdd1dull + 7;
     int D = c->n_embd, hd = c->head_dim ? c->head_dim : c->n_embd / c->n_heads;
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;

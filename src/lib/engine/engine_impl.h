@@ -25,6 +25,8 @@ struct aieb_engine {
     int max_batch; /* tokens per forward call */
     int n_past;    /* positions filled in the KV cache */
     int have_logits;
+    aieb_chat_template chat; /* from tokenizer.chat_template */
+    char tok_pre[32];        /* tokenizer.ggml.pre, "" when absent */
 
     /* activations, allocated once for max_batch tokens */
     float *x;                   /* (B, n_embd) residual stream */

@@ -360,5 +360,12 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     size_t n_vec = n_fv;
     m->n_params += n_vec;
     m->weight_bytes += n_vec * sizeof(float);
+    /* what a GGUF file of these shapes would hold: the matrices in their type, every
+     * norm and bias as an F32 vector */
+    m->type_tensors[type] += (uint32_t)n_mats;
+    m->type_bytes[type] += m->weight_bytes - n_vec * sizeof(float);
+    m->type_tensors[AIEB_GGML_F32] += (uint32_t)(1 + L * (2 + (hp->arch == ARCH_QWEN2 ? 3 : 0) +
+                                                          (hp->arch == ARCH_QWEN3 ? 2 : 0)));
+    m->type_bytes[AIEB_GGML_F32] += n_vec * sizeof(float);
     return 0;
 }
