@@ -208,16 +208,18 @@ static void gemma(void **state)
 }
 
 /* deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja (opens <think>; this copy closes it
- * when enable_thinking is false); deepseek-ai-DeepSeek-V3.1.jinja (</think> unless
- * thinking); deepseek-llm-7b-chat ("User: ", "Assistant:"). */
+ * when enable_thinking is false); deepseek-ai-DeepSeek-V3.1.jinja (<think></think>
+ * unless thinking, also before earlier answers); deepseek-llm-7b-chat ("User: ", "Assistant:"). */
 static void deepseek(void **state)
 {
     const char r1[] = "{{bos_token}}{{ns.system_prompt}}{{'<｜User｜>' + message['content']}}"
                       "{%- if add_generation_prompt and not ns.is_tool -%}{{'<｜Assistant｜>"
                       "<think>\\n'}}{% if not enable_thinking %}{{- '</think>' -}}{% endif %}";
-    const char v31[] = "{{'<｜User｜>' + message['content']}}{%- if add_generation_prompt and "
-                       "not thinking -%}{{'<｜Assistant｜></think>'}}{%- else -%}"
-                       "{{'<｜Assistant｜><think>'}}";
+    const char v31[] = "{%- if not thinking is defined -%}{%- if enable_thinking is defined -%}"
+                       "{%- set thinking = enable_thinking -%}{{'<｜User｜>' + "
+                       "message['content']}}{%- if add_generation_prompt and ns.is_last_user "
+                       "and not ns.is_tool -%}{{'<｜Assistant｜>'}}{%- if not thinking "
+                       "-%}{{'<think></think>'}}{%- else -%}{{'<think>'}}";
     const char llm[] = "{% if message['role'] == 'user' %}{{ 'User: ' + message['content'] + "
                        "'\\n\\n' }}{% endif %}{% if add_generation_prompt %}{{ 'Assistant:' }}";
     expect(r1, NULL, 0, -1, AIEB_CHAT_DEEPSEEK,
@@ -225,7 +227,7 @@ static void deepseek(void **state)
     expect(r1, NULL, 0, 0, AIEB_CHAT_DEEPSEEK,
            "You are terse.<｜User｜>What is 2+2?<｜Assistant｜><think>\n</think>", NULL);
     expect(v31, NULL, 0, -1, AIEB_CHAT_DEEPSEEK,
-           "You are terse.<｜User｜>What is 2+2?<｜Assistant｜></think>", NULL);
+           "You are terse.<｜User｜>What is 2+2?<｜Assistant｜><think></think>", NULL);
     expect(v31, NULL, 0, 1, AIEB_CHAT_DEEPSEEK,
            "You are terse.<｜User｜>What is 2+2?<｜Assistant｜><think>", NULL);
     const aieb_chat_msg turns[] = {
@@ -233,10 +235,10 @@ static void deepseek(void **state)
         {AIEB_CHAT_ASSISTANT, "<think>greet</think>Hello"},
         {AIEB_CHAT_USER, "Bye"},
     };
-    expect(
-        v31, turns, 3, 1, AIEB_CHAT_DEEPSEEK,
-        "<｜User｜>Hi<｜Assistant｜>Hello<｜end▁of▁sentence｜><｜User｜>Bye<｜Assistant｜><think>",
-        NULL);
+    expect(v31, turns, 3, 1, AIEB_CHAT_DEEPSEEK,
+           "<｜User｜>Hi<｜Assistant｜><think></think>Hello<｜end▁of▁sentence｜><｜User｜>Bye"
+           "<｜Assistant｜><think>",
+           NULL);
     expect(llm, NULL, 0, -1, AIEB_CHAT_DEEPSEEK_LLM,
            "You are terse.\n\nUser: What is 2+2?\n\nAssistant:", NULL);
 }

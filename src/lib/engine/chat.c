@@ -116,9 +116,7 @@ void aieb_chat_detect(const char *s, size_t len, aieb_chat_template *t)
             t->flags |= AIEB_CHAT_NO_SYSTEM;
     } else if (has(s, len, "<\xef\xbd\x9cUser\xef\xbd\x9c>")) { /* <｜User｜> */
         t->family = AIEB_CHAT_DEEPSEEK;
-        if (has(s, len,
-                "<\xef\xbd\x9c"
-                "Assistant\xef\xbd\x9c></think>"))
+        if (has(s, len, "'<think></think>'") && has(s, len, "thinking"))
             t->flags |= AIEB_CHAT_THINK_PARAM;
         else if (has(s, len,
                      "<\xef\xbd\x9c"
@@ -135,7 +133,7 @@ void aieb_chat_detect(const char *s, size_t len, aieb_chat_template *t)
             t->flags |= AIEB_CHAT_SYSTEM_PROMPT;
         else if (has(s, len, "[INST] "))
             t->flags |= AIEB_CHAT_SPACED;
-        if (has(s, len, "Only user and assistant roles are supported"))
+        if (has(s, len, "Only user and assistant roles are supported!"))
             t->flags |= AIEB_CHAT_NO_SYSTEM;
     } else if (has(s, len, "User: ") && has(s, len, "Assistant:")) {
         t->family = AIEB_CHAT_DEEPSEEK_LLM;
@@ -423,11 +421,16 @@ static void render_gemma(const aieb_chat_msg *msgs, size_t n, const aieb_chat_op
 static void render_deepseek(const aieb_chat_template *t, const aieb_chat_msg *msgs, size_t n,
                             const aieb_chat_opts *o, writer *w)
 {
-    /* every system message's text goes first (the template keeps them in one variable;
-     * with one system message, as here, that is the message) */
+    /* every system message's text goes first, joined by blank lines (V3.1; R1 keeps the
+     * last one; with one system message, as here, both give that message) */
+    int first_sys = 1;
     for (size_t i = 0; i < n; i++)
-        if (msgs[i].role == AIEB_CHAT_SYSTEM)
+        if (msgs[i].role == AIEB_CHAT_SYSTEM) {
+            if (!first_sys)
+                put(w, "\n\n");
             put(w, msgs[i].content);
+            first_sys = 0;
+        }
     for (size_t i = 0; i < n; i++) {
         const aieb_chat_msg *m = &msgs[i];
         if (m->role == AIEB_CHAT_USER) {
@@ -439,6 +442,8 @@ static void render_deepseek(const aieb_chat_template *t, const aieb_chat_msg *ms
             while ((p = strstr(s, "</think>")) != NULL)
                 s = p + strlen("</think>");
             put(w, DS_ASSISTANT);
+            if (t->flags & AIEB_CHAT_THINK_PARAM) /* V3.1 closes an empty think block */
+                put(w, "<think></think>");
             put(w, s);
             put(w, DS_EOS);
         }
@@ -447,7 +452,7 @@ static void render_deepseek(const aieb_chat_template *t, const aieb_chat_msg *ms
         return;
     put(w, DS_ASSISTANT);
     if (t->flags & AIEB_CHAT_THINK_PARAM) {
-        put(w, o->enable_thinking == 1 ? "<think>" : "</think>");
+        put(w, o->enable_thinking == 1 ? "<think>" : "<think></think>");
     } else if (t->flags & AIEB_CHAT_THINK_OPEN) {
         put(w, "<think>\n");
         if ((t->flags & AIEB_CHAT_THINK_SWITCH) && o->enable_thinking == 0)
