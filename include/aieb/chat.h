@@ -37,6 +37,7 @@ typedef enum {
     AIEB_CHAT_GEMMA,        /* <start_of_turn>user ... <end_of_turn> */
     AIEB_CHAT_DEEPSEEK,     /* <｜User｜> ... <｜Assistant｜> (DeepSeek V3, R1) */
     AIEB_CHAT_DEEPSEEK_LLM, /* "User: ...\n\nAssistant:" (deepseek-llm chat, V2) */
+    AIEB_CHAT_ZEPHYR,       /* <|user|>\n ... EOS (Zephyr, TinyLlama-Chat) */
 } aieb_chat_family;
 
 /* Variants within a family, read from the template text. */
@@ -61,6 +62,8 @@ typedef struct aieb_chat_template {
     char default_system[512]; /* ChatML: the system message used when none is given
                                  ("You are Qwen, ..."), "" for none */
     char date[32];            /* Llama 3.1: the template's fixed date_string */
+    char eos[48];             /* the model's EOS token text where the caller sets it
+                                 (templates that write eos_token), "" if unknown */
 } aieb_chat_template;
 
 typedef enum { AIEB_CHAT_SYSTEM, AIEB_CHAT_USER, AIEB_CHAT_ASSISTANT } aieb_chat_role;
@@ -73,7 +76,7 @@ typedef struct aieb_chat_msg {
 typedef struct aieb_chat_opts {
     int add_generation_prompt; /* 1: end with what opens the assistant's turn */
     int enable_thinking;       /* -1 unset, 0 off, 1 on (chat_template_kwargs) */
-    const char *eos;           /* EOS token text after assistant turns ("</s>"), or NULL */
+    const char *eos;           /* EOS token text ("</s>"), or NULL for the template's eos */
     const char *bos;           /* BOS token text where a template repeats it, or NULL */
     const char *date;          /* "26 Jul 2024"-style date for Llama 3.2's Today Date;
                                   NULL: today (UTC) */
@@ -84,7 +87,7 @@ typedef struct aieb_chat_opts {
 AIEB_API void aieb_chat_detect(const char *tmpl, size_t len, aieb_chat_template *out);
 
 /* "none", "unknown", "chatml", "llama3", "llama2", "mistral", "phi3", "gemma",
- * "deepseek", "deepseek-llm". Can't fail. */
+ * "deepseek", "deepseek-llm", "zephyr". Can't fail. */
 AIEB_API const char *aieb_chat_family_name(aieb_chat_family f);
 
 struct aieb_buf;

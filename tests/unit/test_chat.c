@@ -243,6 +243,20 @@ static void deepseek(void **state)
            "You are terse.\n\nUser: What is 2+2?\n\nAssistant:", NULL);
 }
 
+/* TinyLlama-1.1B-Chat-v1.0's template (Zephyr's): each turn '<|role|>\n' + content +
+ * eos_token, and the newline after each {{ }} (Hugging Face's trim_blocks removes only
+ * those after {% %} tags); the generation prompt '<|assistant|>' and its newline. */
+static void zephyr(void **state)
+{
+    const char tl[] = "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ "
+                      "'<|user|>\\n' + message['content'] + eos_token }}\n{% elif "
+                      "message['role'] == 'system' %}\n{{ '<|system|>\\n' + message['content'] "
+                      "+ eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt "
+                      "%}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
+    expect(tl, NULL, 0, -1, AIEB_CHAT_ZEPHYR,
+           "<|system|>\nYou are terse.</s>\n<|user|>\nWhat is 2+2?</s>\n<|assistant|>\n", NULL);
+}
+
 /* No template, an unrecognised one, and bad input. */
 static void fallback(void **state)
 {
@@ -264,16 +278,16 @@ static void fallback(void **state)
     assert_int_not_equal(aieb_chat_render(&t, conv, 2, NULL, &small, NULL, 0, &err), 0);
     aieb_buf_free(&small);
     aieb_buf_free(&b);
-    for (int f = AIEB_CHAT_NONE; f <= AIEB_CHAT_DEEPSEEK_LLM; f++)
+    for (int f = AIEB_CHAT_NONE; f <= AIEB_CHAT_ZEPHYR; f++)
         assert_string_not_equal(aieb_chat_family_name((aieb_chat_family)f), "");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(chatml),   cmocka_unit_test(llama3),   cmocka_unit_test(llama2),
-        cmocka_unit_test(mistral),  cmocka_unit_test(phi3),     cmocka_unit_test(gemma),
-        cmocka_unit_test(deepseek), cmocka_unit_test(fallback),
+        cmocka_unit_test(chatml),   cmocka_unit_test(llama3), cmocka_unit_test(llama2),
+        cmocka_unit_test(mistral),  cmocka_unit_test(phi3),   cmocka_unit_test(gemma),
+        cmocka_unit_test(deepseek), cmocka_unit_test(zephyr), cmocka_unit_test(fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

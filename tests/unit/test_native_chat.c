@@ -167,6 +167,21 @@ static void renders_chatml(void **state)
     json_decref(info);
 }
 
+/* A template that writes eos_token gets the model's EOS text (TinyLlama-Chat's). */
+static void renders_zephyr(void **state)
+{
+    const char *model = write_model("zephyr", "{{ '<|user|>\\n' + message['content'] + "
+                                              "eos_token }}{{ '<|assistant|>' }}");
+    int n;
+    json_t *info = run_one(model, "chat", "Be brief.", "Hi there", NULL, &n);
+    assert_string_equal(json_string_value(json_object_get(info, "chat_template")), "zephyr");
+    assert_int_equal(n, count_tokens(model, "<|system|>\nBe brief.</s>\n<|user|>\nHi "
+                                            "there</s>\n<|assistant|>\n"));
+    assert_int_not_equal(n, count_tokens(model, "<|system|>\nBe brief.\n<|user|>\nHi "
+                                                "there\n<|assistant|>\n"));
+    json_decref(info);
+}
+
 static void unknown_and_none(void **state)
 {
     const char *model = write_model("odd", "{{ messages | map(attribute='content') | join }}");
@@ -193,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_chatml),
+        cmocka_unit_test(renders_zephyr),
         cmocka_unit_test(unknown_and_none),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,6 +12,7 @@
  *   gemma     google-gemma-2-2b-it.jinja, gemma-3's template
  *   deepseek  deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja, deepseek-ai-DeepSeek-V3.1.jinja
  *   deepseek-llm  deepseek-llm-7b-chat's template
+ *   zephyr    TinyLlama-1.1B-Chat-v1.0's template (zephyr-7b-beta's)
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -114,6 +115,8 @@ void aieb_chat_detect(const char *s, size_t len, aieb_chat_template *t)
         t->family = AIEB_CHAT_PHI3;
         if (!has(s, len, "<|system|>"))
             t->flags |= AIEB_CHAT_NO_SYSTEM;
+    } else if (has(s, len, "<|user|>") && has(s, len, "<|assistant|>")) {
+        t->family = AIEB_CHAT_ZEPHYR;
     } else if (has(s, len, "<\xef\xbd\x9cUser\xef\xbd\x9c>")) { /* <｜User｜> */
         t->family = AIEB_CHAT_DEEPSEEK;
         if (has(s, len, "'<think></think>'") && has(s, len, "thinking"))
@@ -165,6 +168,8 @@ const char *aieb_chat_family_name(aieb_chat_family f)
         return "deepseek";
     case AIEB_CHAT_DEEPSEEK_LLM:
         return "deepseek-llm";
+    case AIEB_CHAT_ZEPHYR:
+        return "zephyr";
     }
     return "unknown";
 }
@@ -482,6 +487,22 @@ static void render_deepseek_llm(const aieb_chat_msg *msgs, size_t n, const aieb_
         put(w, "Assistant:");
 }
 
+/* TinyLlama-1.1B-Chat-v1.0's template, as Hugging Face renders it (trim_blocks: the
+ * newline after each {{ ... }} stays, those after {% ... %} tags go). */
+static void render_zephyr(const aieb_chat_msg *msgs, size_t n, const aieb_chat_opts *o, writer *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        put(w, "<|");
+        put(w, role_name(msgs[i].role));
+        put(w, "|>\n");
+        put(w, msgs[i].content);
+        put(w, o->eos);
+        put(w, "\n");
+    }
+    if (o->add_generation_prompt)
+        put(w, "<|assistant|>\n");
+}
+
 /* No template, or one not recognised: the contents joined by blank lines. */
 static void render_plain(const aieb_chat_msg *msgs, size_t n, writer *w)
 {
@@ -506,7 +527,7 @@ int aieb_chat_render(const aieb_chat_template *t, const aieb_chat_msg *msgs, siz
     if (opts)
         o = *opts;
     if (!o.eos)
-        o.eos = "";
+        o.eos = t->eos;
     if (!o.bos)
         o.bos = "";
     int has_system = msgs[0].role == AIEB_CHAT_SYSTEM;
@@ -551,6 +572,9 @@ int aieb_chat_render(const aieb_chat_template *t, const aieb_chat_msg *msgs, siz
         break;
     case AIEB_CHAT_DEEPSEEK_LLM:
         render_deepseek_llm(msgs, n, &o, &w);
+        break;
+    case AIEB_CHAT_ZEPHYR:
+        render_zephyr(msgs, n, &o, &w);
         break;
     case AIEB_CHAT_UNKNOWN:
         render_plain(msgs, n, &w);

@@ -47,6 +47,12 @@ static void read_chat_facts(aieb_engine *e, const aieb_gguf *g)
         aieb_chat_detect(s.ptr, s.len, &e->chat);
     else
         aieb_chat_detect(NULL, 0, &e->chat);
+    /* the EOS token's text, for templates that write eos_token (Zephyr) */
+    if (e->tok.tokens && e->tok.eos_id >= 0 && (uint64_t)e->tok.eos_id < e->tok.tokens->arr_n) {
+        s = aieb_gguf_arr_str(e->tok.tokens, (uint64_t)e->tok.eos_id);
+        if (s.len < sizeof e->chat.eos)
+            snprintf(e->chat.eos, sizeof e->chat.eos, "%.*s", (int)s.len, s.ptr);
+    }
     if (aieb_gguf_get_str(g, "tokenizer.ggml.pre", &s, NULL) == 0)
         snprintf(e->tok_pre, sizeof e->tok_pre, "%.*s", (int)(s.len > 31 ? 31 : s.len), s.ptr);
 }
