@@ -204,11 +204,62 @@ static void unknown_and_none(void **state)
     json_decref(info);
 }
 
+/* A whole `aieb run` on a model whose template is not recognised: the note lands in
+ * summary.json's warnings, and report.md's backend rows name the family. */
+static void run_warns(void **state)
+{
+    const char *build = getenv("AIEB_BUILD_DIR");
+    if (!build)
+        fail_msg("AIEB_BUILD_DIR is not set");
+    const char *model = write_model("run", "{{ messages | map(attribute='content') | join }}");
+    char yaml[256], cmd[1024], line[512] = "";
+    snprintf(yaml, sizeof yaml, "%s/run.yaml", dir);
+    FILE *f = fopen(yaml, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "name: chat-warn\nbackend:\n  type: native\n  model: \"%s\"\n  threads: 1\n"
+            "scenario:\n  dataset_name: builtin\n  num_samples: 1\n  warmup_requests: 0\n"
+            "  generate_kwargs:\n    max_new_tokens: 2\nmetrics:\n  idle_baseline_s: 0\n"
+            "reporter:\n  output_file: %s/results.csv\noutput_dir: %s/runs\n",
+            model, dir, dir);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "AIEB_NVML_LIBRARY=%s/none.so AIEB_POWERCAP_ROOT=%s/none %s/aieb run %s "
+             "2>%s/run.err | tail -n 1",
+             dir, dir, build, yaml, dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = 0;
+    assert_int_equal(pclose(p), 0);
+    line[strcspn(line, "\n")] = 0;
+    char path[600];
+    snprintf(path, sizeof path, "%s/summary.json", line);
+    json_error_t je;
+    json_t *sum = json_load_file(path, 0, &je);
+    if (!sum)
+        fail_msg("%s: %s", path, je.text);
+    int found = 0;
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(sum, "warnings"), i, w)
+    {
+        found |= strstr(json_string_value(w), "not one aieb recognises") != NULL;
+    }
+    assert_true(found);
+    json_t *bi = json_object_get(sum, "backend_info");
+    assert_string_equal(json_string_value(json_object_get(bi, "chat_template")), "unknown");
+    json_decref(sum);
+    snprintf(cmd, sizeof cmd, "grep -q '^| Backend: chat_template | unknown |' %s/report.md", line);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_chatml),
         cmocka_unit_test(renders_zephyr),
+        cmocka_unit_test(run_warns),
         cmocka_unit_test(unknown_and_none),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
