@@ -3,14 +3,15 @@
  * One aieb_engine holds a model (weights mmap'ed from a GGUF file, or seeded random
  * weights with a preset's real shapes), a KV cache allocated once, a pthread pool and
  * every activation buffer; generating allocates nothing per token. Architectures:
- * llama and qwen2. Weight types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K,
- * Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, each tensor in its own.
+ * llama, qwen2, qwen3 and phi3. Weight types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
+ * Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, each tensor in its own.
  *
  * Model names: a path to a .gguf file, or "synthetic:<preset>[?type=<t>&seed=<n>]"
  * with preset one of smollm-135m, smollm-360m, qwen2.5-0.5b, tinyllama-1.1b,
- * llama-3.2-1b and t one of f32 (default), f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1,
- * iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs, q4_k_m, q5_k_m. Synthetic models
- * use a byte-level tokenizer; their text is meaningless, their cost is real.
+ * llama-3.2-1b, qwen3-0.6b, phi-3-mini and t one of f32 (default), f16, bf16, q8_0,
+ * q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs, q4_k_m,
+ * q5_k_m. Synthetic models use a byte-level tokenizer; their text is meaningless,
+ * their cost is real.
  *
  * An engine is used by one thread at a time.
  */
@@ -20,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "aieb/chat.h"
 #include "aieb/err.h"
 #include "aieb/export.h"
 
@@ -62,13 +66,12 @@ AIEB_API int aieb_engine_open(const char *model, const aieb_engine_opts *opts, a
 AIEB_API void aieb_engine_close(aieb_engine *e);
 
 typedef struct aieb_model_info {
-    char name[96];          /* general.name, or the synthetic preset */
-    char arch[16];          /* "llama" or "qwen2" */
-    char weight_type[8];    /* type of most weight bytes: "f32", "q8_0", ... */
-    char tokenizer[16];     /* "llama" (SentencePiece), "gpt2" (byte-level BPE), "bytes", "none" */
-    char tokenizer_pre[32]; /* gpt2: the pre-tokenizer (tokenizer.ggml.pre), else "" */
-    char kernels[16];       /* "scalar", "avx2", "avx512", "avx512-vnni" */
-    int synthetic;          /* 1 for synthetic models */
+    char name[96];       /* general.name, or the synthetic preset */
+    char arch[16];       /* "llama", "qwen2", "qwen3" or "phi3" */
+    char weight_type[8]; /* type of most weight bytes: "f32", "q8_0", ... */
+    char tokenizer[16];  /* "llama" (SentencePiece), "gpt2" (byte-level BPE), "bytes", "none" */
+    char kernels[16];    /* "scalar", "avx2", "avx512", "avx512-vnni" */
+    int synthetic;       /* 1 for synthetic models */
     int n_layers, n_embd, n_ff, n_heads, n_kv_heads, head_dim, n_vocab;
     int context_length;       /* positions in this engine's KV cache */
     int model_context_length; /* what the model was trained for */
@@ -82,10 +85,27 @@ typedef struct aieb_model_info {
     uint64_t decode_bytes; /* weight bytes one decode step reads (all but the
                               embedding table, unless it is also the output) */
     uint64_t kv_cache_bytes;
+    char tokenizer_pre[32]; /* tokenizer.ggml.pre ("llama-bpe", "qwen2", ...), "" if none */
+    char chat_template[16]; /* the chat template's family (aieb_chat_family_name) */
+    int n_tensor_types;     /* entries used in tensor_types, by ggml type id */
+    struct {
+        char type[12];    /* "q4_0", "f32", ... */
+        uint32_t tensors; /* tensors of that type, vectors included */
+        uint64_t bytes;
+    } tensor_types[16];
 } aieb_model_info;
 
 /* Copies the model's description into *info. This function can't fail. */
 AIEB_API void aieb_engine_info(const aieb_engine *e, aieb_model_info *info);
+
+/* What the loader found, as JSON: {"arch", "tensors" (one line: "q8_0 14 tensors
+ * 1.2 MB, f32 9 tensors 0.0 MB"), "tensor_types" ({type: {"tensors", "bytes"}}),
+ * "tokenizer", "tokenizer_pre", "chat_template"}. NULL when out of memory. */
+AIEB_API json_t *aieb_model_info_loaded_json(const aieb_model_info *info);
+
+/* The model's chat template family and variants (AIEB_CHAT_NONE for synthetic models
+ * and files without tokenizer.chat_template). The pointer lives as long as e. */
+AIEB_API const aieb_chat_template *aieb_engine_chat_template(const aieb_engine *e);
 
 /* Tokenizes text into at most max_ids ids (adding BOS first when add_bos and the
  * model asks for one); *n_ids is the count. Special-token text (such as

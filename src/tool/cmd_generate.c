@@ -32,13 +32,14 @@ static void usage(FILE *out)
             "                     [--json] [--dump-logits FILE]\n\n"
             "Generates text with the embedded CPU engine and prints it with the prefill and\n"
             "decode speed (tokens per second).\n\n"
-            "Models: a GGUF file (llama or qwen2; weights F32, F16, BF16, Q8_0, Q4_0, Q4_1,\n"
-            "Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, mixed per tensor), or\n"
-            "synthetic:PRESET[?type=T&seed=N] with real shapes and seeded random weights\n"
-            "(presets smollm-135m, smollm-360m, qwen2.5-0.5b, tinyllama-1.1b, llama-3.2-1b;\n"
-            "types f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k,\n"
-            "q5_k, q6_k, iq4_xs, and the mixes q4_k_m, q5_k_m). A synthetic model's text is\n"
-            "meaningless; its speed and energy are those of the real shapes.\n\n"
+            "Models: a GGUF file (llama, qwen2, qwen3 or phi3; weights F32, F16, BF16, Q8_0,\n"
+            "Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, mixed per\n"
+            "tensor), or synthetic:PRESET[?type=T&seed=N] with real shapes and seeded random\n"
+            "weights (presets smollm-135m, smollm-360m, qwen2.5-0.5b, tinyllama-1.1b,\n"
+            "llama-3.2-1b, qwen3-0.6b, phi-3-mini; types f32, f16, bf16, q8_0, q4_0, q4_1,\n"
+            "q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs, and the mixes q4_k_m,\n"
+            "q5_k_m). A synthetic model's text is meaningless; its speed and energy are\n"
+            "those of the real shapes.\n\n"
             "Options:\n"
             "  --model M            model file or synthetic:NAME (required)\n"
             "  --prompt TEXT        prompt text, tokenized with BOS (default \"" DEFAULT_PROMPT
@@ -55,7 +56,10 @@ static void usage(FILE *out)
             "  --context-length N   KV cache positions (default: min(model's, 4096))\n"
             "  --kernels K          auto (default), scalar, avx2 or avx512\n"
             "  --json               print {prompt_tokens, completion_tokens,\n"
-            "                       prefill_tokens_per_s, decode_tokens_per_s, text} as JSON\n"
+            "                       prefill_tokens_per_s, decode_tokens_per_s, text,\n"
+            "                       stop_reason, model} as JSON; model says what was loaded:\n"
+            "                       arch, tensors per type, tokenizer, tokenizer_pre,\n"
+            "                       chat_template\n"
             "  --dump-logits FILE   write the logits at the last prompt position\n"
             "                       (n_vocab little-endian float32)\n"
             "  -h, --help           this help\n\n"
@@ -403,6 +407,13 @@ static int report(gen_ctx *g, const aieb_gen_stats *st)
                       "decode_tokens_per_s", decode, "text", clean.data ? clean.data : "",
                       clean.len, "stop_reason", stop_name(st->stop));
         aieb_buf_free(&clean);
+        aieb_model_info info;
+        aieb_engine_info(g->e, &info);
+        json_t *loaded = aieb_model_info_loaded_json(&info);
+        if (o && (!loaded || json_object_set_new(o, "model", loaded) != 0)) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o) {
             fprintf(stderr, "aieb: error: cannot build the JSON result\n");
             return EXIT_RUN_FAILED;

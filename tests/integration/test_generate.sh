@@ -65,6 +65,10 @@ assert set(o) >= {"prompt_tokens", "completion_tokens", "prefill_tokens_per_s",
 assert o["prompt_tokens"] == 17, o          # BOS + the 16 bytes of "Once upon a time"
 assert o["completion_tokens"] == 6, o
 assert o["prefill_tokens_per_s"] > 0 and o["decode_tokens_per_s"] > 0, o
+m = o["model"]                              # what the loader found
+assert m["arch"] == "llama" and m["tokenizer"] == "bytes" and m["chat_template"] == "none", m
+assert m["tensor_types"]["q4_0"]["tensors"] == 211 and m["tensor_types"]["f32"]["tensors"] == 61
+assert m["tensor_types"]["q4_0"]["bytes"] > 70e6, m
 EOF
     expect_status 0 "$AIEB" generate --model "$M" --max-tokens 6 --ignore-eos --json --threads 1
     python3 -c 'import json,sys; a,b=(json.load(open(f))["text"] for f in sys.argv[1:]); assert a==b' \

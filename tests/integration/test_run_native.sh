@@ -51,6 +51,12 @@ assert "model_load" in ph and ph["model_load"]["duration_s"] > 0
 assert d["evidence"]["gpu_present"] is False and "cpu" in d["evidence"]
 bi = d["backend_info"]
 assert bi["type"] == "native" and bi["synthetic"] is True
+# what the loader found: architecture, tensors per type, tokenizer, chat template
+assert bi["arch"] == "llama" and bi["tokenizer"] == "bytes" and bi["tokenizer_pre"] == "", bi
+assert bi["chat_template"] == "none" and bi["prompt_format"] == "plain text (no chat template)"
+assert bi["tensor_types"]["q8_0"]["tensors"] == 1 + 30 * 7, bi["tensor_types"]
+assert bi["tensor_types"]["f32"]["tensors"] == 1 + 30 * 2, bi["tensor_types"]
+assert bi["tensors"].startswith("f32 61 tensors"), bi["tensors"]
 # model memory measured at load and given back at unload, inside the meter's timeline
 assert bi["load_rss_growth_mb"] > 50 and bi["unload_rss_freed_mb"] > 50, bi
 assert "cleanup" in d["timeline"] and "model_load" in d["timeline"]
@@ -83,6 +89,10 @@ assert r["status"] == "completed" and r["repetitions"] == "1" and r["planned_pro
 assert r["method"] == "standard" and r["prefill_gpu_wh"] == "" and r["decode_gpu_wh"] == "", r
 PY
     expect_grep "^## Cleanup" "$run_dir/report.md"
+    expect_grep '^\| Backend: arch \| llama \|' "$run_dir/report.md"
+    expect_grep '^\| Backend: tensors \| f32 61 tensors [0-9.]+ MB, q8_0 211 tensors' \
+        "$run_dir/report.md"
+    expect_grep '^\| Backend: chat_template \| none \|' "$run_dir/report.md"
     # every output written the same way: whole files, the same permissions
     for f in summary.json requests.jsonl timeseries.csv emissions.csv report.md power.png power.svg; do
         [ -f "$run_dir/$f" ] || { fail "$f missing"; continue; }

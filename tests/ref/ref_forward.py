@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent NumPy forward pass for llama and qwen2 GGUF files.
+"""An independent NumPy forward pass for llama, qwen2, qwen3 and phi3 GGUF files.
 
 It reads the GGUF file itself (struct + numpy, nothing from the C code), dequantizes
 the weights from the ggml block layouts, runs the transformer in float64 and compares
@@ -12,7 +12,16 @@ RoPE is written from the papers' definitions, not from the engine:
     GGUF's converter permutes q/k rows so that this is the rotation llama files need.
   - qwen2 (GPT-NeoX "rotate_half"): x * cos + rotate_half(x) * sin with the angles
     repeated over both halves, i.e. pairs (x[i], x[i + d/2]).
-  theta_i = base^(-2i/d), divided by rope_freqs[i] when the file has that tensor.
+  theta_i = base^(-2i/d), divided by rope_freqs[i] when the file has that tensor;
+  positions are divided by rope.scaling.factor when rope.scaling.type is linear
+  ("position interpolation", Chen et al. 2023).
+qwen3 and phi3 rotate like qwen2 (Hugging Face's Qwen3 and Phi3 models use rotate_half).
+Architecture differences, from the models' definitions (Hugging Face transformers'
+modeling_qwen3.py / modeling_phi3.py) and GGUF's tensor names:
+  - qwen3: q and k are RMS-normalized per head (attn_q_norm, attn_k_norm, head_dim
+    values each) after the projection and before RoPE; no biases.
+  - phi3: attn_qkv holds q, k and v rows one after the other; ffn_up holds
+    2 x feed_forward_length rows, the gate's first, then up's (gate_up_proj.chunk(2)).
 
 Usage: ref_forward.py MODEL --ids "1 2 3" --logits FILE [FILE...] --tol T [--rope STYLE]
                       [--act-q8]
@@ -266,7 +275,7 @@ def rope_neox(x, angles):
     return x * cos + rotated * sin
 
 
-def forward(meta, t, ids, rope_style="auto", types=None, q8=False):
+def forward(meta, t, ids, rope_style="auto", types=None, q8=False, ffn_order="gate-up"):
     arch = meta["general.architecture"]
     g = lambda k, d=None: meta.get(f"{arch}.{k}", d)
     n_embd, n_layers = g("embedding_length"), g("block_count")
@@ -276,14 +285,17 @@ def forward(meta, t, ids, rope_style="auto", types=None, q8=False):
     n_rot = g("rope.dimension_count", hd)
     base = g("rope.freq_base", 10000.0)
     eps = g("attention.layer_norm_rms_epsilon", 1e-5)
+    scale = 1.0
+    if g("rope.scaling.type", "none") == "linear":
+        scale = 1.0 / g("rope.scaling.factor", 1.0)
 
-    pos = np.arange(len(ids), dtype=np.float64)
+    pos = np.arange(len(ids), dtype=np.float64) * scale
     theta = base ** (-np.arange(0, n_rot, 2, dtype=np.float64) / n_rot)
     if "rope_freqs.weight" in t:
         theta = theta / t["rope_freqs.weight"]
     angles = pos[:, None] * theta[None, :]
     if rope_style == "auto":
-        rope_style = "neox" if arch == "qwen2" else "pairs"
+        rope_style = "neox" if arch in ("qwen2", "qwen3", "phi3") else "pairs"
     rope = rope_neox if rope_style == "neox" else rope_pairs
 
     def rot(v):  # v: (T, heads, hd); only the first n_rot dims turn
@@ -303,11 +315,18 @@ def forward(meta, t, ids, rope_style="auto", types=None, q8=False):
         p = lambda n: t[f"blk.{l}.{n}"]
         w = lambda n: f"blk.{l}.{n}.weight"
         h = rmsnorm(x, p("attn_norm.weight"), eps)
-        q, k, v = mm(h, w("attn_q")), mm(h, w("attn_k")), mm(h, w("attn_v"))
+        if f"blk.{l}.attn_qkv.weight" in t:
+            qkv = mm(h, w("attn_qkv"))
+            q, k, v = np.split(qkv, [n_head * hd, (n_head + n_kv) * hd], axis=-1)
+        else:
+            q, k, v = mm(h, w("attn_q")), mm(h, w("attn_k")), mm(h, w("attn_v"))
         if f"blk.{l}.attn_q.bias" in t:
             q, k, v = q + p("attn_q.bias"), k + p("attn_k.bias"), v + p("attn_v.bias")
-        q = rot(q.reshape(T, n_head, hd))
-        k = rot(k.reshape(T, n_kv, hd))
+        q, k = q.reshape(T, n_head, hd), k.reshape(T, n_kv, hd)
+        if f"blk.{l}.attn_q_norm.weight" in t:
+            q = rmsnorm(q, p("attn_q_norm.weight"), eps)
+            k = rmsnorm(k, p("attn_k_norm.weight"), eps)
+        q, k = rot(q), rot(k)
         v = v.reshape(T, n_kv, hd)
         k = np.repeat(k, n_head // n_kv, axis=1)  # head j reads kv head j // group
         v = np.repeat(v, n_head // n_kv, axis=1)
@@ -317,7 +336,12 @@ def forward(meta, t, ids, rope_style="auto", types=None, q8=False):
         o = np.einsum("hts,shd->thd", s, v).reshape(T, n_head * hd)
         x = x + mm(o, w("attn_output"))
         h = rmsnorm(x, p("ffn_norm.weight"), eps)
-        gate, up = mm(h, w("ffn_gate")), mm(h, w("ffn_up"))
+        if f"blk.{l}.ffn_gate.weight" in t:
+            gate, up = mm(h, w("ffn_gate")), mm(h, w("ffn_up"))
+        else:
+            gate, up = np.split(mm(h, w("ffn_up")), 2, axis=-1)
+            if ffn_order == "up-gate":
+                gate, up = up, gate
         x = x + mm(gate / (1 + np.exp(-gate)) * up, w("ffn_down"))
     out = "output.weight" if "output.weight" in t else "token_embd.weight"
     return mm(rmsnorm(x[-1:], t["output_norm.weight"], eps), out)[0]
@@ -334,11 +358,13 @@ def main():
     ap.add_argument("--act-q8", action="store_true",
                     help="round the inputs of block-quantized products to int8 per 32 values "
                          "as the engine does, so that only the weights' decoding is compared")
+    ap.add_argument("--ffn-order", choices=["gate-up", "up-gate"], default="gate-up",
+                    help="halves of a fused ffn_up (the wrong order is a control)")
     a = ap.parse_args()
     try:
         meta, tensors, types = read_gguf(a.model)
         ids = [int(s) for s in a.ids.replace(",", " ").split()]
-        ref = forward(meta, tensors, ids, a.rope, types, a.act_q8)
+        ref = forward(meta, tensors, ids, a.rope, types, a.act_q8, a.ffn_order)
     except (OSError, ValueError, KeyError) as e:
         print(f"ref_forward: {a.model}: {e}", file=sys.stderr)
         return 2

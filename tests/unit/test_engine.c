@@ -681,13 +681,110 @@ static void load_errors(void **state)
     assert_non_null(strstr(err.msg, "threads"));
 }
 
+/* ==== qwen3 and phi3 ======================================================== */
+
+/* Every kernel path, thread count and batch size agrees with one scalar thread on the
+ * architectures with per-head norms (qwen3) and fused matrices (phi3). */
+static void arch_paths_agree(void **state)
+{
+    const char *archs[] = {"qwen3", "phi3"};
+    const uint32_t types[] = {AIEB_GGML_F32, AIEB_GGML_Q8_0};
+    for (int ai = 0; ai < 2; ai++)
+        for (int ti = 0; ti < 2; ti++) {
+            tiny_cfg c;
+            tiny_defaults(&c, archs[ai], types[ti], ai == 0);
+            char name[64];
+            snprintf(name, sizeof name, "arch-%s-%d", archs[ai], ti);
+            assert_int_equal(tiny_write(&c, model_path(name)), 0);
+            aieb_engine *ref = open_tiny(model_path(name), AIEB_KERNELS_SCALAR, 1, 0, 1);
+            float *base = prompt_logits(ref, prompt, N_PROMPT);
+            aieb_model_info info;
+            aieb_engine_info(ref, &info);
+            assert_string_equal(info.arch, archs[ai]);
+            assert_int_equal(info.head_dim, ai == 0 ? 32 : 16);
+            aieb_engine_close(ref);
+            aieb_engine *e = open_tiny(model_path(name), AIEB_KERNELS_AUTO, 3, 1, 5);
+            float *lg = prompt_logits(e, prompt, N_PROMPT);
+            double re = rel_err(lg, base, 300), tol = ti ? 1e-2 : 2e-5;
+            if (re > tol)
+                fail_msg("%s: relative error %g > %g", name, re, tol);
+            free(lg);
+            free(base);
+            aieb_engine_close(e);
+        }
+}
+
+/* What the loader refuses in the new architectures, and why it says so. */
+static void arch_load_errors(void **state)
+{
+    tiny_cfg c;
+    tiny_defaults(&c, "gemma2", AIEB_GGML_F32, 1);
+    expect_open_error(&c, AIEB_EUNSUPPORTED, "architecture 'gemma2' is not supported (Gemma");
+    tiny_defaults(&c, "gemma3", AIEB_GGML_F32, 1);
+    expect_open_error(&c, AIEB_EUNSUPPORTED, "logit soft-capping");
+    tiny_defaults(&c, "falcon", AIEB_GGML_F32, 1);
+    expect_open_error(&c, AIEB_EUNSUPPORTED, "(llama, qwen2, qwen3, phi3)");
+    tiny_defaults(&c, "qwen3", AIEB_GGML_F32, 1);
+    c.skip_tensor = "blk.1.attn_k_norm.weight";
+    expect_open_error(&c, AIEB_EINVAL, "tensor 'blk.1.attn_k_norm.weight' is missing");
+    tiny_defaults(&c, "qwen3", AIEB_GGML_F32, 1);
+    c.qk_norm = 0;
+    expect_open_error(&c, AIEB_EINVAL, "'blk.0.attn_q_norm.weight' is missing");
+    /* a phi3 ffn_up of n_ff rows (not gate|up) and no ffn_gate */
+    tiny_defaults(&c, "phi3", AIEB_GGML_F32, 1);
+    c.fused = 0;
+    c.skip_tensor = "blk.0.ffn_gate.weight";
+    expect_open_error(&c, AIEB_EINVAL,
+                      "'blk.0.ffn_up.weight' has shape [64, 96, 1, 1], expected "
+                      "[64, 192]");
+    /* phi3 with separate q/k/v and gate/up tensors is accepted */
+    tiny_defaults(&c, "phi3", AIEB_GGML_F32, 1);
+    c.fused = 0;
+    assert_int_equal(tiny_write(&c, model_path("phi3-split")), 0);
+    aieb_engine *e = open_tiny(model_path("phi3-split"), AIEB_KERNELS_SCALAR, 1, 0, 1);
+    aieb_engine_close(e);
+    /* RoPE scaling the engine does not do */
+    tiny_defaults(&c, "llama", AIEB_GGML_F32, 1);
+    c.rope_linear = 2000.0f;
+    expect_open_error(&c, AIEB_EINVAL, "scaling factor 2000 must be in (0, 1024]");
+}
+
+/* The qwen3-0.6b preset has Qwen3-0.6B's shapes (head_dim 128 apart from 1024 / 16). */
+static void arch_presets(void **state)
+{
+    aieb_engine_opts o;
+    aieb_engine_opts_init(&o);
+    o.context_length = 64;
+    o.threads = 2;
+    aieb_engine *e;
+    aieb_err err = {0};
+    assert_int_equal(aieb_engine_open("synthetic:qwen3-0.6b?type=q4_0", &o, &e, &err), 0);
+    aieb_model_info info;
+    aieb_engine_info(e, &info);
+    assert_string_equal(info.arch, "qwen3");
+    assert_int_equal(info.n_embd, 1024);
+    assert_int_equal(info.n_ff, 3072);
+    assert_int_equal(info.n_layers, 28);
+    assert_int_equal(info.n_heads, 16);
+    assert_int_equal(info.n_kv_heads, 8);
+    assert_int_equal(info.head_dim, 128);
+    assert_int_equal(info.n_vocab, 151936);
+    float *lg = prompt_logits(e, prompt, 4);
+    for (int i = 0; i < 151936; i++)
+        if (!isfinite(lg[i]))
+            fail_msg("logit %d is %g", i, (double)lg[i]);
+    free(lg);
+    aieb_engine_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(formats),      cmocka_unit_test(kernels_match_scalar),
-        cmocka_unit_test(paths_agree),  cmocka_unit_test(generation),
-        cmocka_unit_test(eos_handling), cmocka_unit_test(gpt2_text_prompt),
-        cmocka_unit_test(load_errors),
+        cmocka_unit_test(formats),          cmocka_unit_test(kernels_match_scalar),
+        cmocka_unit_test(paths_agree),      cmocka_unit_test(generation),
+        cmocka_unit_test(eos_handling),     cmocka_unit_test(gpt2_text_prompt),
+        cmocka_unit_test(load_errors),      cmocka_unit_test(arch_paths_agree),
+        cmocka_unit_test(arch_load_errors), cmocka_unit_test(arch_presets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

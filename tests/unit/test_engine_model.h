@@ -1,4 +1,4 @@
-/* test_engine_model.h - writes tiny llama/qwen2 GGUF files with random weights for the
+/* test_engine_model.h - writes tiny llama/qwen2/qwen3/phi3 GGUF files with random weights for the
  * engine's tests (the project's own writer; the NumPy reference reads them back). */
 #ifndef AIEB_TEST_ENGINE_MODEL_H
 #define AIEB_TEST_ENGINE_MODEL_H
@@ -12,14 +12,18 @@
 #include "engine/quant.h"
 
 typedef struct tiny_cfg {
-    const char *arch; /* "llama" or "qwen2" (any string, to test rejection) */
+    const char *arch; /* "llama", "qwen2", "qwen3", "phi3" (any string, to test rejection) */
     uint32_t wtype;   /* type of every 2-D weight */
     uint32_t vtype;   /* type of norms and biases (F32, F16 or BF16) */
     int tied;         /* no output.weight */
     int n_embd, n_ff, n_layers, n_heads, n_kv_heads, n_vocab, n_ctx;
     float rope_base, eps;
-    int rope_freqs; /* write rope_freqs.weight */
-    int biases;     /* write q/k/v biases (qwen2 needs them) */
+    int rope_freqs;    /* write rope_freqs.weight */
+    int biases;        /* write q/k/v biases (qwen2 needs them) */
+    int head_dim;      /* when non-zero, attention.key_length/value_length (else n_embd / heads) */
+    int qk_norm;       /* write attn_q_norm/attn_k_norm (qwen3) */
+    int fused;         /* attn_qkv and a gate|up ffn_up instead of separate tensors (phi3) */
+    float rope_linear; /* when > 0, rope.scaling.type linear with this factor */
     uint64_t seed;
     float std;                /* weights are uniform with this standard deviation */
     const char *skip_tensor;  /* leave this tensor out (error tests) */
@@ -34,7 +38,8 @@ typedef struct tiny_cfg {
     const char *tok_pre;       /* tokenizer.ggml.pre, or NULL */
     const char *const *merges; /* tokenizer.ggml.merges (gpt2), or NULL */
     int n_merges;
-    int eos_id; /* tokenizer.ggml.eos_token_id (default 2) */
+    int eos_id;                /* tokenizer.ggml.eos_token_id (default 2) */
+    const char *chat_template; /* tokenizer.chat_template, or NULL */
 } tiny_cfg;
 
 static inline void tiny_defaults(tiny_cfg *c, const char *arch, uint32_t wtype, int tied)
@@ -54,6 +59,12 @@ static inline void tiny_defaults(tiny_cfg *c, const char *arch, uint32_t wtype, 
     c->rope_base = strcmp(arch, "qwen2") == 0 ? 1000000.0f : 10000.0f;
     c->eps = 1e-5f;
     c->biases = strcmp(arch, "qwen2") == 0;
+    c->qk_norm = strcmp(arch, "qwen3") == 0;
+    c->fused = strcmp(arch, "phi3") == 0;
+    if (strcmp(arch, "qwen3") == 0) {
+        c->rope_base = 1000000.0f;
+        c->head_dim = 32; /* not n_embd / n_heads, as in Qwen3's own shapes */
+    }
     c->seed = 1;
     c->std = 0.08f;
     c->eos_id = 2;
@@ -113,6 +124,14 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     rc |= aieb_gguf_w_u32(w, KEY("attention.head_count_kv"), (uint32_t)c->n_kv_heads);
     rc |= aieb_gguf_w_f32(w, KEY("rope.freq_base"), c->rope_base);
     rc |= aieb_gguf_w_f32(w, KEY("attention.layer_norm_rms_epsilon"), c->eps);
+    if (c->head_dim) {
+        rc |= aieb_gguf_w_u32(w, KEY("attention.key_length"), (uint32_t)c->head_dim);
+        rc |= aieb_gguf_w_u32(w, KEY("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    if (c->rope_linear > 0) {
+        rc |= aieb_gguf_w_str(w, KEY("rope.scaling.type"), "linear");
+        rc |= aieb_gguf_w_f32(w, KEY("rope.scaling.factor"), c->rope_linear);
+    }
 #undef KEY
     if (c->tokens) {
         rc |= aieb_gguf_w_str(w, "tokenizer.ggml.model", c->tok_model ? c->tok_model : "llama");
@@ -133,8 +152,10 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
             rc |= aieb_gguf_w_arr(w, "tokenizer.ggml.merges", AIEB_GGUF_STRING, c->merges,
                                   (uint64_t)c->n_merges);
     }
+    if (c->chat_template)
+        rc |= aieb_gguf_w_str(w, "tokenizer.chat_template", c->chat_template);
     uint64_t rng = c->seed * 0x2545f4914f6cdd1dull + 7;
-    int D = c->n_embd, hd = c->n_embd / c->n_heads;
+    int D = c->n_embd, hd = c->head_dim ? c->head_dim : c->n_embd / c->n_heads;
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     float a = c->std * 1.7320508f;
 #define TYPE(f) (c->f ? c->f : c->wtype)
@@ -150,9 +171,17 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
     (snprintf(n, sizeof n, "blk.%d." name, l),                                                     \
      tiny_tensor(w, c, &rng, n, type, rows, cols, base, amp))
         rc |= T("attn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("attn_q.weight", TYPE(t_q), qd, D, 0, a);
-        rc |= T("attn_k.weight", TYPE(t_k), kvd, D, 0, a);
-        rc |= T("attn_v.weight", TYPE(t_v), kvd, D, 0, a);
+        if (c->fused) {
+            rc |= T("attn_qkv.weight", TYPE(t_q), qd + 2 * kvd, D, 0, a);
+        } else {
+            rc |= T("attn_q.weight", TYPE(t_q), qd, D, 0, a);
+            rc |= T("attn_k.weight", TYPE(t_k), kvd, D, 0, a);
+            rc |= T("attn_v.weight", TYPE(t_v), kvd, D, 0, a);
+        }
+        if (c->qk_norm) {
+            rc |= T("attn_q_norm.weight", c->vtype, 1, hd, 1.0f, 0.5f);
+            rc |= T("attn_k_norm.weight", c->vtype, 1, hd, 1.0f, 0.5f);
+        }
         if (c->biases) {
             rc |= T("attn_q.bias", c->vtype, 1, qd, 0, 0.1f);
             rc |= T("attn_k.bias", c->vtype, 1, kvd, 0, 0.1f);
@@ -160,8 +189,12 @@ static inline int tiny_write(const tiny_cfg *c, const char *path)
         }
         rc |= T("attn_output.weight", TYPE(t_o), D, qd, 0, a);
         rc |= T("ffn_norm.weight", c->vtype, 1, D, 1.0f, 0.2f);
-        rc |= T("ffn_gate.weight", TYPE(t_gate), c->n_ff, D, 0, a);
-        rc |= T("ffn_up.weight", TYPE(t_up), c->n_ff, D, 0, a);
+        if (c->fused) {
+            rc |= T("ffn_up.weight", TYPE(t_up), 2 * c->n_ff, D, 0, a);
+        } else {
+            rc |= T("ffn_gate.weight", TYPE(t_gate), c->n_ff, D, 0, a);
+            rc |= T("ffn_up.weight", TYPE(t_up), c->n_ff, D, 0, a);
+        }
         if (l == 0 && c->odd_type_tensor) {
             /* raw bytes of the right size for that type */
             uint32_t be, bb;

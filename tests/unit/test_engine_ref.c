@@ -1,9 +1,9 @@
 /* test_engine_ref.c - the engine's logits against an independent NumPy forward pass.
  *
- * For each architecture (llama, qwen2), weight type (F32, F16, BF16, Q8_0, Q4_0) and
- * output (tied, untied) a tiny model with random weights is written with the project's
- * GGUF writer; `aieb generate --prompt-ids ... --max-tokens 0 --dump-logits` runs it
- * with the best kernels and with the scalar ones, and tests/ref/ref_forward.py
+ * For each architecture (llama, qwen2; qwen3 and phi3 in their own test), weight type (F32, F16,
+ * BF16, Q8_0, Q4_0) and output (tied, untied) a tiny model with random weights is written with the
+ * project's GGUF writer; `aieb generate --prompt-ids ... --max-tokens 0 --dump-logits` runs it with
+ * the best kernels and with the scalar ones, and tests/ref/ref_forward.py
  * (/usr/bin/python3 + NumPy, float64) checks max|engine - ref| / max|ref|:
  *   F32, F16, BF16: <= 1e-4 (the weights are exact in float; only float32 rounding)
  *   quantized:      <= 2e-2 (the engine also quantizes activations to 8 bits per 32
@@ -191,6 +191,67 @@ static void variants(void **state)
     assert_int_equal(check(&c, "qwen2-mqa", TOL_FLOAT, "auto"), 0);
 }
 
+/* qwen3 (per-head q/k norms, head_dim 32 with 64 wide embeddings) and phi3 (fused
+ * attn_qkv, gate|up in one ffn_up), every weight type, tied and untied. */
+static void architectures(void **state)
+{
+    const uint32_t types[] = {AIEB_GGML_F32, AIEB_GGML_F16, AIEB_GGML_BF16, AIEB_GGML_Q8_0,
+                              AIEB_GGML_Q4_0};
+    const char *archs[] = {"qwen3", "phi3"};
+    for (int ai = 0; ai < 2; ai++)
+        for (int ti = 0; ti < 5; ti++)
+            for (int tied = 0; tied < 2; tied++) {
+                tiny_cfg c;
+                tiny_defaults(&c, archs[ai], types[ti], tied);
+                c.seed = (uint64_t)(1000 + ai * 100 + ti * 10 + tied);
+                int quant = types[ti] == AIEB_GGML_Q8_0 || types[ti] == AIEB_GGML_Q4_0;
+                char name[64];
+                snprintf(name, sizeof name, "%s-%s-%s", archs[ai], aieb_ggml_type_name(types[ti]),
+                         tied ? "tied" : "untied");
+                int rc = check(&c, name, quant ? TOL_QUANT : TOL_FLOAT, "auto");
+                if (rc != 0)
+                    fail_msg("%s: the reference check exited %d", name, rc);
+            }
+}
+
+/* Linear RoPE scaling (with and without rope_freqs), a phi3 with 8:1 grouped-query
+ * attention, a qwen3 with F16 head norms; and controls for the new parts: phi3's halves
+ * read up-then-gate, qwen3 rotated as adjacent pairs, linear scaling ignored. */
+static void architecture_variants(void **state)
+{
+    tiny_cfg c;
+    tiny_defaults(&c, "llama", AIEB_GGML_F32, 0);
+    c.rope_linear = 4.0f;
+    assert_int_equal(check(&c, "llama-rope-linear", TOL_FLOAT, "auto"), 0);
+    c.rope_freqs = 1;
+    c.rope_linear = 2.0f;
+    assert_int_equal(check(&c, "llama-rope-linear-freqs", TOL_FLOAT, "auto"), 0);
+    tiny_defaults(&c, "phi3", AIEB_GGML_F32, 0);
+    c.n_heads = 8;
+    c.n_kv_heads = 1;
+    assert_int_equal(check(&c, "phi3-mqa", TOL_FLOAT, "auto"), 0);
+    tiny_defaults(&c, "qwen3", AIEB_GGML_Q8_0, 1);
+    c.vtype = AIEB_GGML_F16;
+    assert_int_equal(check(&c, "qwen3-f16-norms", TOL_QUANT, "auto"), 0);
+
+    tiny_defaults(&c, "qwen3", AIEB_GGML_F32, 1);
+    assert_int_equal(check(&c, "control-qwen3", TOL_FLOAT, "pairs"), 1);
+    tiny_defaults(&c, "phi3", AIEB_GGML_F32, 1);
+    assert_int_equal(check(&c, "control-phi3", TOL_FLOAT, "auto"), 0);
+    assert_int_equal(run("%s %s %s/control-phi3.gguf --ids '%s' --tol %g --ffn-order up-gate "
+                         "--logits %s/control-phi3-0.bin",
+                         PYTHON, ref, dir, ids, TOL_FLOAT, dir),
+                     1);
+    /* the same file without the scaling keys is another model to the reference */
+    tiny_defaults(&c, "llama", AIEB_GGML_F32, 0);
+    char plain[256];
+    snprintf(plain, sizeof plain, "%s/llama-unscaled.gguf", dir);
+    assert_int_equal(tiny_write(&c, plain), 0);
+    assert_int_equal(run("%s %s %s --ids '%s' --tol %g --logits %s/llama-rope-linear-0.bin", PYTHON,
+                         ref, plain, ids, TOL_FLOAT, dir),
+                     1);
+}
+
 /* The check is able to fail. */
 static void controls(void **state)
 {
@@ -222,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_numpy), cmocka_unit_test(block_types),
         cmocka_unit_test(mixed_types),   cmocka_unit_test(variants),
+        cmocka_unit_test(architectures), cmocka_unit_test(architecture_variants),
         cmocka_unit_test(controls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

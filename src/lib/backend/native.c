@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aieb/buf.h"
+#include "aieb/chat.h"
 #include "aieb/clock.h"
 #include "aieb/engine.h"
 #include "aieb/log.h"
@@ -30,6 +31,10 @@ typedef struct native {
     int loaded_once;                    /* info stays valid after unload() */
     aieb_model_info mi;
     int bos_id;
+    int chat;                /* api chat: render with the model's chat template */
+    aieb_chat_template tmpl; /* copied at load (info stays valid after unload) */
+    char chat_note[256];     /* why a rendering was not exact, "" when it was */
+    size_t n_chat_notes;     /* requests that got that note */
 } native;
 
 /* VmRSS of this process in MB (from /proc/self/status), NAN when unknown. */
@@ -66,6 +71,7 @@ static int native_load(aieb_backend *b, aieb_err *err)
     n->mi = info;
     n->loaded_once = 1;
     n->bos_id = info.bos_id;
+    n->tmpl = *aieb_engine_chat_template(n->engine);
     /* A tokenizer that cannot encode text fails here, not request by request. */
     int32_t probe[16];
     size_t n_probe = 0;
@@ -106,21 +112,67 @@ static int on_token(void *user, int32_t token, int64_t t_ns)
     return t_ns - n->stop_seen_ns >= (int64_t)n->grace_ms * AIEB_NS_PER_MS;
 }
 
+/* chat_template_kwargs.enable_thinking (or .thinking, DeepSeek V3.1's name) from the
+ * formatter's extra request fields: 1, 0, or -1 when not set. */
+static int thinking_switch(const json_t *extra)
+{
+    json_t *kw = json_object_get(extra, "chat_template_kwargs");
+    json_t *v = json_object_get(kw, "enable_thinking");
+    if (!json_is_boolean(v))
+        v = json_object_get(kw, "thinking");
+    return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+/* The text a request's prompt becomes: rendered with the chat template (api chat), the
+ * raw prompt (api completions, Harmony), or system prompt and prompt as plain text. */
+static int prompt_text(native *n, const aieb_request *rq, aieb_buf *text, int *special,
+                       aieb_err *err)
+{
+    *special = 0;
+    const char *sys = rq->system_prompt && *rq->system_prompt ? rq->system_prompt : NULL;
+    const char *prompt = rq->prompt ? rq->prompt : "";
+    if (n->chat && n->tmpl.family != AIEB_CHAT_NONE) {
+        aieb_chat_msg msgs[2];
+        size_t k = 0;
+        if (sys)
+            msgs[k++] = (aieb_chat_msg){AIEB_CHAT_SYSTEM, sys};
+        msgs[k++] = (aieb_chat_msg){AIEB_CHAT_USER, prompt};
+        aieb_chat_opts o = {.add_generation_prompt = 1,
+                            .enable_thinking = thinking_switch(rq->extra_params)};
+        char note[256];
+        int rc = aieb_chat_render(&n->tmpl, msgs, k, &o, text, note, sizeof note, err);
+        /* The template's markers (<|im_start|>, [INST]) are special tokens. */
+        *special = 1;
+        if (!rc && note[0]) {
+            if (!n->n_chat_notes++) {
+                snprintf(n->chat_note, sizeof n->chat_note, "%s", note);
+                AIEB_WARN("native: %s", note);
+            }
+        }
+        return rc;
+    }
+    if (!n->chat && rq->raw_prompt)
+        return aieb_buf_puts(text, rq->raw_prompt) ? aieb_errf(err, AIEB_ENOMEM, "out of memory")
+                                                   : 0;
+    int rc = sys ? aieb_buf_printf(text, "%s\n\n", sys) : 0;
+    if (!rc)
+        rc = aieb_buf_puts(text, prompt);
+    return rc ? aieb_errf(err, AIEB_ENOMEM, "out of memory") : 0;
+}
+
 static int tokenize_prompt(native *n, const aieb_request *rq, size_t *n_ids, aieb_err *err)
 {
     aieb_buf text;
     aieb_buf_init(&text, 0);
-    int rc = 0;
-    if (rq->system_prompt && *rq->system_prompt)
-        rc = aieb_buf_printf(&text, "%s\n\n", rq->system_prompt);
-    if (!rc)
-        rc = aieb_buf_puts(&text, rq->prompt ? rq->prompt : "");
+    int special = 0;
+    int rc = prompt_text(n, rq, &text, &special, err);
     if (rc) {
         aieb_buf_free(&text);
-        return aieb_errf(err, AIEB_ENOMEM, "out of memory");
+        return rc;
     }
     size_t room = n->ids_cap - (size_t)n->gen.max_new_tokens;
-    rc = aieb_engine_tokenize(n->engine, text.data, 1, n->ids, n->ids_cap, n_ids, err);
+    rc = aieb_engine_tokenize_ex(n->engine, text.data, text.len, 1, special, n->ids, n->ids_cap,
+                                 n_ids, err);
     if (rc == AIEB_ETOOBIG || (!rc && *n_ids > room)) {
         /* Keep the prompt's end (the question usually comes last). Tokenize into a
          * bigger scratch buffer to find the tail. */
@@ -128,7 +180,8 @@ static int tokenize_prompt(native *n, const aieb_request *rq, size_t *n_ids, aie
         size_t cap = 2 * text.len + 8;
         int32_t *all = malloc(cap * sizeof *all);
         size_t n_all = 0;
-        rc = all ? aieb_engine_tokenize(n->engine, text.data, 1, all, cap, &n_all, err)
+        rc = all ? aieb_engine_tokenize_ex(n->engine, text.data, text.len, 1, special, all, cap,
+                                           &n_all, err)
                  : aieb_errf(err, AIEB_ENOMEM, "out of memory");
         if (!rc) {
             /* Keep BOS, then the last tokens that fit. */
@@ -263,6 +316,18 @@ static json_t *native_info(aieb_backend *b)
         json_object_set_new(o, "threads", json_integer(mi.threads));
         json_object_set_new(o, "blas", json_boolean(mi.blas));
         json_object_set_new(o, "load_time_s", json_real((double)n->load_ns / 1e9));
+        json_t *loaded = aieb_model_info_loaded_json(&mi);
+        if (loaded)
+            json_object_update(o, loaded);
+        json_decref(loaded);
+        json_object_set_new(o, "prompt_format",
+                            json_string(!n->chat                              ? "plain text"
+                                        : n->tmpl.family == AIEB_CHAT_NONE    ? "plain text (no "
+                                                                                "chat template)"
+                                        : n->tmpl.family == AIEB_CHAT_UNKNOWN ? "plain text "
+                                                                                "(template not "
+                                                                                "recognised)"
+                                                                              : "chat template"));
         if (!isnan(n->rss_before_mb) && !isnan(n->rss_after_mb)) {
             json_object_set_new(o, "rss_before_load_mb", json_real(n->rss_before_mb));
             json_object_set_new(o, "rss_after_load_mb", json_real(n->rss_after_mb));
@@ -277,6 +342,11 @@ static json_t *native_info(aieb_backend *b)
     }
     json_object_set_new(o, "prompts_truncated_to_context",
                         json_integer((json_int_t)n->n_truncated));
+    if (n->chat_note[0]) {
+        char w[400];
+        snprintf(w, sizeof w, "native: %s (%zu request(s))", n->chat_note, n->n_chat_notes);
+        json_object_set_new(o, "warnings", json_pack("[s]", w));
+    }
     if (n->concurrency_asked > 1)
         json_object_set_new(o, "note",
                             json_string("native runs one request at a time; "
@@ -336,6 +406,7 @@ int aieb_native_backend_open(const aieb_native_opts *opts, aieb_backend **out, a
     n->rss_unloaded_mb = NAN;
     n->eopts.threads = opts->threads;
     n->eopts.context_length = opts->context_length;
+    n->chat = !opts->api || strcmp(opts->api, "completions") != 0;
     n->gen = opts->gen;
     b->ops = &native_ops;
     b->ctx = n;

@@ -38,6 +38,23 @@ static int usable_cores(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* The chat template's family and the pre-tokenizer's name, for what the engine reports
+ * and for rendering conversations. Absent keys leave them empty. */
+static void read_chat_facts(aieb_engine *e, const aieb_gguf *g)
+{
+    aieb_gguf_str s;
+    if (aieb_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == 0)
+        aieb_chat_detect(s.ptr, s.len, &e->chat);
+    else
+        aieb_chat_detect(NULL, 0, &e->chat);
+    /* the EOS token's text, for templates that write eos_token (Zephyr) */
+    if (e->tok.tokens && e->tok.eos_id >= 0 && (uint64_t)e->tok.eos_id < e->tok.tokens->arr_n) {
+        s = aieb_gguf_arr_str(e->tok.tokens, (uint64_t)e->tok.eos_id);
+        if (s.len < sizeof e->chat.eos)
+            snprintf(e->chat.eos, sizeof e->chat.eos, "%.*s", (int)s.len, s.ptr);
+    }
+}
+
 static int load_model(aieb_engine *e, const char *name, aieb_err *err)
 {
     int rc;
@@ -65,6 +82,7 @@ static int load_model(aieb_engine *e, const char *name, aieb_err *err)
         return aieb_err_prefix(err, "%s", name);
     if ((rc = tokenizer_init_gguf(&e->tok, g, e->m.hp.n_vocab, err)) != 0)
         return aieb_err_prefix(err, "%s", name);
+    read_chat_facts(e, g);
     if (!e->m.name[0]) {
         const char *base = strrchr(name, '/');
         snprintf(e->m.name, sizeof e->m.name, "%s", base ? base + 1 : name);
@@ -154,7 +172,7 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     const hparams *hp = &m->hp;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", m->name);
-    snprintf(info->arch, sizeof info->arch, "%s", hp->arch == ARCH_QWEN2 ? "qwen2" : "llama");
+    snprintf(info->arch, sizeof info->arch, "%s", model_arch_name(hp->arch));
     snprintf(info->weight_type, sizeof info->weight_type, "%s", type_name(m->main_type));
     snprintf(info->tokenizer, sizeof info->tokenizer, "%s", tokenizer_kind_name(e->tok.kind));
     if (e->tok.kind == TOK_GPT2)
@@ -181,6 +199,56 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     uint64_t embd_bytes = (uint64_t)m->tok_embd.row_bytes * (uint64_t)m->tok_embd.rows;
     info->decode_bytes = m->weight_bytes - (m->tied ? 0 : embd_bytes);
     info->kv_cache_bytes = 2 * (uint64_t)e->kv_bytes;
+    snprintf(info->chat_template, sizeof info->chat_template, "%s",
+             aieb_chat_family_name(e->chat.family));
+    int k = 0;
+    for (uint32_t t = 0; t < MODEL_N_TYPES && k < 16; t++) {
+        if (!m->type_tensors[t])
+            continue;
+        snprintf(info->tensor_types[k].type, sizeof info->tensor_types[k].type, "%s", type_name(t));
+        info->tensor_types[k].tensors = m->type_tensors[t];
+        info->tensor_types[k].bytes = m->type_bytes[t];
+        k++;
+    }
+    info->n_tensor_types = k;
+}
+
+json_t *aieb_model_info_loaded_json(const aieb_model_info *info)
+{
+    json_t *o = json_object(), *types = json_object();
+    aieb_buf line;
+    aieb_buf_init(&line, 0);
+    int rc = !o || !types;
+    for (int i = 0; !rc && i < info->n_tensor_types; i++) {
+        rc |= json_object_set_new(types, info->tensor_types[i].type,
+                                  json_pack("{s:i, s:I}", "tensors",
+                                            (int)info->tensor_types[i].tensors, "bytes",
+                                            (json_int_t)info->tensor_types[i].bytes));
+        rc |= aieb_buf_printf(&line, "%s%s %u tensors %.1f MB", i ? ", " : "",
+                              info->tensor_types[i].type, info->tensor_types[i].tensors,
+                              (double)info->tensor_types[i].bytes / 1e6);
+    }
+    if (!rc) {
+        rc |= json_object_set_new(o, "arch", json_string(info->arch));
+        rc |= json_object_set_new(o, "tensors", json_string(line.data ? line.data : ""));
+        rc |= json_object_set_new(o, "tensor_types", types);
+        types = NULL;
+        rc |= json_object_set_new(o, "tokenizer", json_string(info->tokenizer));
+        rc |= json_object_set_new(o, "tokenizer_pre", json_string(info->tokenizer_pre));
+        rc |= json_object_set_new(o, "chat_template", json_string(info->chat_template));
+    }
+    aieb_buf_free(&line);
+    json_decref(types);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+const aieb_chat_template *aieb_engine_chat_template(const aieb_engine *e)
+{
+    return &e->chat;
 }
 
 int aieb_engine_tokenize(aieb_engine *e, const char *text, int add_bos, int32_t *ids,

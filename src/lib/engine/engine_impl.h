@@ -26,6 +26,7 @@ struct aieb_engine {
     int max_batch;  /* tokens per forward call */
     int n_past;     /* positions filled in the KV cache */
     int have_logits;
+    aieb_chat_template chat; /* from tokenizer.chat_template */
 
     /* activations, allocated once for max_batch tokens */
     float *x;                   /* (B, n_embd) residual stream */

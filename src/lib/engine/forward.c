@@ -1,8 +1,12 @@
 /* forward.c - the transformer's forward pass, run by every pool thread on its share.
  *
- * Per layer (llama and qwen2 share it; qwen2 adds q/k/v biases and rotates halves):
+ * Per layer (every architecture shares it; qwen2 adds q/k/v biases, qwen3 normalizes
+ * each head of q and k, phi3's fused matrices are loaded as views; all but llama
+ * rotate halves):
  *   xn = rmsnorm(x) * attn_norm
- *   q, k, v = Wq xn (+bq), Wk xn (+bk), Wv xn (+bv); RoPE on q and k; k, v -> cache
+ *   q, k, v = Wq xn (+bq), Wk xn (+bk), Wv xn (+bv)
+ *   q, k per head = rmsnorm(q) * q_norm, rmsnorm(k) * k_norm   (qwen3)
+ *   RoPE on q and k; k, v -> cache
  *   att_out = softmax(q k^T / sqrt(head_dim), causal) v    (grouped-query heads)
  *   x += Wo att_out
  *   xn = rmsnorm(x) * ffn_norm
@@ -97,14 +101,15 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
                          "(%.0f MiB); lower the context length",
                          e->n_ctx, 2.0 * (double)e->kv_bytes / (1 << 20));
 
-    /* RoPE angle of pair i at position p: p * base^(-2i/n_rot) / freq_factor[i]
-     * (RoFormer, Su et al. 2021; rope_freqs as Llama 3 GGUF files carry them). */
+    /* RoPE angle of pair i at position p: p * scale * base^(-2i/n_rot) / freq_factor[i]
+     * (RoFormer, Su et al. 2021; rope_freqs as Llama 3 GGUF files carry them; scale is
+     * 1 / the linear scaling factor, "position interpolation", Chen et al. 2023). */
     for (int p = 0; p < e->n_ctx; p++)
         for (size_t i = 0; i < half; i++) {
             double inv = pow((double)hp->rope_base, -2.0 * (double)i / hp->n_rot);
             if (e->m.rope_freqs)
                 inv /= (double)e->m.rope_freqs[i];
-            double a = (double)p * inv;
+            double a = (double)p * (double)hp->rope_scale * inv;
             e->rope_cos[(size_t)p * half + i] = (float)cos(a);
             e->rope_sin[(size_t)p * half + i] = (float)sin(a);
         }
@@ -230,13 +235,13 @@ static void qkv_step(const job *j, int l, int ith, int nth)
 
     struct {
         const wmat *w;
-        const float *bias;
+        const float *bias, *norm;
         float *y;
         int ld, h0, h1, rot;
     } part[3] = {
-        {&L->wq, L->bq, e->q, qd, 0, nh, 1},
-        {&L->wk, L->bk, kc, kvd, nh, nh + nkv, 1},
-        {&L->wv, L->bv, vc, kvd, nh + nkv, nh + 2 * nkv, 0},
+        {&L->wq, L->bq, L->q_norm, e->q, qd, 0, nh, 1},
+        {&L->wk, L->bk, L->k_norm, kc, kvd, nh, nh + nkv, 1},
+        {&L->wv, L->bv, NULL, vc, kvd, nh + nkv, nh + 2 * nkv, 0},
     };
     for (int p = 0; p < 3; p++) {
         int h0 = u0 > part[p].h0 ? u0 : part[p].h0, h1 = u1 < part[p].h1 ? u1 : part[p].h1;
@@ -249,6 +254,9 @@ static void qkv_step(const job *j, int l, int ith, int nth)
             if (part[p].bias)
                 for (int r = r0; r < r1; r++)
                     yt[r] += part[p].bias[r];
+            if (part[p].norm) /* in place: the sum of squares is taken before writing */
+                for (int r = r0; r < r1; r += hd)
+                    rmsnorm_rows(yt + r, part[p].norm, yt + r, hd, 0, 1, hp->norm_eps);
             if (!part[p].rot)
                 continue;
             const float *c = e->rope_cos + (size_t)(j->pos0 + t) * half;

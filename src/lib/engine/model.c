@@ -1,10 +1,14 @@
-/* model.c - shapes and weights from a GGUF file (llama and qwen2 architectures).
+/* model.c - shapes and weights from a GGUF file (llama, qwen2, qwen3, phi3).
  *
  * Tensor names and metadata keys follow llama.cpp's GGUF conventions:
  * token_embd, output_norm, output (absent when tied to token_embd), rope_freqs, and
  * blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up,
- * ffn_down}.weight with blk.N.attn_{q,k,v}.bias for qwen2; keys <arch>.embedding_length,
- * .block_count, .feed_forward_length, .attention.head_count(_kv), .rope.freq_base, ...
+ * ffn_down}.weight with blk.N.attn_{q,k,v}.bias for qwen2, blk.N.attn_{q,k}_norm.weight
+ * for qwen3, and for phi3 blk.N.attn_qkv.weight (q, k, v rows one after the other) and
+ * an ffn_up.weight of 2 x feed_forward_length rows, gate rows first, then up (Hugging
+ * Face Phi3MLP's gate_up_proj, chunked in two, gate first, as the converter keeps it);
+ * keys <arch>.embedding_length, .block_count, .feed_forward_length,
+ * .attention.head_count(_kv), .rope.freq_base, .rope.scaling.type/.factor, ...
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,9 +64,35 @@ typedef struct loader {
     const char *arch;
     float *fv; /* next free float in m->fvec */
     size_t fv_left;
-    uint64_t type_bytes[32];
+    uint64_t type_bytes[MODEL_N_TYPES]; /* bytes of weight matrices of each type */
     aieb_err *err;
 } loader;
+
+const char *model_arch_name(model_arch a)
+{
+    switch (a) {
+    case ARCH_QWEN2:
+        return "qwen2";
+    case ARCH_QWEN3:
+        return "qwen3";
+    case ARCH_PHI3:
+        return "phi3";
+    case ARCH_LLAMA:
+        break;
+    }
+    return "llama";
+}
+
+/* Counts a tensor in the per-type statistics the engine reports. */
+static void count_tensor(loader *ld, const aieb_gguf_tensor *t)
+{
+    ld->m->n_params += t->n_elements;
+    ld->m->weight_bytes += t->size;
+    if (t->type < MODEL_N_TYPES) {
+        ld->m->type_tensors[t->type]++;
+        ld->m->type_bytes[t->type] += t->size;
+    }
+}
 
 static int get_dim(loader *ld, const char *suffix, int required, int def, int *out)
 {
@@ -141,8 +171,7 @@ static int get_mat(loader *ld, const char *name, int rows, int cols, int require
     out->cols = cols;
     out->row_bytes = row_bytes(t->type, cols);
     out->data = t->data;
-    ld->m->n_params += t->n_elements;
-    ld->m->weight_bytes += t->size;
+    count_tensor(ld, t);
     ld->type_bytes[t->type] += t->size;
     return 0;
 }
@@ -172,12 +201,15 @@ static int get_vec(loader *ld, const char *name, int n, int required, const floa
     *out = ld->fv;
     ld->fv += n;
     ld->fv_left -= (size_t)n;
-    ld->m->n_params += t->n_elements;
-    ld->m->weight_bytes += t->size;
+    count_tensor(ld, t);
     return 0;
 }
 
-static int check_rope_scaling(loader *ld)
+/* RoPE scaling: none, or linear (positions divided by the factor; llama.cpp's GGUF keys
+ * <arch>.rope.scaling.type "linear" with .rope.scaling.factor, or the older
+ * .rope.scale_linear). YaRN and LongRoPE change the angles per frequency and the
+ * attention scale, which this engine does not do, so they are refused. */
+static int load_rope_scaling(loader *ld, hparams *hp)
 {
     char key[128];
     aieb_gguf_str st;
@@ -189,21 +221,32 @@ static int check_rope_scaling(loader *ld)
     if (rc == 0 && !(st.len == 4 && memcmp(st.ptr, "none", 4) == 0)) {
         if (!(st.len == 6 && memcmp(st.ptr, "linear", 6) == 0))
             return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
-                             "model: %s '%.*s' is not supported (none, or linear with factor 1)",
-                             key, (int)(st.len > 32 ? 32 : st.len), st.ptr);
+                             "model: %s '%.*s' is not supported (none or linear)", key,
+                             (int)(st.len > 32 ? 32 : st.len), st.ptr);
         snprintf(key, sizeof key, "%s.rope.scaling.factor", ld->arch);
         rc = aieb_gguf_get_f64(ld->g, key, &factor, ld->err);
         if (rc && rc != AIEB_ENOTFOUND)
             return rc;
+        if (rc == AIEB_ENOTFOUND)
+            factor = 1;
     }
     snprintf(key, sizeof key, "%s.rope.scale_linear", ld->arch);
     double lin = 1;
     rc = aieb_gguf_get_f64(ld->g, key, &lin, ld->err);
     if (rc && rc != AIEB_ENOTFOUND)
         return rc;
-    if (factor != 1 || lin != 1)
-        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
-                         "model: linear RoPE scaling (factor %g) is not supported", factor * lin);
+    if (rc == AIEB_ENOTFOUND)
+        lin = 1;
+    /* 0 means "not set" in llama.cpp's reading of both keys */
+    if (factor == 0)
+        factor = 1;
+    if (lin == 0)
+        lin = 1;
+    if (!(factor > 0 && factor <= 1024 && lin > 0 && lin <= 1024))
+        return aieb_errf(ld->err, AIEB_EINVAL,
+                         "model: %s.rope scaling factor %g must be in (0, 1024]", ld->arch,
+                         factor * lin);
+    hp->rope_scale = (float)(1.0 / (factor * lin));
     return 0;
 }
 
@@ -262,16 +305,96 @@ static int load_hparams(loader *ld, hparams *hp)
         return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
                          "model: mixture-of-experts models (%s = %u) are not supported", key,
                          experts);
-    return check_rope_scaling(ld);
+    return load_rope_scaling(ld, hp);
 }
 
 /* ==== tensors ============================================================= */
+
+/* Rows [r0, r0 + n) of w, as a matrix of its own (no copy). */
+static wmat mat_rows(const wmat *w, int r0, int n)
+{
+    wmat v = *w;
+    v.rows = n;
+    v.data = w->data + (size_t)r0 * w->row_bytes;
+    return v;
+}
+
+/* q, k, v projections of layer l: separate tensors (with biases for qwen2), or phi3's
+ * fused attn_qkv; qwen3's per-head norms of q and k. */
+static int load_attention(loader *ld, int l, layer_w *L)
+{
+    const hparams *hp = &ld->m->hp;
+    int D = hp->n_embd, qd = hp->n_heads * hp->head_dim, kvd = hp->n_kv_heads * hp->head_dim;
+    char n[96];
+    int rc;
+    snprintf(n, sizeof n, "blk.%d.attn_qkv.weight", l);
+    if (hp->arch == ARCH_PHI3 && aieb_gguf_find_tensor(ld->g, n)) {
+        wmat qkv;
+        if ((rc = get_mat(ld, n, qd + 2 * kvd, D, 1, &qkv)) != 0)
+            return rc;
+        L->wq = mat_rows(&qkv, 0, qd);
+        L->wk = mat_rows(&qkv, qd, kvd);
+        L->wv = mat_rows(&qkv, qd + kvd, kvd);
+    } else {
+        const struct {
+            const char *name;
+            int rows;
+            wmat *w;
+            const float **bias;
+        } p[3] = {
+            {"q", qd, &L->wq, &L->bq}, {"k", kvd, &L->wk, &L->bk}, {"v", kvd, &L->wv, &L->bv}};
+        for (int i = 0; i < 3; i++) {
+            snprintf(n, sizeof n, "blk.%d.attn_%s.weight", l, p[i].name);
+            if ((rc = get_mat(ld, n, p[i].rows, D, 1, p[i].w)) != 0)
+                return rc;
+            snprintf(n, sizeof n, "blk.%d.attn_%s.bias", l, p[i].name);
+            if ((rc = get_vec(ld, n, p[i].rows, 0, p[i].bias)) != 0)
+                return rc;
+        }
+        if (hp->arch == ARCH_QWEN2 && (!L->bq || !L->bk || !L->bv))
+            return aieb_errf(ld->err, AIEB_EINVAL,
+                             "model: qwen2 layer %d lacks attn_q/attn_k/attn_v biases", l);
+    }
+    if (hp->arch == ARCH_QWEN3) {
+        snprintf(n, sizeof n, "blk.%d.attn_q_norm.weight", l);
+        if ((rc = get_vec(ld, n, hp->head_dim, 1, &L->q_norm)) != 0)
+            return rc;
+        snprintf(n, sizeof n, "blk.%d.attn_k_norm.weight", l);
+        if ((rc = get_vec(ld, n, hp->head_dim, 1, &L->k_norm)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Gate and up projections of layer l: two tensors, or phi3's one ffn_up of 2 x n_ff
+ * rows (gate first) when ffn_gate is absent. */
+static int load_ffn(loader *ld, int l, layer_w *L)
+{
+    const hparams *hp = &ld->m->hp;
+    int D = hp->n_embd, ff = hp->n_ff;
+    char n[96];
+    int rc;
+    snprintf(n, sizeof n, "blk.%d.ffn_gate.weight", l);
+    if (hp->arch == ARCH_PHI3 && !aieb_gguf_find_tensor(ld->g, n)) {
+        wmat gate_up;
+        snprintf(n, sizeof n, "blk.%d.ffn_up.weight", l);
+        if ((rc = get_mat(ld, n, 2 * ff, D, 1, &gate_up)) != 0)
+            return rc;
+        L->w_gate = mat_rows(&gate_up, 0, ff);
+        L->w_up = mat_rows(&gate_up, ff, ff);
+        return 0;
+    }
+    if ((rc = get_mat(ld, n, ff, D, 1, &L->w_gate)) != 0)
+        return rc;
+    snprintf(n, sizeof n, "blk.%d.ffn_up.weight", l);
+    return get_mat(ld, n, ff, D, 1, &L->w_up);
+}
 
 static int load_tensors(loader *ld)
 {
     model *m = ld->m;
     hparams *hp = &m->hp;
-    int D = hp->n_embd, qd = hp->n_heads * hp->head_dim, kvd = hp->n_kv_heads * hp->head_dim;
+    int D = hp->n_embd, qd = hp->n_heads * hp->head_dim;
     const aieb_gguf_tensor *emb = aieb_gguf_find_tensor(ld->g, "token_embd.weight");
     if (!emb)
         return aieb_errf(ld->err, AIEB_EINVAL, "model: tensor 'token_embd.weight' is missing");
@@ -293,35 +416,93 @@ static int load_tensors(loader *ld)
             return aieb_errf(ld->err, AIEB_EINVAL,
                              "model: rope_freqs.weight[%d] = %g is not a positive factor", i,
                              (double)m->rope_freqs[i]);
+    if (aieb_gguf_find_tensor(ld->g, "rope_factors_long.weight") ||
+        aieb_gguf_find_tensor(ld->g, "rope_factors_short.weight"))
+        return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                         "model: rope_factors_long/short (LongRoPE, Phi-3 128k variants) are not "
+                         "supported; use a 4k-context variant");
     for (int l = 0; l < hp->n_layers; l++) {
         layer_w *L = &m->layers[l];
         char n[96];
-#define NAME(s) (snprintf(n, sizeof n, "blk.%d." s, l), n)
-        if ((rc = get_vec(ld, NAME("attn_norm.weight"), D, 1, &L->attn_norm)) ||
-            (rc = get_vec(ld, NAME("ffn_norm.weight"), D, 1, &L->ffn_norm)) ||
-            (rc = get_vec(ld, NAME("attn_q.bias"), qd, 0, &L->bq)) ||
-            (rc = get_vec(ld, NAME("attn_k.bias"), kvd, 0, &L->bk)) ||
-            (rc = get_vec(ld, NAME("attn_v.bias"), kvd, 0, &L->bv)) ||
-            (rc = get_mat(ld, NAME("attn_q.weight"), qd, D, 1, &L->wq)) ||
-            (rc = get_mat(ld, NAME("attn_k.weight"), kvd, D, 1, &L->wk)) ||
-            (rc = get_mat(ld, NAME("attn_v.weight"), kvd, D, 1, &L->wv)) ||
-            (rc = get_mat(ld, NAME("attn_output.weight"), D, qd, 1, &L->wo)) ||
-            (rc = get_mat(ld, NAME("ffn_gate.weight"), hp->n_ff, D, 1, &L->w_gate)) ||
-            (rc = get_mat(ld, NAME("ffn_up.weight"), hp->n_ff, D, 1, &L->w_up)) ||
-            (rc = get_mat(ld, NAME("ffn_down.weight"), D, hp->n_ff, 1, &L->w_down)))
+        snprintf(n, sizeof n, "blk.%d.attn_norm.weight", l);
+        if ((rc = get_vec(ld, n, D, 1, &L->attn_norm)) != 0)
             return rc;
-#undef NAME
-        if (hp->arch == ARCH_QWEN2 && (!L->bq || !L->bk || !L->bv))
-            return aieb_errf(ld->err, AIEB_EINVAL,
-                             "model: qwen2 layer %d lacks attn_q/attn_k/attn_v biases", l);
+        snprintf(n, sizeof n, "blk.%d.ffn_norm.weight", l);
+        if ((rc = get_vec(ld, n, D, 1, &L->ffn_norm)) != 0)
+            return rc;
+        snprintf(n, sizeof n, "blk.%d.attn_output.weight", l);
+        if ((rc = get_mat(ld, n, D, qd, 1, &L->wo)) != 0)
+            return rc;
+        snprintf(n, sizeof n, "blk.%d.ffn_down.weight", l);
+        if ((rc = get_mat(ld, n, D, hp->n_ff, 1, &L->w_down)) != 0)
+            return rc;
+        if ((rc = load_attention(ld, l, L)) != 0 || (rc = load_ffn(ld, l, L)) != 0)
+            return rc;
     }
     uint64_t best = 0;
-    for (uint32_t t = 0; t < 32; t++)
+    for (uint32_t t = 0; t < MODEL_N_TYPES; t++)
         if (ld->type_bytes[t] > best) {
             best = ld->type_bytes[t];
             m->main_type = t;
         }
     return 0;
+}
+
+/* ==== architectures ======================================================= */
+
+static const struct {
+    const char *name;
+    model_arch arch;
+    int rope_neox;
+    int min_layer_tensors; /* tensors a layer has at least (a bound on hostile counts) */
+} archs[] = {
+    {"llama", ARCH_LLAMA, 0, 9},
+    {"qwen2", ARCH_QWEN2, 1, 9},
+    {"qwen3", ARCH_QWEN3, 1, 9},
+    {"phi3", ARCH_PHI3, 1, 6},
+};
+
+/* Architectures people meet and what keeps them out, so the refusal says why. */
+static const struct {
+    const char *prefix;
+    const char *why;
+} refused[] = {
+    {"gemma", "Gemma needs GeGLU, embedding scaling, extra norms, logit soft-capping and "
+              "sliding-window layers"},
+    {"phi2", "phi2 has LayerNorm with biases, a parallel MLP and partial rotation"},
+    {"qwen2moe", "mixture-of-experts models are not supported"},
+    {"qwen3moe", "mixture-of-experts models are not supported"},
+};
+
+static int select_arch(loader *ld, aieb_gguf_str name)
+{
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (strlen(archs[i].name) == name.len && memcmp(archs[i].name, name.ptr, name.len) == 0) {
+            ld->arch = archs[i].name;
+            ld->m->hp.arch = archs[i].arch;
+            ld->m->hp.rope_neox = archs[i].rope_neox;
+            return 0;
+        }
+    int shown = (int)(name.len > 40 ? 40 : name.len);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        size_t pl = strlen(refused[i].prefix);
+        if (name.len >= pl && memcmp(refused[i].prefix, name.ptr, pl) == 0)
+            return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                             "model: architecture '%.*s' is not supported (%s); supported: "
+                             "llama, qwen2, qwen3, phi3",
+                             shown, name.ptr, refused[i].why);
+    }
+    return aieb_errf(ld->err, AIEB_EUNSUPPORTED,
+                     "model: architecture '%.*s' is not supported (llama, qwen2, qwen3, phi3)",
+                     shown, name.ptr);
+}
+
+static int min_layer_tensors(model_arch a)
+{
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (archs[i].arch == a)
+            return archs[i].min_layer_tensors;
+    return 9;
 }
 
 int model_load_gguf(model *m, aieb_gguf *g, aieb_err *err)
@@ -335,28 +516,19 @@ int model_load_gguf(model *m, aieb_gguf *g, aieb_err *err)
     if (rc)
         return rc;
     loader ld = {.m = m, .g = g, .err = err};
-    if (arch.len == 5 && memcmp(arch.ptr, "llama", 5) == 0) {
-        ld.arch = "llama";
-        m->hp.arch = ARCH_LLAMA;
-    } else if (arch.len == 5 && memcmp(arch.ptr, "qwen2", 5) == 0) {
-        ld.arch = "qwen2";
-        m->hp.arch = ARCH_QWEN2;
-        m->hp.rope_neox = 1;
-    } else {
-        return aieb_errf(err, AIEB_EUNSUPPORTED,
-                         "model: architecture '%.*s' is not supported (llama, qwen2)",
-                         (int)(arch.len > 40 ? 40 : arch.len), arch.ptr);
-    }
+    if ((rc = select_arch(&ld, arch)) != 0)
+        return rc;
     if ((rc = load_hparams(&ld, &m->hp)) != 0)
         return rc;
     const hparams *hp = &m->hp;
-    size_t per_layer =
-        2 * (size_t)hp->n_embd + (size_t)(hp->n_heads + 2 * hp->n_kv_heads) * hp->head_dim;
+    size_t per_layer = 2 * (size_t)hp->n_embd +
+                       (size_t)(hp->n_heads + 2 * hp->n_kv_heads) * hp->head_dim +
+                       (hp->arch == ARCH_QWEN3 ? 2 * (size_t)hp->head_dim : 0);
     size_t n_fv = per_layer * hp->n_layers + hp->n_embd + hp->n_rot / 2 + 16;
     /* every vector and layer must be in the file (2+ bytes a value, 9 tensors a layer):
      * shapes asking for more cannot be real, so nothing that size is allocated */
     if ((n_fv - 16) * 2 > aieb_gguf_file_size(g) ||
-        (uint64_t)hp->n_layers * 9 > aieb_gguf_n_tensors(g))
+        (uint64_t)hp->n_layers * min_layer_tensors(hp->arch) > aieb_gguf_n_tensors(g))
         return aieb_errf(err, AIEB_EINVAL,
                          "model: %s hyperparameters (%d layers of width %d) need more tensors "
                          "than the file holds",

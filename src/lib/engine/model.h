@@ -13,7 +13,12 @@
 #include "aieb/gguf.h"
 #include "engine/pool.h"
 
-typedef enum { ARCH_LLAMA = 0, ARCH_QWEN2 = 1 } model_arch;
+/* llama: adjacent-pair RoPE; qwen2: q/k/v biases; qwen3: per-head RMSNorm of q and k;
+ * phi3: fused attn_qkv and gate|up (qwen2, qwen3 and phi3 rotate halves, NEOX style). */
+typedef enum { ARCH_LLAMA = 0, ARCH_QWEN2 = 1, ARCH_QWEN3 = 2, ARCH_PHI3 = 3 } model_arch;
+
+/* Slots of per-type tensor statistics (ggml type ids are below this). */
+#define MODEL_N_TYPES 64
 
 /* A weight matrix: rows x cols values of one type, rows row_bytes apart. */
 typedef struct wmat {
@@ -26,20 +31,22 @@ typedef struct wmat {
 typedef struct hparams {
     model_arch arch;
     int n_embd, n_ff, n_layers, n_heads, n_kv_heads, head_dim, n_vocab;
-    int n_rot;       /* dimensions of each head that RoPE rotates (<= head_dim) */
-    int n_ctx_train; /* context the model was trained for */
-    int rope_neox;   /* 1: rotate (i, i + n_rot/2) (qwen2); 0: (2i, 2i+1) (llama) */
-    float rope_base; /* rope.freq_base */
-    float norm_eps;  /* RMSNorm epsilon */
+    int n_rot;        /* dimensions of each head that RoPE rotates (<= head_dim) */
+    int n_ctx_train;  /* context the model was trained for */
+    int rope_neox;    /* 1: rotate (i, i + n_rot/2) (qwen2); 0: (2i, 2i+1) (llama) */
+    float rope_base;  /* rope.freq_base */
+    float rope_scale; /* positions are multiplied by this (1 / linear scaling factor) */
+    float norm_eps;   /* RMSNorm epsilon */
 } hparams;
 
 typedef struct layer_w {
     const float *attn_norm, *ffn_norm; /* (n_embd) */
     const float *bq, *bk, *bv;         /* (q_dim), (kv_dim), (kv_dim); qwen2 only, else NULL */
+    const float *q_norm, *k_norm;      /* (head_dim) each; qwen3 only, else NULL */
     wmat wq;                           /* (n_heads*head_dim, n_embd) */
-    wmat wk, wv;                       /* (n_kv_heads*head_dim, n_embd) */
+    wmat wk, wv;                       /* (n_kv_heads*head_dim, n_embd); phi3: views of attn_qkv */
     wmat wo;                           /* (n_embd, n_heads*head_dim) */
-    wmat w_gate, w_up;                 /* (n_ff, n_embd) */
+    wmat w_gate, w_up;                 /* (n_ff, n_embd); phi3: views of one fused tensor */
     wmat w_down;                       /* (n_embd, n_ff) */
 } layer_w;
 
@@ -55,6 +62,8 @@ typedef struct model {
     layer_w *layers;          /* (n_layers) */
     uint32_t main_type;       /* the type holding most weight bytes */
     uint64_t n_params, weight_bytes;
+    uint32_t type_tensors[MODEL_N_TYPES]; /* tensors of each ggml type (file-backed models) */
+    uint64_t type_bytes[MODEL_N_TYPES];   /* their bytes */
 
     /* storage */
     aieb_gguf *gguf; /* file-backed weights, or NULL */
@@ -75,6 +84,9 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err);
 
 /* Frees what the model owns (also after a failed load). */
 void model_free(model *m);
+
+/* "llama", "qwen2", "qwen3" or "phi3". This function can't fail. */
+const char *model_arch_name(model_arch a);
 
 /* Whether a weight type is one the forward pass can multiply with. */
 int model_type_supported(uint32_t type);

@@ -20,19 +20,28 @@
 #include "engine/pool.h"
 #include "engine/quant.h"
 
-/* Shapes as the model cards publish them (config.json of each). */
+/* Shapes as the model cards publish them (config.json of each: hidden_size,
+ * intermediate_size, num_hidden_layers, num_attention_heads, num_key_value_heads,
+ * head_dim where it is not hidden / heads, vocab_size, tie_word_embeddings, rope_theta,
+ * rms_norm_eps, max_position_embeddings). */
 static const struct preset {
     const char *name;
     model_arch arch;
     int n_embd, n_ff, n_layers, n_heads, n_kv_heads, n_vocab, tied;
     float rope_base, norm_eps;
     int n_ctx_train;
+    int head_dim; /* 0: n_embd / n_heads */
 } presets[] = {
-    {"smollm-135m", ARCH_LLAMA, 576, 1536, 30, 9, 3, 49152, 1, 10000.0f, 1e-5f, 2048},
-    {"smollm-360m", ARCH_LLAMA, 960, 2560, 32, 15, 5, 49152, 1, 10000.0f, 1e-5f, 2048},
-    {"qwen2.5-0.5b", ARCH_QWEN2, 896, 4864, 24, 14, 2, 151936, 1, 1000000.0f, 1e-6f, 32768},
-    {"tinyllama-1.1b", ARCH_LLAMA, 2048, 5632, 22, 32, 4, 32000, 0, 10000.0f, 1e-5f, 2048},
-    {"llama-3.2-1b", ARCH_LLAMA, 2048, 8192, 16, 32, 8, 128256, 1, 500000.0f, 1e-5f, 131072},
+    {"smollm-135m", ARCH_LLAMA, 576, 1536, 30, 9, 3, 49152, 1, 10000.0f, 1e-5f, 2048, 0},
+    {"smollm-360m", ARCH_LLAMA, 960, 2560, 32, 15, 5, 49152, 1, 10000.0f, 1e-5f, 2048, 0},
+    {"qwen2.5-0.5b", ARCH_QWEN2, 896, 4864, 24, 14, 2, 151936, 1, 1000000.0f, 1e-6f, 32768, 0},
+    {"tinyllama-1.1b", ARCH_LLAMA, 2048, 5632, 22, 32, 4, 32000, 0, 10000.0f, 1e-5f, 2048, 0},
+    {"llama-3.2-1b", ARCH_LLAMA, 2048, 8192, 16, 32, 8, 128256, 1, 500000.0f, 1e-5f, 131072, 0},
+    /* Qwen/Qwen3-0.6B: head_dim 128 although hidden / heads is 64 */
+    {"qwen3-0.6b", ARCH_QWEN3, 1024, 3072, 28, 16, 8, 151936, 1, 1000000.0f, 1e-6f, 40960, 128},
+    /* microsoft/Phi-3-mini-4k-instruct; phi3 files fuse q|k|v and gate|up, which costs
+     * the same as the separate matrices made here */
+    {"phi-3-mini", ARCH_PHI3, 3072, 8192, 32, 32, 32, 32064, 0, 10000.0f, 1e-5f, 4096, 0},
 };
 
 #define N_PRESETS  (sizeof presets / sizeof presets[0])
@@ -206,7 +215,7 @@ static int parse_spec(const char *spec, const struct preset **pr, size_t *type, 
     if (!*pr)
         return aieb_errf(err, AIEB_ENOTFOUND,
                          "synthetic: unknown preset '%.*s' (smollm-135m, smollm-360m, "
-                         "qwen2.5-0.5b, tinyllama-1.1b, llama-3.2-1b)",
+                         "qwen2.5-0.5b, tinyllama-1.1b, llama-3.2-1b, qwen3-0.6b, phi-3-mini)",
                          (int)(nlen > 64 ? 64 : nlen), spec);
     *type = 0; /* index in type_names: f32 */
     *seed = 0;
@@ -278,11 +287,12 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
                     .n_layers = pr->n_layers,
                     .n_heads = pr->n_heads,
                     .n_kv_heads = pr->n_kv_heads,
-                    .head_dim = pr->n_embd / pr->n_heads,
+                    .head_dim = pr->head_dim ? pr->head_dim : pr->n_embd / pr->n_heads,
                     .n_vocab = pr->n_vocab,
                     .n_ctx_train = pr->n_ctx_train,
-                    .rope_neox = pr->arch == ARCH_QWEN2,
+                    .rope_neox = pr->arch != ARCH_LLAMA,
                     .rope_base = pr->rope_base,
+                    .rope_scale = 1.0f,
                     .norm_eps = pr->norm_eps};
     hp->n_rot = hp->head_dim;
     m->synthetic = 1;
@@ -296,7 +306,9 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     int n_mats = 2 + 7 * L;
     wmat **mats = calloc((size_t)n_mats, sizeof *mats);
     m->layers = calloc((size_t)L, sizeof *m->layers);
-    size_t n_fv = (size_t)L * (2 * D + (hp->arch == ARCH_QWEN2 ? qd + 2 * kvd : 0)) + D;
+    size_t n_fv = (size_t)L * (2 * D + (hp->arch == ARCH_QWEN2 ? qd + 2 * kvd : 0) +
+                               (hp->arch == ARCH_QWEN3 ? 2 * hp->head_dim : 0)) +
+                  D;
     m->fvec = malloc(n_fv * sizeof *m->fvec);
     if (!mats || !m->layers || !m->fvec) {
         free(mats);
@@ -380,7 +392,8 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     if (m->tied)
         m->output = m->tok_embd;
 
-    /* norms are 1; qwen2's q/k/v biases are random like the weights */
+    /* norms are 1 (qwen3's q/k head norms too); qwen2's q/k/v biases are random like
+     * the weights */
     float *fv = m->fvec;
     uint64_t s = mix64(seed ^ 0xb1a5);
     for (int l = 0; l < L; l++) {
@@ -398,6 +411,13 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
             lw->bv = fv + qd + kvd;
             fv += qd + 2 * kvd;
         }
+        if (hp->arch == ARCH_QWEN3) {
+            for (int i = 0; i < 2 * hp->head_dim; i++)
+                fv[i] = 1.0f;
+            lw->q_norm = fv;
+            lw->k_norm = fv + hp->head_dim;
+            fv += 2 * hp->head_dim;
+        }
     }
     for (int i = 0; i < D; i++)
         fv[i] = 1.0f;
@@ -405,5 +425,12 @@ int model_synthetic(model *m, const char *spec, pool *p, aieb_err *err)
     size_t n_vec = n_fv;
     m->n_params += n_vec;
     m->weight_bytes += n_vec * sizeof(float);
+    /* what a GGUF file of these shapes would hold: the matrices in their type, every
+     * norm and bias as an F32 vector */
+    m->type_tensors[type] += (uint32_t)n_mats;
+    m->type_bytes[type] += m->weight_bytes - n_vec * sizeof(float);
+    m->type_tensors[AIEB_GGML_F32] += (uint32_t)(1 + L * (2 + (hp->arch == ARCH_QWEN2 ? 3 : 0) +
+                                                          (hp->arch == ARCH_QWEN3 ? 2 : 0)));
+    m->type_bytes[AIEB_GGML_F32] += n_vec * sizeof(float);
     return 0;
 }

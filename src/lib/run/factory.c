@@ -43,6 +43,7 @@ int runner_open_backend(const aieb_config *cfg, aieb_backend **out, aieb_err *er
         o.model = cfg->backend.model;
         o.threads = cfg->backend.threads;
         o.context_length = cfg->backend.context_length;
+        o.api = cfg->backend.api;
         gen_params_from(cfg, &o.gen);
         return aieb_native_backend_open(&o, out, err);
     }

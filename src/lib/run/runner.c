@@ -408,6 +408,17 @@ static int run_phases(runner *r, aieb_err *err)
             runner_warn(r, "unloading the model: %s", uerr.msg);
         r->t_unload1 = aieb_now_ns();
     }
+    /* what the backend found it could not do exactly (a chat template it does not
+     * know, ...) goes into the run's warnings */
+    json_t *bi = r->backend->ops->info ? r->backend->ops->info(r->backend) : NULL;
+    size_t wi;
+    json_t *wv;
+    json_array_foreach(json_object_get(bi, "warnings"), wi, wv)
+    {
+        if (json_is_string(wv))
+            runner_warn(r, "%s", json_string_value(wv));
+    }
+    json_decref(bi);
     if (cfg->backend.kind == AIEB_CFG_BACKEND_NATIVE && conc > 1)
         runner_warn(r,
                     "the native backend runs one request at a time; "
