@@ -145,6 +145,14 @@ AIEB_API int aieb_meter_idle_baseline(aieb_meter *m, double seconds,
  * the meter is not running. */
 AIEB_API int aieb_meter_mark(aieb_meter *m, aieb_err *err);
 
+/* Takes one reading of every channel, counters included, now (through the
+ * sampler thread while it runs) and stores its time in *t_ns. A window edge
+ * placed on a reading is exact rather than interpolated between two: call it
+ * just before the workload starts and use *t_ns as the window's start (aieb
+ * measure does). Blocks for one read. Fails with AIEB_EINVAL when the meter is
+ * not running. */
+AIEB_API int aieb_meter_read_now(aieb_meter *m, int64_t *t_ns, aieb_err *err);
+
 /* Stops the sampler, takes a synchronous reading (t_stop), then keeps reading
  * slow counters (NVML updates about every 100 ms) for up to 2.5 update periods
  * until each has moved once, so the energy up to t_stop can be pinned down

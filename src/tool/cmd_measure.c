@@ -411,7 +411,15 @@ int cmd_measure(int argc, char **argv)
             goto fail;
         }
     }
-    int64_t t0 = aieb_now_ns();
+    /* The window's edges fall on readings, so the command's energy is the
+     * counters' difference, not an interpolation between two ticks: a reading
+     * just before the fork, and the stop reading after the command has ended. */
+    int64_t t0;
+    if ((rc = aieb_meter_read_now(m, &t0, &err)) != 0) {
+        aieb_err e2;
+        aieb_meter_stop(m, &e2);
+        goto fail;
+    }
     pid_t pid;
     int sp = spawn(a.cmd, &pid);
     if (sp != 0) {
@@ -425,9 +433,9 @@ int cmd_measure(int argc, char **argv)
         goto out;
     }
     status = wait_child(pid);
-    int64_t t1 = aieb_now_ns();
     if ((rc = aieb_meter_stop(m, &err)) != 0)
         goto fail;
+    int64_t t1 = aieb_meter_stop_ns(m);
 
     aieb_meter_summary s;
     if ((rc = aieb_meter_summarize(m, t0, t1, &s, &err)) != 0)

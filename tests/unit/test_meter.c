@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -707,6 +708,65 @@ static void sampler_thread_runs(void **state)
     aieb_meter_close(m);
 }
 
+/* A counter the test advances by hand (the sampler thread reads it). */
+static _Atomic double g_counter_j;
+
+static double e_by_hand(int64_t t)
+{
+    (void)t;
+    return atomic_load(&g_counter_j);
+}
+
+static void set_counter(double j)
+{
+    atomic_store(&g_counter_j, j);
+}
+
+/* aieb_meter_read_now: a window that starts at its reading and ends at the
+ * stop reading holds exactly the energy added between them, whatever ticks
+ * fell in between (the counter moves in steps, which interpolation between
+ * two ticks would smear across the edge). */
+static void read_now_pins_window_edges(void **state)
+{
+    set_counter(0);
+    aieb_source *src[] = {
+        source1(chan_info(AIEB_DOMAIN_CPU, "package-0", "rapl", 1, 0, 0.001), NULL, e_by_hand,
+                NULL),
+    };
+    aieb_meter_opts o;
+    aieb_meter_opts_init(&o);
+    o.sample_interval_ms = 20;
+    aieb_meter *m = NULL;
+    aieb_err err = {0};
+    int64_t t0 = 0;
+    assert_int_equal(aieb_meter_open_with(&m, &o, src, 1, &err), 0);
+    assert_int_equal(aieb_meter_read_now(m, &t0, &err), AIEB_EINVAL); /* not started */
+    assert_int_equal(aieb_meter_start(m, &err), 0);
+    usleep(30000);
+    set_counter(3); /* before the window */
+    usleep(30000);
+    assert_int_equal(aieb_meter_read_now(m, &t0, &err), 0);
+    assert_true(t0 > aieb_meter_start_ns(m));
+    assert_true(t0 <= aieb_now_ns());
+    set_counter(8); /* a 5 J step inside the window, right after its start */
+    usleep(30000);
+    int64_t t_mid = 0;
+    assert_int_equal(aieb_meter_read_now(m, &t_mid, &err), 0);
+    assert_true(t_mid > t0);
+    set_counter(10); /* 2 J just before the stop */
+    assert_int_equal(aieb_meter_stop(m, &err), 0);
+    int64_t t1 = aieb_meter_stop_ns(m);
+    aieb_window w;
+    assert_int_equal(aieb_meter_window(m, t0, t1, &w, NULL, &err), 0);
+    assert_float_equal(w.energy_j[AIEB_DOMAIN_CPU], 7, 1e-9);
+    assert_int_equal(aieb_meter_window(m, t0, t_mid, &w, NULL, &err), 0);
+    assert_float_equal(w.energy_j[AIEB_DOMAIN_CPU], 5, 1e-9);
+    assert_int_equal(aieb_meter_window(m, aieb_meter_start_ns(m), t1, &w, NULL, &err), 0);
+    assert_float_equal(w.energy_j[AIEB_DOMAIN_CPU], 10, 1e-9);
+    assert_int_equal(aieb_meter_read_now(m, &t0, &err), AIEB_EINVAL); /* stopped */
+    aieb_meter_close(m);
+}
+
 static void meter_closes_while_running(void **state)
 {
     aieb_source *src[] = {
@@ -771,6 +831,7 @@ int main(void)
         cmocka_unit_test(timeline_cap_decimates_keeping_totals),
         cmocka_unit_test(timeline_csv),
         cmocka_unit_test(sampler_thread_runs),
+        cmocka_unit_test(read_now_pins_window_edges),
         cmocka_unit_test(meter_closes_while_running),
         cmocka_unit_test(open_without_hardware),
     };

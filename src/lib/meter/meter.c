@@ -149,6 +149,7 @@ int aieb_meter_open_with(aieb_meter **out, const aieb_meter_opts *opts, aieb_sou
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&m->cv, &ca);
+    pthread_cond_init(&m->read_cv, &ca);
     pthread_condattr_destroy(&ca);
     rc = init_channels(m, err);
     if (rc) {
@@ -196,6 +197,7 @@ void aieb_meter_close(aieb_meter *m)
     free(m->ch);
     free(m->scratch);
     pthread_cond_destroy(&m->cv);
+    pthread_cond_destroy(&m->read_cv);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -541,6 +543,31 @@ int aieb_meter_mark(aieb_meter *m, aieb_err *err)
     m->last_mark_ns = meter_now(m);
     m->fine_until_ns = m->last_mark_ns + meter_edge_wait_ns(m);
     pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int aieb_meter_read_now(aieb_meter *m, int64_t *t_ns, aieb_err *err)
+{
+    if (m->state != ST_RUNNING)
+        return aieb_errf(err, AIEB_EINVAL, "meter: reading now needs a running meter");
+    if (!m->thread_started) { /* a virtual clock drives it: read here */
+        int64_t t = meter_now(m), last = m->n_rows ? meter_row(m, m->n_rows - 1)->t_ns : 0;
+        if (t <= last)
+            t = last + 1;
+        meter_read_all(m, t, 1, 1);
+        pthread_mutex_lock(&m->mu);
+        meter_record(m, t, PH_RUN, 0);
+        pthread_mutex_unlock(&m->mu);
+        *t_ns = t;
+        return 0;
+    }
+    pthread_mutex_lock(&m->mu);
+    m->read_req = 1;
+    pthread_cond_signal(&m->cv);
+    while (m->read_req)
+        pthread_cond_wait(&m->read_cv, &m->mu);
+    *t_ns = m->read_t;
     pthread_mutex_unlock(&m->mu);
     return 0;
 }

@@ -160,6 +160,9 @@ struct aieb_meter {
     /* timeline: rows in chunks of ROWS_PER_CHUNK; mu guards rows and stop_req */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t read_cv; /* aieb_meter_read_now waits here for read_req's reading */
+    int read_req;           /* a caller wants a reading now; 0 once taken */
+    int64_t read_t;         /* when that reading was taken */
     unsigned char **chunks;
     size_t n_chunks, chunks_cap;
     size_t n_rows, max_rows, row_size;

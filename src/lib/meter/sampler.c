@@ -184,6 +184,20 @@ static void take(aieb_meter *m, int64_t wake, int64_t t, int for_anchor, int wok
     }
 }
 
+/* A reading asked for by aieb_meter_read_now: every channel, counters
+ * included, now; the schedule of ticks is left as it was. Under the lock. */
+static void take_requested(aieb_meter *m)
+{
+    int64_t t = meter_now(m);
+    pthread_mutex_unlock(&m->mu);
+    meter_read_all(m, t, 1, 1);
+    pthread_mutex_lock(&m->mu);
+    meter_record(m, t, PH_RUN, 0);
+    m->read_t = t;
+    m->read_req = 0;
+    pthread_cond_broadcast(&m->read_cv);
+}
+
 /* ==== The real thread and the virtual clock =============================== */
 
 void *meter_sampler_main(void *arg)
@@ -195,7 +209,7 @@ void *meter_sampler_main(void *arg)
         int64_t wake = plan(m, meter_now(m), &fine, &for_anchor);
         struct timespec ts = {.tv_sec = wake / AIEB_NS_PER_S, .tv_nsec = wake % AIEB_NS_PER_S};
         int woken = 0;
-        while (!m->stop_req && !woken) {
+        while (!m->stop_req && !woken && !m->read_req) {
             int rc = pthread_cond_timedwait(&m->cv, &m->mu, &ts);
             if (rc == ETIMEDOUT)
                 break;
@@ -204,6 +218,10 @@ void *meter_sampler_main(void *arg)
         }
         if (m->stop_req)
             break;
+        if (m->read_req) {
+            take_requested(m);
+            continue;
+        }
         take(m, wake, meter_now(m), for_anchor, woken);
     }
     pthread_mutex_unlock(&m->mu);
