@@ -498,6 +498,10 @@ int aieb_meter_stop_at(aieb_meter *m, int64_t t_ns, aieb_err *err)
 
 int aieb_meter_stop(aieb_meter *m, aieb_err *err)
 {
+    if (m->state != ST_RUNNING)
+        return aieb_errf(err, AIEB_EINVAL, "meter: not running");
+    /* the thread first: the stop reading's stamp must not wait on the join */
+    stop_thread(m);
     int rc = aieb_meter_stop_at(m, meter_now(m), err);
     if (rc)
         return rc;
