@@ -79,6 +79,8 @@ typedef struct aieb_model_info {
     int blas;              /* 1 when F32 prefill uses OpenBLAS */
     int bos_id, eos_id;    /* -1 when none */
     int eot_id;            /* end of turn (tokenizer.ggml.eot_token_id), -1 when none */
+    int n_eog;             /* tokens that end a generation: EOS, EOT, EOM and end-of-turn */
+    int eog_ids[16];       /* tokens found by text (<|im_end|>, <|eot_id|>, <|end|>, ...) */
     int add_bos;           /* 1 when the vocabulary asks for BOS before a text */
     uint64_t n_params;     /* parameters in all weight tensors */
     uint64_t weight_bytes; /* bytes of all weight tensors */
@@ -142,8 +144,9 @@ AIEB_API int aieb_engine_detokenize(aieb_engine *e, const int32_t *ids, size_t n
 
 typedef struct aieb_sample_params {
     int max_new_tokens; /* >= 0; 0 = only process the prompt */
-    int min_new_tokens; /* EOS is suppressed until this many tokens were made */
-    int ignore_eos;     /* 1: never stop at EOS (benchmarks) */
+    int min_new_tokens; /* end-of-generation tokens (EOS, EOT, ...) are suppressed until
+                           this many tokens were made */
+    int ignore_eos;     /* 1: never stop at an end-of-generation token (benchmarks) */
     float temperature;  /* <= 0: greedy */
     int top_k;          /* <= 0: off */
     float top_p;        /* <= 0 or >= 1: off */
@@ -159,7 +162,8 @@ typedef int (*aieb_token_fn)(void *user, int32_t token, int64_t t_ns);
 
 typedef enum {
     AIEB_STOP_LENGTH = 0,   /* max_new_tokens reached */
-    AIEB_STOP_EOS = 1,      /* the model produced EOS */
+    AIEB_STOP_EOS = 1,      /* the model produced an end-of-generation token: EOS, EOT
+                               (<|eot_id|>, <|im_end|>, ...) or EOM */
     AIEB_STOP_CALLBACK = 2, /* the callback asked to stop */
     AIEB_STOP_CONTEXT = 3,  /* the KV cache is full */
 } aieb_stop_reason;

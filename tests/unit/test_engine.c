@@ -606,6 +606,66 @@ static void eos_handling(void **state)
     aieb_engine_close(e);
 }
 
+/* An end-of-turn token ends generation like EOS: the model is written with its first
+ * greedy token named <|im_end|> (eos_token_id elsewhere), as Qwen's instruct files
+ * stop; ignore_eos holds back EOS and <|im_end|> alike. */
+static void end_of_turn_ends_generation(void **state)
+{
+    tiny_cfg c;
+    tiny_defaults(&c, "llama", AIEB_GGML_F32, 1);
+    const char *toks[300];
+    char names[300][16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        toks[i] = names[i];
+    }
+    c.tokens = toks;
+    c.n_tokens = 300;
+    assert_int_equal(tiny_write(&c, model_path("eot")), 0);
+    aieb_engine *e = open_tiny(model_path("eot"), AIEB_KERNELS_AUTO, 1, 1, 0);
+    aieb_sample_params p;
+    aieb_sample_params_init(&p);
+    p.max_new_tokens = 2;
+    aieb_err err = {0};
+    aieb_gen_stats st;
+    collect first = {0};
+    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &first, &st, &err), 0);
+    assert_int_equal(first.n, 2);
+    aieb_engine_close(e);
+    int32_t eot = first.ids[0];
+    c.eos_id = eot == 2 ? 3 : 2;
+    toks[eot] = "<|im_end|>";
+    assert_int_equal(tiny_write(&c, model_path("eot")), 0);
+    e = open_tiny(model_path("eot"), AIEB_KERNELS_AUTO, 1, 1, 0);
+    aieb_model_info info;
+    aieb_engine_info(e, &info);
+    assert_int_equal(info.eos_id, c.eos_id);
+    assert_int_equal(info.n_eog, 2); /* EOS, and <|im_end|> found by its text */
+    assert_int_equal(info.eog_ids[0], c.eos_id);
+    assert_int_equal(info.eog_ids[1], eot);
+    json_t *j = aieb_model_info_loaded_json(&info);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "eog_ids")), 2);
+    json_decref(j);
+    collect a = {0};
+    p.max_new_tokens = 5;
+    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &a, &st, &err), 0);
+    assert_int_equal(st.stop, AIEB_STOP_EOS);
+    assert_int_equal(a.n, 0);
+
+    collect d = {0};
+    p.ignore_eos = 1;
+    aieb_engine_reset(e);
+    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &d, &st, &err), 0);
+    assert_int_equal(d.n, 5);
+    assert_int_equal(st.stop, AIEB_STOP_LENGTH);
+    for (int i = 0; i < 5; i++) {
+        assert_int_not_equal(d.ids[i], eot);
+        assert_int_not_equal(d.ids[i], c.eos_id);
+    }
+    aieb_engine_close(e);
+}
+
 /* ==== loading errors ======================================================== */
 
 static void expect_open_error(const tiny_cfg *c, int code, const char *needle)
@@ -782,9 +842,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(formats),          cmocka_unit_test(kernels_match_scalar),
         cmocka_unit_test(paths_agree),      cmocka_unit_test(generation),
-        cmocka_unit_test(eos_handling),     cmocka_unit_test(gpt2_text_prompt),
-        cmocka_unit_test(load_errors),      cmocka_unit_test(arch_paths_agree),
-        cmocka_unit_test(arch_load_errors), cmocka_unit_test(arch_presets),
+        cmocka_unit_test(eos_handling),     cmocka_unit_test(end_of_turn_ends_generation),
+        cmocka_unit_test(gpt2_text_prompt), cmocka_unit_test(load_errors),
+        cmocka_unit_test(arch_paths_agree), cmocka_unit_test(arch_load_errors),
+        cmocka_unit_test(arch_presets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

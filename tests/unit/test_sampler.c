@@ -25,19 +25,22 @@ static aieb_sample_params params(float temp, int k, float p, uint64_t seed)
     return s;
 }
 
+static const int32_t ban3[] = {3}, ban31[] = {3, 1};
+
 static void greedy(void **state)
 {
     sampler s;
     aieb_err err = {0};
     assert_int_equal(sampler_init(&s, N, &err), 0);
     aieb_sample_params p = params(0, 0, 0, 0);
-    assert_int_equal(sampler_sample(&s, logits, &p, -1), 3);
-    assert_int_equal(sampler_sample(&s, logits, &p, 3), 1); /* tie 1 vs 5: lower id */
+    assert_int_equal(sampler_sample(&s, logits, &p, NULL, 0), 3);
+    assert_int_equal(sampler_sample(&s, logits, &p, ban3, 1), 1);  /* tie 1 vs 5: lower id */
+    assert_int_equal(sampler_sample(&s, logits, &p, ban31, 2), 5); /* every banned id skipped */
     /* top_k 1 at any temperature is greedy */
     p = params(2.0f, 1, 0, 9);
     for (int i = 0; i < 50; i++)
-        assert_int_equal(sampler_sample(&s, logits, &p, -1), 3);
-    assert_int_equal(sampler_sample(&s, logits, &p, 3), 1);
+        assert_int_equal(sampler_sample(&s, logits, &p, NULL, 0), 3);
+    assert_int_equal(sampler_sample(&s, logits, &p, ban3, 1), 1);
     sampler_free(&s);
 }
 
@@ -46,7 +49,7 @@ static void counts(sampler *s, const aieb_sample_params *p, int32_t banned, int 
     memset(c, 0, N * sizeof *c);
     sampler_seed(s, p->seed);
     for (int i = 0; i < n; i++) {
-        int32_t t = sampler_sample(s, logits, p, banned);
+        int32_t t = sampler_sample(s, logits, p, &banned, banned >= 0);
         assert_true(t >= 0 && t < N);
         c[t]++;
     }
@@ -118,13 +121,13 @@ static void seeds_repeat(void **state)
     aieb_sample_params p = params(1.0f, 0, 0.9f, 1234);
     sampler_seed(&s, 1234);
     for (int i = 0; i < 64; i++)
-        a[i] = sampler_sample(&s, logits, &p, -1);
+        a[i] = sampler_sample(&s, logits, &p, NULL, 0);
     sampler_seed(&s, 1234);
     for (int i = 0; i < 64; i++)
-        b[i] = sampler_sample(&s, logits, &p, -1);
+        b[i] = sampler_sample(&s, logits, &p, NULL, 0);
     sampler_seed(&s, 1235);
     for (int i = 0; i < 64; i++)
-        d[i] = sampler_sample(&s, logits, &p, -1);
+        d[i] = sampler_sample(&s, logits, &p, NULL, 0);
     assert_memory_equal(a, b, sizeof a);
     assert_memory_not_equal(a, d, sizeof a);
     for (int i = 0; i < 1000; i++) {

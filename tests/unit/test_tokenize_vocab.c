@@ -244,6 +244,71 @@ static void test_reference_vocabs(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* The tokens that end a generation, against the reference: the ids llama.cpp's loader
+ * (commit de3ff81) prints as "EOG token" for each vocabulary with --log-verbose. */
+static void test_eog_sets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int n;
+        int ids[4];
+    } want[] = {
+        {"aquila", 2, {0, 100007}},
+        {"baichuan", 1, {2}},
+        {"bert-bge", 1, {0}},
+        {"command-r", 2, {0, 255001}},
+        {"deepseek-coder", 1, {32014}},
+        {"deepseek-llm", 1, {100001}},
+        {"falcon", 1, {11}},
+        {"gemma-4", 3, {1, 50, 106}},
+        {"gpt-2", 1, {50256}},
+        {"gpt-neox", 1, {0}},
+        {"llama-bpe", 2, {128001, 128009}},
+        {"llama-spm", 1, {2}},
+        {"mpt", 1, {0}},
+        {"nomic-bert-moe", 1, {2}},
+        {"phi-3", 3, {2, 32000, 32007}},
+        {"qwen2", 3, {128247, 151643, 151645}},
+        {"qwen35", 3, {128247, 151643, 151645}},
+        {"refact", 3, {0, 4, 18}},
+        {"starcoder", 2, {0, 4}},
+    };
+    int failed = 0, checked = 0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", vocab_dir, want[i].name);
+        aieb_engine_opts eo;
+        aieb_engine_opts_init(&eo);
+        eo.vocab_only = 1;
+        aieb_engine *e = NULL;
+        aieb_err err = {0};
+        if (aieb_engine_open(path, &eo, &e, &err) != 0) {
+            /* kinds the engine does not tokenize (WordPiece, ...) cannot be opened */
+            fprintf(stderr, "%s: not opened (%s)\n", want[i].name, err.msg);
+            continue;
+        }
+        aieb_model_info info;
+        aieb_engine_info(e, &info);
+        int same = info.n_eog == want[i].n;
+        for (int k = 0; same && k < info.n_eog; k++)
+            same = info.eog_ids[k] == want[i].ids[k];
+        if (!same) {
+            fprintf(stderr, "FAIL %s: %d end-of-generation ids:", want[i].name, info.n_eog);
+            for (int k = 0; k < info.n_eog; k++)
+                fprintf(stderr, " %d", info.eog_ids[k]);
+            fprintf(stderr, "\n");
+            failed++;
+        }
+        checked++;
+        aieb_engine_close(e);
+    }
+    fprintf(stderr, "end-of-generation sets: %d vocabularies checked, %d differ\n", checked,
+            failed);
+    assert_true(checked >= 12);
+    assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
     const char *d = getenv("AIEB_VOCAB_DIR");
@@ -264,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_reference_vocabs),
         cmocka_unit_test(test_extra_texts),
         cmocka_unit_test(test_control),
+        cmocka_unit_test(test_eog_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,9 @@ void aieb_engine_info(const aieb_engine *e, aieb_model_info *info)
     info->bos_id = e->tok.bos_id;
     info->eos_id = e->tok.eos_id;
     info->eot_id = e->tok.eot_id;
+    _Static_assert(sizeof info->eog_ids == sizeof e->tok.eog, "eog_ids holds TOK_MAX_EOG ids");
+    info->n_eog = e->tok.n_eog;
+    memcpy(info->eog_ids, e->tok.eog, sizeof e->tok.eog);
     info->add_bos = e->tok.add_bos;
     info->n_params = m->n_params;
     info->weight_bytes = m->weight_bytes;
@@ -236,6 +239,10 @@ json_t *aieb_model_info_loaded_json(const aieb_model_info *info)
         rc |= json_object_set_new(o, "tokenizer", json_string(info->tokenizer));
         rc |= json_object_set_new(o, "tokenizer_pre", json_string(info->tokenizer_pre));
         rc |= json_object_set_new(o, "chat_template", json_string(info->chat_template));
+        json_t *eog = json_array();
+        for (int i = 0; eog && i < info->n_eog; i++)
+            rc |= json_array_append_new(eog, json_integer(info->eog_ids[i]));
+        rc |= json_object_set_new(o, "eog_ids", eog);
     }
     aieb_buf_free(&line);
     json_decref(types);
@@ -346,13 +353,12 @@ int aieb_engine_generate(aieb_engine *e, const int32_t *prompt, size_t n_prompt,
     stats->prefill_end_ns = aieb_now_ns();
     stats->stop = AIEB_STOP_LENGTH;
     sampler_seed(&e->smp, p->seed);
-    int32_t eos = e->tok.eos_id;
     int made = 0;
     while (made < p->max_new_tokens) {
-        int32_t banned = eos >= 0 && (p->ignore_eos || made < p->min_new_tokens) ? eos : -1;
-        int32_t tok = sampler_sample(&e->smp, e->logits, p, banned);
+        int hold = p->ignore_eos || made < p->min_new_tokens;
+        int32_t tok = sampler_sample(&e->smp, e->logits, p, e->tok.eog, hold ? e->tok.n_eog : 0);
         int64_t t_ns = aieb_now_ns();
-        if (eos >= 0 && tok == eos) {
+        if (tokenizer_is_eog(&e->tok, tok)) {
             stats->stop = AIEB_STOP_EOS;
             break;
         }

@@ -48,11 +48,19 @@ static int cand_desc(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static int32_t argmax(const float *logits, int n, int32_t banned)
+static int is_banned(int32_t id, const int32_t *banned, int n_banned)
+{
+    for (int i = 0; i < n_banned; i++)
+        if (banned[i] == id)
+            return 1;
+    return 0;
+}
+
+static int32_t argmax(const float *logits, int n, const int32_t *banned, int n_banned)
 {
     int32_t best = -1;
     for (int i = 0; i < n; i++) {
-        if (i == banned)
+        if (is_banned(i, banned, n_banned))
             continue;
         if (best < 0 || logits[i] > logits[best])
             best = i;
@@ -92,19 +100,20 @@ static int top_k(sampler_cand *c, int n, int k)
     return k;
 }
 
-int32_t sampler_sample(sampler *s, const float *logits, const aieb_sample_params *p, int32_t banned)
+int32_t sampler_sample(sampler *s, const float *logits, const aieb_sample_params *p,
+                       const int32_t *banned, int n_banned)
 {
     int n_vocab = s->n_vocab;
     if (p->temperature <= 0 || !isfinite(p->temperature))
-        return argmax(logits, n_vocab, banned);
+        return argmax(logits, n_vocab, banned, n_banned);
 
     sampler_cand *c = s->cand;
     int n = 0;
     for (int i = 0; i < n_vocab; i++)
-        if (i != banned && !isnan(logits[i]))
+        if (!isnan(logits[i]) && !is_banned(i, banned, n_banned))
             c[n++] = (sampler_cand){logits[i], i};
     if (n == 0)
-        return argmax(logits, n_vocab, banned);
+        return argmax(logits, n_vocab, banned, n_banned);
     int sorted = 0;
     if (p->top_k > 0 && p->top_k < n) {
         n = top_k(c, n, p->top_k);

@@ -28,10 +28,11 @@ void sampler_seed(sampler *s, uint64_t seed);
 /* A uniform double in [0, 1) from the sampler's generator. */
 double sampler_uniform(sampler *s);
 
-/* Chooses a token from n_vocab logits. banned (-1 for none) is never chosen (EOS
- * while min_new_tokens is not reached, or with ignore_eos). Greedy when
- * temperature <= 0: the highest logit, the lowest id on ties. Can't fail. */
+/* Chooses a token from n_vocab logits. The n_banned ids of banned are never
+ * chosen (end-of-generation tokens while min_new_tokens is not reached, or with
+ * ignore_eos). Greedy when temperature <= 0: the highest logit, the lowest id on
+ * ties. Can't fail. */
 int32_t sampler_sample(sampler *s, const float *logits, const aieb_sample_params *p,
-                       int32_t banned);
+                       const int32_t *banned, int n_banned);
 
 #endif

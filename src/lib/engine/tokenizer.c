@@ -160,6 +160,115 @@ static const char *const CONTROL_TEXTS[] = {"<|eom_id|>",
                                             "<reponame>",
                                             "<|file_sep|>"};
 
+static void add_eog(tokenizer *t, int id)
+{
+    if (id < 0 || t->n_eog == TOK_MAX_EOG)
+        return;
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id)
+            return;
+    t->eog[t->n_eog++] = id;
+}
+
+int tokenizer_is_eog(const tokenizer *t, int32_t id)
+{
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The texts of the tokens that end a generation whatever the metadata says, as the
+ * reference (llama.cpp's llama-vocab.cpp) lists them. */
+static const char *const EOG_TEXTS[] = {"<|eot_id|>",
+                                        "<|im_end|>",
+                                        "<|end|>",
+                                        "<|return|>",
+                                        "<|call|>",
+                                        "<|flush|>",
+                                        "<|calls|>",
+                                        "<end_of_turn>",
+                                        "<|endoftext|>",
+                                        "</s>",
+                                        "<|eom_id|>",
+                                        "<EOT>",
+                                        "_<EOT>",
+                                        "[EOT]",
+                                        "[EOS]",
+                                        "<|end_of_text|>",
+                                        "<end_of_utterance>",
+                                        "<eos>",
+                                        "<turn|>",
+                                        "<|tool_response>",
+                                        "<\xef\xbd\x9c"
+                                        "end\xe2\x96\x81"
+                                        "of\xe2\x96\x81"
+                                        "sentence\xef\xbd\x9c>",
+                                        "[e~["};
+
+/* The fill-in-the-middle pad, repository and file-separator tokens also end a
+ * generation: each from its metadata key, else the first of its texts found. */
+static const char *const FIM_PAD_TEXTS[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>",
+                                            "<PAD>",       "[PAD]",     NULL};
+static const char *const FIM_REP_TEXTS[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+                                            "<REPO>",       "<reponame>",    NULL};
+static const char *const FIM_SEP_TEXTS[] = {"<|file_sep|>", NULL};
+
+static int find_text(const tokenizer *t, const char *s)
+{
+    return tokenizer_find(t, s, strlen(s));
+}
+
+static void remove_eog(tokenizer *t, int id)
+{
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) {
+            memmove(&t->eog[i], &t->eog[i + 1], (size_t)(t->n_eog - i - 1) * sizeof t->eog[0]);
+            t->n_eog--;
+            return;
+        }
+}
+
+static int eog_has(const tokenizer *t, const char *text)
+{
+    int id = find_text(t, text);
+    return id >= 0 && tokenizer_is_eog(t, id);
+}
+
+/* The tokens that end a generation, collected as the reference does: the FIM pad,
+ * repository and separator tokens, every token with a text of EOG_TEXTS, then EOS,
+ * EOT and EOM from metadata; then its two exceptions (<|end|> is not an end where
+ * <|return|> and <|call|>, or <|calls|> and <|flush|>, are; </s> is not where
+ * <|tool_response> is). An instruct model thus stops at <|im_end|> or <|eot_id|>
+ * whatever its eos_token_id says. Sorted by id. fim[] are the metadata's ids. */
+static void collect_eog(tokenizer *t, const int fim[3])
+{
+    const char *const *lists[3] = {FIM_PAD_TEXTS, FIM_REP_TEXTS, FIM_SEP_TEXTS};
+    for (int k = 0; k < 3; k++) {
+        int id = fim[k];
+        for (int i = 0; id < 0 && lists[k][i]; i++)
+            id = find_text(t, lists[k][i]);
+        add_eog(t, id);
+    }
+    for (size_t i = 0; i < sizeof EOG_TEXTS / sizeof EOG_TEXTS[0]; i++)
+        add_eog(t, find_text(t, EOG_TEXTS[i]));
+    add_eog(t, t->eos_id);
+    add_eog(t, t->eot_id);
+    add_eog(t, t->eom_id);
+    if (eog_has(t, "<|end|>") &&
+        ((eog_has(t, "<|return|>") && eog_has(t, "<|call|>")) ||
+         ((eog_has(t, "<|call|>") || eog_has(t, "<|calls|>")) && eog_has(t, "<|flush|>"))))
+        remove_eog(t, find_text(t, "<|end|>"));
+    if (eog_has(t, "<|tool_response>") && eog_has(t, "</s>"))
+        remove_eog(t, find_text(t, "</s>"));
+    for (int i = 1; i < t->n_eog; i++) /* insertion sort: a handful of ids */
+        for (int j = i; j > 0 && t->eog[j - 1] > t->eog[j]; j--) {
+            int32_t x = t->eog[j];
+            t->eog[j] = t->eog[j - 1];
+            t->eog[j - 1] = x;
+        }
+}
+
 static void force_control(tokenizer *t)
 {
     for (size_t i = 0; i < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; i++) {
@@ -245,6 +354,8 @@ int tokenizer_init_bytes(tokenizer *t, int n_vocab, aieb_err *err)
     t->unk_id = 0;
     t->bos_id = 1;
     t->eos_id = 2;
+    t->eom_id = t->eot_id = -1;
+    add_eog(t, t->eos_id);
     t->add_bos = 1;
     for (int b = 0; b < 256; b++)
         t->byte_ids[b] = 3 + b;
@@ -286,7 +397,7 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
 {
     memset(t, 0, sizeof *t);
     t->n_vocab = n_vocab;
-    t->bos_id = t->eos_id = t->eot_id = t->unk_id = -1;
+    t->bos_id = t->eos_id = t->eot_id = t->eom_id = t->unk_id = -1;
     for (int b = 0; b < 256; b++)
         t->byte_ids[b] = -1;
     aieb_gguf_str model;
@@ -347,9 +458,14 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
             t->types[i] = (uint8_t)(v >= 0 && v <= 6 ? v : TT_NORMAL);
         }
     }
+    int fim[3] = {-1, -1, -1}; /* pad, repository, file separator */
     if ((rc = opt_id(g, "tokenizer.ggml.bos_token_id", (int)n, &t->bos_id, err)) != 0 ||
         (rc = opt_id(g, "tokenizer.ggml.eos_token_id", (int)n, &t->eos_id, err)) != 0 ||
         (rc = opt_id(g, "tokenizer.ggml.eot_token_id", (int)n, &t->eot_id, err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.eom_token_id", (int)n, &t->eom_id, err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.fim_pad_token_id", (int)n, &fim[0], err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.fim_rep_token_id", (int)n, &fim[1], err)) != 0 ||
+        (rc = opt_id(g, "tokenizer.ggml.fim_sep_token_id", (int)n, &fim[2], err)) != 0 ||
         (rc = opt_id(g, "tokenizer.ggml.unknown_token_id", (int)n, &t->unk_id, err)) != 0)
         return rc;
     t->add_bos = t->kind == TOK_LLAMA;
@@ -372,6 +488,7 @@ int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err 
     if ((rc = build_hash(t, err)) != 0)
         return rc;
     force_control(t);
+    collect_eog(t, fim);
     if ((rc = build_special(t, err)) != 0)
         return rc;
     return set_rstrip(t, g, err);

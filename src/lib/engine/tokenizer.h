@@ -32,11 +32,15 @@ typedef struct tok_out {
 } tok_out;
 
 #define TOK_MAX_REGEX 6
+#define TOK_MAX_EOG   16
 
 typedef struct tokenizer {
     tok_kind kind;
     int n_vocab;
     int bos_id, eos_id, eot_id, unk_id; /* -1 when none */
+    int eom_id;                         /* tokenizer.ggml.eom_token_id, -1 when none */
+    int32_t eog[TOK_MAX_EOG];           /* end-of-generation ids: EOS, EOT, EOM and the */
+    int n_eog;                          /* end-of-turn tokens found by text (tokenizer.c) */
     int add_bos;          /* tokenizer.ggml.add_bos_token (default 1 for llama and Llama 3) */
     int add_space_prefix; /* llama: a space before the text (tokenizer.ggml.add_space_prefix) */
     const aieb_gguf_kv *tokens; /* string array (llama, gpt2) */
@@ -71,6 +75,9 @@ int tokenizer_init_bytes(tokenizer *t, int n_vocab, aieb_err *err);
  * kind TOK_NONE. n_vocab is the model's (token_embd rows); the vocabulary must not be
  * larger. Fails with AIEB_EINVAL naming the key, AIEB_ENOMEM. */
 int tokenizer_init_gguf(tokenizer *t, const aieb_gguf *g, int n_vocab, aieb_err *err);
+
+/* 1 when id ends a generation (EOS, EOT, EOM, an end-of-turn token). */
+int tokenizer_is_eog(const tokenizer *t, int32_t id);
 
 void tokenizer_free(tokenizer *t);
 
