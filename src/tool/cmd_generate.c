@@ -57,7 +57,8 @@ static void usage(FILE *out)
             "  --context-length N   KV cache positions (default: min(model's, 4096))\n"
             "  --kernels K          auto (default), scalar, avx2 or avx512\n"
             "  --json               print {prompt_tokens, completion_tokens,\n"
-            "                       prefill_tokens_per_s, decode_tokens_per_s, text,\n"
+            "                       prefill_tokens_per_s, decode_tokens_per_s, load_s,\n"
+            "                       text,\n"
             "                       stop_reason, model} as JSON; model says what was loaded:\n"
             "                       arch, tensors per type, tokenizer, tokenizer_pre,\n"
             "                       chat_template, eog_ids (end-of-generation tokens)\n"
@@ -216,6 +217,7 @@ typedef struct gen_ctx {
     int json;
     aieb_buf text; /* raw bytes of the new tokens */
     int64_t first_ns, last_ns;
+    double load_s; /* aieb_engine_open: mapping, checking and preparing the file */
     const char *dump_path;
     int dumped;
     int dump_rc;
@@ -403,10 +405,10 @@ static int report(gen_ctx *g, const aieb_gen_stats *st)
             return EXIT_RUN_FAILED;
         }
         json_t *o =
-            json_pack("{s:i, s:i, s:f, s:f, s:s%, s:s}", "prompt_tokens", st->prompt_tokens,
+            json_pack("{s:i, s:i, s:f, s:f, s:f, s:s%, s:s}", "prompt_tokens", st->prompt_tokens,
                       "completion_tokens", st->completion_tokens, "prefill_tokens_per_s", prefill,
-                      "decode_tokens_per_s", decode, "text", clean.data ? clean.data : "",
-                      clean.len, "stop_reason", stop_name(st->stop));
+                      "decode_tokens_per_s", decode, "load_s", g->load_s, "text",
+                      clean.data ? clean.data : "", clean.len, "stop_reason", stop_name(st->stop));
         aieb_buf_free(&clean);
         aieb_model_info info;
         aieb_engine_info(g->e, &info);
@@ -427,9 +429,10 @@ static int report(gen_ctx *g, const aieb_gen_stats *st)
         free(s);
         return 0;
     }
-    printf("\n\nprompt: %d tokens, prefill %.1f tokens/s; completion: %d tokens, decode %.1f "
-           "tokens/s; stop: %s\n",
-           st->prompt_tokens, prefill, st->completion_tokens, decode, stop_name(st->stop));
+    printf("\n\nloaded in %.3f s; prompt: %d tokens, prefill %.1f tokens/s; completion: %d "
+           "tokens, decode %.1f tokens/s; stop: %s\n",
+           g->load_s, st->prompt_tokens, prefill, st->completion_tokens, decode,
+           stop_name(st->stop));
     return 0;
 }
 
@@ -448,11 +451,15 @@ int cmd_generate(int argc, char **argv)
     }
     aieb_err err = {0};
     aieb_engine *e = NULL;
+    int64_t t_open = aieb_now_ns();
     if ((rc = aieb_engine_open(a.model, &a.eo, &e, &err)) != 0) {
         free(ids);
         return tool_fail(rc, &err);
     }
-    gen_ctx g = {.e = e, .json = a.json, .dump_path = a.dump};
+    gen_ctx g = {.e = e,
+                 .json = a.json,
+                 .dump_path = a.dump,
+                 .load_s = aieb_ns_to_s(aieb_now_ns() - t_open)};
     aieb_buf_init(&g.text, MAX_TEXT_BYTES);
     int status = 0;
     if (!ids) {

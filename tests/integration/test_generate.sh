@@ -50,7 +50,7 @@ fi
 # text and speed
 if expect_status 0 "$AIEB" generate --model "$M" --prompt "Hello" --max-tokens 5 --ignore-eos \
     --threads 2; then
-    expect_grep 'prompt: 6 tokens, prefill [0-9.]+ tokens/s; completion: 5 tokens, decode [0-9.]+' \
+    expect_grep 'loaded in [0-9.]+ s; prompt: 6 tokens, prefill [0-9.]+ tokens/s; completion: 5 tokens, decode [0-9.]+' \
         "$T/out"
 fi
 
@@ -61,10 +61,10 @@ if expect_status 0 "$AIEB" generate --model "$M" --max-tokens 6 --ignore-eos --j
 import json, sys
 o = json.load(open(sys.argv[1]))
 assert set(o) >= {"prompt_tokens", "completion_tokens", "prefill_tokens_per_s",
-                  "decode_tokens_per_s", "text"}, o
+                  "decode_tokens_per_s", "load_s", "text"}, o
 assert o["prompt_tokens"] == 17, o          # BOS + the 16 bytes of "Once upon a time"
 assert o["completion_tokens"] == 6, o
-assert o["prefill_tokens_per_s"] > 0 and o["decode_tokens_per_s"] > 0, o
+assert o["prefill_tokens_per_s"] > 0 and o["decode_tokens_per_s"] > 0 and o["load_s"] > 0, o
 m = o["model"]                              # what the loader found
 assert m["arch"] == "llama" and m["tokenizer"] == "bytes" and m["chat_template"] == "none", m
 assert m["tensor_types"]["q4_0"]["tensors"] == 211 and m["tensor_types"]["f32"]["tensors"] == 61
