@@ -10,9 +10,15 @@ byte tokens <0x00>..<0xFF>, then "t<n>" pieces; enough for llama.cpp to load the
 its text is meaningless. GGUF layout as the format documents it (ggml's docs/gguf.md):
 header, key/values, tensor infos, data aligned to 32 bytes.
 
+With --vocab-from FILE.gguf the vocabulary is a real one instead: every tokenizer.*
+key of FILE (a vocab-only GGUF such as llama.cpp's models/ggml-vocab-*.gguf) is copied
+as it is, and the vocabulary's size sets --vocab; --chat-template adds
+tokenizer.chat_template. Such a file runs text prompts through the real tokenizer and
+template (tests/integration/test_run_native_vocab.sh).
+
 Usage: gguf_random.py OUT [--preset tinyllama-1.1b|qwen2.5-0.5b] [--arch llama|qwen2]
        [--embd N --ff N --layers N --heads N --kv-heads N --vocab N] [--type f32|f16]
-       [--tied] [--seed S]
+       [--tied] [--seed S] [--vocab-from FILE.gguf] [--chat-template TEXT]
 """
 import argparse
 import struct
@@ -35,12 +41,59 @@ def kv_string(s):
     return struct.pack("<Q", len(b)) + b
 
 
+def tokenizer_kvs(path):
+    """The tokenizer.* key/values of a GGUF file as raw bytes (key, type, value), in
+    file order, and the number of tokens; read from the format's own layout."""
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    data = open(path, "rb").read()
+    if data[:4] != b"GGUF":
+        raise SystemExit(f"gguf_random: {path}: not a GGUF file")
+    n_kv = struct.unpack_from("<Q", data, 16)[0]
+    pos, out, n_tokens = 24, [], None
+
+    def skip_value(t, pos):
+        if t in sizes:
+            return pos + sizes[t]
+        if t == STRING:
+            return pos + 8 + struct.unpack_from("<Q", data, pos)[0]
+        if t == ARRAY:
+            et, n = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            if et in sizes:
+                return pos + n * sizes[et]
+            for _ in range(n):
+                pos = skip_value(et, pos)
+            return pos
+        raise SystemExit(f"gguf_random: {path}: value type {t} unknown")
+
+    for _ in range(n_kv):
+        start = pos
+        klen = struct.unpack_from("<Q", data, pos)[0]
+        key = data[pos + 8:pos + 8 + klen].decode()
+        pos += 8 + klen
+        t = struct.unpack_from("<I", data, pos)[0]
+        end = skip_value(t, pos + 4)
+        if key.startswith("tokenizer."):
+            out.append((key, data[start:end]))
+            if key == "tokenizer.ggml.tokens":
+                n_tokens = struct.unpack_from("<Q", data, pos + 8)[0]
+        pos = end
+    if n_tokens is None:
+        raise SystemExit(f"gguf_random: {path}: no tokenizer.ggml.tokens")
+    return out, n_tokens
+
+
 class Writer:
     def __init__(self):
         self.kv, self.n_kv, self.tensors = [], 0, []
 
     def add(self, key, vtype, payload):
         self.kv.append(kv_string(key) + struct.pack("<I", vtype) + payload)
+        self.n_kv += 1
+
+    def raw(self, blob):
+        """A key/value already encoded (key, type and value)."""
+        self.kv.append(blob)
         self.n_kv += 1
 
     def u32(self, key, v):
@@ -99,13 +152,18 @@ def main():
     ap.add_argument("--type", choices=["f32", "f16"], default="f32")
     ap.add_argument("--tied", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--vocab-from", metavar="FILE.gguf")
+    ap.add_argument("--chat-template")
     a = ap.parse_args()
     p = dict(arch=a.arch, embd=a.embd, ff=a.ff, layers=a.layers, heads=a.heads,
              kv=a.kv_heads, vocab=a.vocab, tied=a.tied,
              base=1000000.0 if a.arch == "qwen2" else 10000.0,
              eps=1e-6 if a.arch == "qwen2" else 1e-5)
     if a.preset:
-        p = PRESETS[a.preset]
+        p = dict(PRESETS[a.preset])
+    vocab_kvs = None
+    if a.vocab_from:
+        vocab_kvs, p["vocab"] = tokenizer_kvs(a.vocab_from)
     if p["vocab"] < 260 or p["embd"] % p["heads"] or p["heads"] % p["kv"]:
         print("gguf_random: vocab must be >= 260 and heads divide evenly", file=sys.stderr)
         return 2
@@ -127,13 +185,20 @@ def main():
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     tokens += [f"t{i}" for i in range(V - len(tokens))]
     types = [2, 3, 3] + [6] * 256 + [1] * (V - 259)
-    w.str("tokenizer.ggml.model", "llama")
-    w.arr("tokenizer.ggml.tokens", STRING, tokens)
-    w.arr("tokenizer.ggml.scores", F32, [-float(i) for i in range(V)])
-    w.arr("tokenizer.ggml.token_type", I32, types)
-    w.u32("tokenizer.ggml.bos_token_id", 1)
-    w.u32("tokenizer.ggml.eos_token_id", 2)
-    w.u32("tokenizer.ggml.unknown_token_id", 0)
+    if vocab_kvs:
+        for key, blob in vocab_kvs:
+            if key != "tokenizer.chat_template" or a.chat_template is None:
+                w.raw(blob)
+    else:
+        w.str("tokenizer.ggml.model", "llama")
+        w.arr("tokenizer.ggml.tokens", STRING, tokens)
+        w.arr("tokenizer.ggml.scores", F32, [-float(i) for i in range(V)])
+        w.arr("tokenizer.ggml.token_type", I32, types)
+        w.u32("tokenizer.ggml.bos_token_id", 1)
+        w.u32("tokenizer.ggml.eos_token_id", 2)
+        w.u32("tokenizer.ggml.unknown_token_id", 0)
+    if a.chat_template is not None:
+        w.str("tokenizer.chat_template", a.chat_template)
 
     rng = np.random.default_rng(a.seed)
     rand = lambda *shape: (lambda: rng.standard_normal(shape, dtype=np.float32) * 0.02)

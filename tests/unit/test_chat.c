@@ -65,6 +65,14 @@ static const char qwen25[] =
     "else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
     "assistant.<|im_end|>\\n' }}{%- endif %}{%- endif %}";
 
+/* Qwen2-7B-Instruct's template as its GGUF files carry it: the JSON's \n decoded into
+ * real newlines inside the Jinja literals. */
+static const char qwen2[] =
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ "
+    "'<|im_start|>system\nYou are a helpful assistant<|im_end|>\n' }}{% endif %}{{'<|im_start|>' "
+    "+ message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if "
+    "add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
 static void chatml(void **state)
 {
     const char *want = "<|im_start|>system\nYou are terse.<|im_end|>\n"
@@ -86,6 +94,11 @@ static void chatml(void **state)
            NULL);
     expect(qwen3, conv + 1, 1, -1, AIEB_CHAT_CHATML,
            "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n", NULL);
+    expect(qwen2, conv + 1, 1, -1, AIEB_CHAT_CHATML,
+           "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"
+           "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+           NULL);
+    expect(qwen2, NULL, 0, -1, AIEB_CHAT_CHATML, want, NULL);
 }
 
 /* meta-llama-Llama-3.2-3B-Instruct.jinja (today's date via strftime_now);

@@ -41,35 +41,41 @@ static int has(const char *s, size_t len, const char *needle)
 }
 
 /* ChatML templates that put a fixed system message when none is given write it as one
- * Jinja string literal: '<|im_start|>system\nTEXT<|im_end|>\n'. TEXT must be plain
- * (no quote, brace or '+', i.e. not built from variables); its \n escapes are undone. */
+ * Jinja string literal: '<|im_start|>system\nTEXT<|im_end|>\n', the newline written as
+ * the escape \n (Qwen2.5's files) or as a real newline (Qwen2's, whose template JSON
+ * decoded it). TEXT must be plain (no quote, brace or '+', i.e. not built from
+ * variables); its \n escapes are undone. */
 static void chatml_default_system(const char *s, size_t len, char *out, size_t cap)
 {
-    static const char open[] = "<|im_start|>system\\n", close[] = "<|im_end|>";
+    static const char *const opens[] = {"<|im_start|>system\\n", "<|im_start|>system\n"};
+    static const char close[] = "<|im_end|>";
     out[0] = 0;
-    const char *p = s, *end = s + len;
-    while ((p = find(p, (size_t)(end - p), open)) != NULL) {
-        const char *t = p + strlen(open);
-        const char *c = find(t, (size_t)(end - t), close);
-        p = t;
-        if (!c || c == t || (size_t)(c - t) >= cap)
-            continue;
-        int plain = 1;
-        for (const char *q = t; q < c && plain; q++)
-            plain = *q != '\'' && *q != '"' && *q != '{' && *q != '}' && *q != '+';
-        if (!plain)
-            continue;
-        size_t o = 0;
-        for (const char *q = t; q < c; q++) {
-            if (q[0] == '\\' && q + 1 < c && q[1] == 'n') {
-                out[o++] = '\n';
-                q++;
-            } else {
-                out[o++] = *q;
+    const char *end = s + len;
+    for (size_t k = 0; k < sizeof opens / sizeof opens[0]; k++) {
+        const char *p = s, *open = opens[k];
+        while ((p = find(p, (size_t)(end - p), open)) != NULL) {
+            const char *t = p + strlen(open);
+            const char *c = find(t, (size_t)(end - t), close);
+            p = t;
+            if (!c || c == t || (size_t)(c - t) >= cap)
+                continue;
+            int plain = 1;
+            for (const char *q = t; q < c && plain; q++)
+                plain = *q != '\'' && *q != '"' && *q != '{' && *q != '}' && *q != '+';
+            if (!plain)
+                continue;
+            size_t o = 0;
+            for (const char *q = t; q < c; q++) {
+                if (q[0] == '\\' && q + 1 < c && q[1] == 'n') {
+                    out[o++] = '\n';
+                    q++;
+                } else {
+                    out[o++] = *q;
+                }
             }
+            out[o] = 0;
+            return;
         }
-        out[o] = 0;
-        return;
     }
 }
 
