@@ -348,21 +348,42 @@ static int on_tok(void *user, int32_t id, int64_t t_ns)
     return c->stop_after && c->n >= c->stop_after;
 }
 
+/* A vocabulary of 300 plain pieces "t0".."t299" for c (names: their storage). */
+static void plain_vocab(tiny_cfg *c, const char **toks, char (*names)[16])
+{
+    for (int i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        toks[i] = names[i];
+    }
+    c->tokens = toks;
+    c->n_tokens = 300;
+}
+
+/* Writes c as name and collects its first n greedy tokens after the test prompt. */
+static void first_greedy(const tiny_cfg *c, const char *name, int n, collect *out)
+{
+    assert_int_equal(tiny_write(c, model_path(name)), 0);
+    aieb_engine *e = open_tiny(model_path(name), AIEB_KERNELS_AUTO, 1, 1, 0);
+    aieb_sample_params p;
+    aieb_sample_params_init(&p);
+    p.max_new_tokens = n;
+    aieb_err err = {0};
+    aieb_gen_stats st;
+    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, out, &st, &err), 0);
+    assert_int_equal(out->n, n);
+    aieb_engine_close(e);
+}
+
 static void generation(void **state)
 {
     tiny_cfg c;
     tiny_defaults(&c, "llama", AIEB_GGML_F32, 1);
     const char *toks[300];
     char names[300][16];
-    for (int i = 0; i < 300; i++) {
-        snprintf(names[i], sizeof names[i], "t%d", i);
-        toks[i] = names[i];
-    }
+    plain_vocab(&c, toks, names);
     toks[0] = "<unk>";
     toks[1] = "<s>";
     toks[2] = "</s>";
-    c.tokens = toks;
-    c.n_tokens = 300;
     assert_int_equal(tiny_write(&c, model_path("gen")), 0);
     aieb_engine *e = open_tiny(model_path("gen"), AIEB_KERNELS_AUTO, 2, 1, 4);
     aieb_model_info info;
@@ -556,29 +577,18 @@ static void eos_handling(void **state)
 {
     tiny_cfg c;
     tiny_defaults(&c, "llama", AIEB_GGML_F32, 1);
+    collect first = {0};
+    first_greedy(&c, "eos", 1, &first);
+    const char *toks[300];
+    char names[300][16];
+    plain_vocab(&c, toks, names);
+    c.eos_id = first.ids[0];
     assert_int_equal(tiny_write(&c, model_path("eos")), 0);
     aieb_engine *e = open_tiny(model_path("eos"), AIEB_KERNELS_AUTO, 1, 1, 0);
     aieb_sample_params p;
     aieb_sample_params_init(&p);
-    p.max_new_tokens = 1;
     aieb_err err = {0};
     aieb_gen_stats st;
-    collect first = {0};
-    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &first, &st, &err), 0);
-    assert_int_equal(first.n, 1);
-    aieb_engine_close(e);
-
-    const char *toks[300];
-    char names[300][16];
-    for (int i = 0; i < 300; i++) {
-        snprintf(names[i], sizeof names[i], "t%d", i);
-        toks[i] = names[i];
-    }
-    c.tokens = toks;
-    c.n_tokens = 300;
-    c.eos_id = first.ids[0];
-    assert_int_equal(tiny_write(&c, model_path("eos")), 0);
-    e = open_tiny(model_path("eos"), AIEB_KERNELS_AUTO, 1, 1, 0);
     collect a = {0};
     p.max_new_tokens = 5;
     assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &a, &st, &err), 0);
@@ -615,28 +625,18 @@ static void end_of_turn_ends_generation(void **state)
     tiny_defaults(&c, "llama", AIEB_GGML_F32, 1);
     const char *toks[300];
     char names[300][16];
-    for (int i = 0; i < 300; i++) {
-        snprintf(names[i], sizeof names[i], "t%d", i);
-        toks[i] = names[i];
-    }
-    c.tokens = toks;
-    c.n_tokens = 300;
-    assert_int_equal(tiny_write(&c, model_path("eot")), 0);
-    aieb_engine *e = open_tiny(model_path("eot"), AIEB_KERNELS_AUTO, 1, 1, 0);
-    aieb_sample_params p;
-    aieb_sample_params_init(&p);
-    p.max_new_tokens = 2;
-    aieb_err err = {0};
-    aieb_gen_stats st;
+    plain_vocab(&c, toks, names);
     collect first = {0};
-    assert_int_equal(aieb_engine_generate(e, prompt, N_PROMPT, &p, on_tok, &first, &st, &err), 0);
-    assert_int_equal(first.n, 2);
-    aieb_engine_close(e);
+    first_greedy(&c, "eot", 2, &first);
     int32_t eot = first.ids[0];
     c.eos_id = eot == 2 ? 3 : 2;
     toks[eot] = "<|im_end|>";
     assert_int_equal(tiny_write(&c, model_path("eot")), 0);
-    e = open_tiny(model_path("eot"), AIEB_KERNELS_AUTO, 1, 1, 0);
+    aieb_engine *e = open_tiny(model_path("eot"), AIEB_KERNELS_AUTO, 1, 1, 0);
+    aieb_sample_params p;
+    aieb_sample_params_init(&p);
+    aieb_err err = {0};
+    aieb_gen_stats st;
     aieb_model_info info;
     aieb_engine_info(e, &info);
     assert_int_equal(info.eos_id, c.eos_id);
