@@ -8,6 +8,8 @@
 #ifndef AIEB_LOG_H
 #define AIEB_LOG_H
 
+#include <stddef.h>
+
 #include "aieb/export.h"
 
 #ifdef __cplusplus
@@ -33,6 +35,18 @@ AIEB_API int aieb_log_parse_level(const char *s, aieb_log_level *out);
 /* Writes "aieb: <level>: <message>\n" to stderr when level is enabled. */
 AIEB_API void aieb_log(aieb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The password of a URL's user information replaced by "***"
+ * ("http://user:pass@host:9090" shows as "http://user:***@host:9090"), or the whole
+ * user information where it has no password (a token given as the user name:
+ * "https://TOKEN@host" shows "***" in place of TOKEN): what outputs, logs and
+ * reports may show of a URL that carries credentials. Other strings are copied as
+ * they are. Writes at most cap bytes (NUL included) to buf, truncating, and returns
+ * buf. */
+AIEB_API const char *aieb_url_redact(const char *url, char *buf, size_t cap);
+
+/* 1 when s is a URL with user information (scheme://...@host). */
+AIEB_API int aieb_url_has_userinfo(const char *s);
 
 #define AIEB_DEBUG(...) aieb_log(AIEB_LOG_DEBUG, __VA_ARGS__)
 #define AIEB_INFO(...)  aieb_log(AIEB_LOG_INFO, __VA_ARGS__)

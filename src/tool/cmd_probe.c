@@ -228,11 +228,13 @@ static int probe_remote(const char *url, const char *selector, const char *cpu_m
     o.cpu_energy_metric = cpu_metric;
     o.cpu_selector = selector;
     aieb_err err = {0};
+    char shown[512];
+    aieb_url_redact(url, shown, sizeof shown);
     json_t *series = aieb_prom_probe(&o, &err);
     if (!series)
         return tool_fail(err.code, &err);
     if (as_json) {
-        json_t *out = json_pack("{s:s, s:s, s:O}", "url", url, "selector",
+        json_t *out = json_pack("{s:s, s:s, s:O}", "url", shown, "selector",
                                 selector && *selector ? selector : "{}", "series", series);
         if (out)
             json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -241,7 +243,7 @@ static int probe_remote(const char *url, const char *selector, const char *cpu_m
         json_decref(series);
         return 0;
     }
-    printf("Prometheus at %s, selector %s: %zu series\n", url,
+    printf("Prometheus at %s, selector %s: %zu series\n", shown,
            selector && *selector ? selector : "{}", json_array_size(series));
     size_t i;
     json_t *e;

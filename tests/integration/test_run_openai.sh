@@ -166,6 +166,26 @@ fi
 write_config "$T/down.yaml" 1 ""
 expect_status 3 "$AIEB" run "$T/down.yaml" && expect_grep "127.0.0.1:1" "$T/err"
 
+# ---- a password in the endpoint URL: used, never shown --------------------------
+PW=pw-do-not-leak-77
+write_config "$T/down-pw.yaml" 1 ""
+sed -i "s|http://127.0.0.1|http://bench:$PW@127.0.0.1|" "$T/down-pw.yaml"
+if expect_status 3 "$AIEB" run "$T/down-pw.yaml"; then
+    expect_grep "bench:\*\*\*@127.0.0.1:1" "$T/err"
+    grep -q "$PW" "$T/err" && fail "the endpoint's password is in the error: $(cat "$T/err")"
+fi
+write_config "$T/pw.yaml" "$srv_PORT" ""
+sed -i "s|http://127.0.0.1|http://bench:$PW@127.0.0.1|; s|^name: e2e|name: e2e-pw|" "$T/pw.yaml"
+if expect_status 0 "$AIEB" -v run "$T/pw.yaml" --set scenario.num_samples=2; then
+    pw_dir=$(tail -n 1 "$T/out")
+    [ "$(json_get "$pw_dir/summary.json" "d['summary']['successful_prompts']")" = 2 ] ||
+        fail "a run with credentials in its endpoint should succeed"
+    json_get "$pw_dir/summary.json" "d['config']['endpoint']" | grep -q "bench:\*\*\*@" ||
+        fail "summary.json's endpoint should show the password as ***"
+    leaks=$(grep -rl "$PW" "$pw_dir" "$T/err" "$T/out" "$T/results" "$T/emissions" "$T/runs" 2>/dev/null)
+    [ -z "$leaks" ] || fail "the endpoint's password was written to: $leaks"
+fi
+
 # ---- reasoning: the formatter's parameters reach the server; reasoning deltas count ----
 start_openai_server rsn --models Qwen/Qwen3-0.6B --reasoning 3 --tokens 4 --token-ms 5 --log "$T/rsn.log"
 write_config "$T/rsn.yaml" "$rsn_PORT" "  reasoning: true"

@@ -241,6 +241,35 @@ static void log_levels_parse(void **state)
     assert_int_equal(lv, AIEB_LOG_WARNING);
 }
 
+/* A URL's password is shown as ***; a token as user name likewise; nothing else. */
+static void url_redact(void **state)
+{
+    static const struct {
+        const char *in, *want;
+        int has;
+    } cases[] = {
+        {"http://user:secret@host:9090/api", "http://user:***@host:9090/api", 1},
+        {"https://TOKEN@host/v1", "https://***@host/v1", 1},
+        {"http://u:p@ss@host/", "http://u:***@host/", 1}, /* the last '@' ends it */
+        {"http://host:8000/v1", "http://host:8000/v1", 0},
+        {"http://host/a@b?x=@#@", "http://host/a@b?x=@#@", 0}, /* '@' past the authority */
+        {"user:pass@host", "user:pass@host", 0},               /* no scheme: not a URL */
+        {"://u:p@host", "://u:p@host", 0},
+        {"my model@2", "my model@2", 0},
+        {"", "", 0},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_string_equal(aieb_url_redact(cases[i].in, buf, sizeof buf), cases[i].want);
+        assert_int_equal(aieb_url_has_userinfo(cases[i].in), cases[i].has);
+    }
+    assert_string_equal(aieb_url_redact(NULL, buf, sizeof buf), "");
+    assert_int_equal(aieb_url_has_userinfo(NULL), 0);
+    char small[12]; /* truncated, never past cap, password never partly shown */
+    assert_string_equal(aieb_url_redact("http://user:secret@host", small, sizeof small),
+                        "http://user");
+}
+
 static void clock_is_monotonic(void **state)
 {
     int64_t a = aieb_now_ns();
@@ -264,11 +293,11 @@ static void embedded_table_ends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(buf_grows_and_caps),  cmocka_unit_test(stats_match_numpy),
-        cmocka_unit_test(student_t_and_ci),    cmocka_unit_test(fileio_roundtrip_and_errors),
-        cmocka_unit_test(atomic_writers),      cmocka_unit_test(err_and_exit_status),
-        cmocka_unit_test(log_levels_parse),    cmocka_unit_test(clock_is_monotonic),
-        cmocka_unit_test(embedded_table_ends),
+        cmocka_unit_test(buf_grows_and_caps), cmocka_unit_test(stats_match_numpy),
+        cmocka_unit_test(student_t_and_ci),   cmocka_unit_test(fileio_roundtrip_and_errors),
+        cmocka_unit_test(atomic_writers),     cmocka_unit_test(err_and_exit_status),
+        cmocka_unit_test(log_levels_parse),   cmocka_unit_test(url_redact),
+        cmocka_unit_test(clock_is_monotonic), cmocka_unit_test(embedded_table_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

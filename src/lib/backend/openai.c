@@ -213,9 +213,9 @@ static json_t *oa_info(aieb_backend *b)
 {
     oa_ctx *c = b->ctx;
     json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "type", "openai", "endpoint", c->endpoint,
-                  "api", c->chat ? "chat" : "completions", "url", c->url, "stream", c->o.stream,
-                  "api_key_env", c->api_key_env, "api_key_set", c->api_key != NULL);
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "type", "openai", "endpoint", c->shown,
+                  "api", c->chat ? "chat" : "completions", "url", c->shown_url, "stream",
+                  c->o.stream, "api_key_env", c->api_key_env, "api_key_set", c->api_key != NULL);
     if (!o)
         return NULL;
     json_object_set_new(o, "model", c->model ? json_string(c->model) : json_null());
@@ -238,6 +238,8 @@ static void oa_close(aieb_backend *b)
         free(c->endpoint);
         free(c->root);
         free(c->url);
+        free(c->shown);
+        free(c->shown_url);
         free(c->model);
         free(c);
         curl_global_cleanup();
@@ -327,6 +329,15 @@ int aieb_openai_backend_open(const aieb_openai_opts *opts, aieb_backend **out, a
     size_t rn = n >= 3 && strncmp(opts->endpoint + n - 3, "/v1", 3) == 0 ? n - 3 : n;
     c->root = dup_n(opts->endpoint, rn);
     c->url = c->endpoint ? join(c->endpoint, c->chat ? "/chat/completions" : "/completions") : NULL;
+    if (c->endpoint && c->url) {
+        size_t cap = strlen(c->url) + 4;
+        c->shown = malloc(cap);
+        c->shown_url = malloc(cap);
+        if (c->shown && c->shown_url) {
+            aieb_url_redact(c->endpoint, c->shown, cap);
+            aieb_url_redact(c->url, c->shown_url, cap);
+        }
+    }
     c->model = opts->model && *opts->model ? strdup(opts->model) : NULL;
     const char *env =
         opts->api_key_env && *opts->api_key_env ? opts->api_key_env : "OPENAI_API_KEY";
@@ -348,12 +359,12 @@ int aieb_openai_backend_open(const aieb_openai_opts *opts, aieb_backend **out, a
         h = h2;
     }
     c->headers = h;
-    if (!c->endpoint || !c->root || !c->url || !c->api_key_env || !c->headers ||
-        (opts->model && *opts->model && !c->model) || (key && *key && !c->api_key)) {
+    if (!c->endpoint || !c->root || !c->url || !c->shown || !c->shown_url || !c->api_key_env ||
+        !c->headers || (opts->model && *opts->model && !c->model) || (key && *key && !c->api_key)) {
         oa_close(b);
         return aieb_errf(err, AIEB_ENOMEM, "backend: out of memory");
     }
-    AIEB_DEBUG("openai backend: %s (%s), key from $%s: %s", c->url,
+    AIEB_DEBUG("openai backend: %s (%s), key from $%s: %s", c->shown_url,
                c->chat ? "chat" : "completions", c->api_key_env, c->api_key ? "set" : "not set");
     *out = b;
     return 0;

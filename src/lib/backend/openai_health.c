@@ -72,8 +72,8 @@ static int unreachable(oa_ctx *c, get_result *g, aieb_err *err)
 {
     oa_scrub(c, g->errbuf);
     return aieb_errf(err, AIEB_EENV,
-                     "server not reachable at %s (%s); start it or fix backend.endpoint",
-                     c->endpoint, g->errbuf);
+                     "server not reachable at %s (%s); start it or fix backend.endpoint", c->shown,
+                     g->errbuf);
 }
 
 /* GETs url until it stops answering 503 or the start-up deadline passes.
@@ -87,16 +87,19 @@ static int get_when_loaded(oa_ctx *c, const char *url, int64_t deadline_ns, get_
             return unreachable(c, g, err);
         if (g->status != 503)
             return 0;
-        if (aieb_now_ns() >= deadline_ns)
+        if (aieb_now_ns() >= deadline_ns) {
+            char shown[512];
             return aieb_errf(err, AIEB_EENV,
                              "server at %s still loading after %g s (%s answered 503); wait "
                              "longer with backend.startup_timeout_s",
-                             c->endpoint, c->o.startup_timeout_s, url);
+                             c->shown, c->o.startup_timeout_s,
+                             aieb_url_redact(url, shown, sizeof shown));
+        }
         if (!logged)
-            AIEB_INFO("server at %s is loading (503); waiting up to %g s", c->endpoint,
+            AIEB_INFO("server at %s is loading (503); waiting up to %g s", c->shown,
                       c->o.startup_timeout_s);
         if (aieb_sleep_ns(HEALTH_POLL_NS, stop) != 0)
-            return aieb_errf(err, AIEB_EINTR, "stopped while waiting for %s to load", c->endpoint);
+            return aieb_errf(err, AIEB_EINTR, "stopped while waiting for %s to load", c->shown);
     }
 }
 
@@ -115,7 +118,7 @@ static int check_models(oa_ctx *c, get_result *g, aieb_err *err)
         aieb_sse_error_message(g->body.data ? g->body.data : "", g->body.len, shown, sizeof shown);
         oa_scrub(c, shown);
         int auth = g->status == 401 || g->status == 403;
-        return aieb_errf(err, AIEB_EENV, "GET %s/models answered HTTP %ld: %s%s%s%s", c->endpoint,
+        return aieb_errf(err, AIEB_EENV, "GET %s/models answered HTTP %ld: %s%s%s%s", c->shown,
                          g->status, shown, auth ? "; put the API key in $" : "",
                          auth ? c->api_key_env : "", auth ? " (backend.api_key_env)" : "");
     }
@@ -125,7 +128,7 @@ static int check_models(oa_ctx *c, get_result *g, aieb_err *err)
         json_decref(root);
         aieb_sse_error_message(g->body.data ? g->body.data : "", g->body.len, shown, sizeof shown);
         return aieb_errf(err, AIEB_EENV, "GET %s/models did not return a model list: '%s'",
-                         c->endpoint, shown);
+                         c->shown, shown);
     }
     aieb_buf listed;
     aieb_buf_init(&listed, 0);
@@ -154,13 +157,13 @@ static int check_models(oa_ctx *c, get_result *g, aieb_err *err)
             rc = aieb_errf(err, AIEB_ENOMEM, "backend: out of memory");
         else
             AIEB_INFO("backend.model not set; using '%s', the first model %s lists", first,
-                      c->endpoint);
+                      c->shown);
     } else if (!c->model) {
-        rc = aieb_errf(err, AIEB_EENV, "server at %s lists no models", c->endpoint);
+        rc = aieb_errf(err, AIEB_EENV, "server at %s lists no models", c->shown);
     } else if (!found) {
         rc = aieb_errf(err, AIEB_EENV,
                        "model '%s' is not served at %s; the server lists: %s; fix backend.model",
-                       c->model, c->endpoint, listed.len ? listed.data : "nothing");
+                       c->model, c->shown, listed.len ? listed.data : "nothing");
     }
     aieb_buf_free(&listed);
     json_decref(root);
@@ -185,8 +188,12 @@ int oa_health(aieb_backend *b, const volatile sig_atomic_t *stop, aieb_err *err)
     snprintf(models_url, n, "%s/models", c->endpoint);
     if ((rc = get_when_loaded(c, health_url, deadline, &g, stop, err)) != 0)
         goto out;
-    if (g.status != 200)
-        AIEB_DEBUG("%s answered HTTP %ld; asking %s instead", health_url, g.status, models_url);
+    if (g.status != 200) {
+        char a[512], m[512];
+        AIEB_DEBUG("%s answered HTTP %ld; asking %s instead",
+                   aieb_url_redact(health_url, a, sizeof a), g.status,
+                   aieb_url_redact(models_url, m, sizeof m));
+    }
     if ((rc = get_when_loaded(c, models_url, deadline, &g, stop, err)) != 0)
         goto out;
     rc = check_models(c, &g, err);

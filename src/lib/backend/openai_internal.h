@@ -15,6 +15,9 @@ typedef struct oa_ctx {
     char *endpoint;     /* without a trailing '/' */
     char *root;         /* endpoint without its trailing "/v1" */
     char *url;          /* {endpoint}/chat/completions or /completions */
+    char *shown;        /* endpoint as messages and outputs show it: a password in it
+                           replaced by "***" (aieb_url_redact) */
+    char *shown_url;    /* url likewise */
     char *model;        /* NULL until known */
     int chat;           /* api "chat" */
     char *api_key;      /* NULL when none; wiped on close */

@@ -334,8 +334,8 @@ static void on_done(slot *s, CURLcode rc)
         }
         if (s->rx_bytes == 0) {
             snprintf(msg, sizeof msg, "%s to %s failed%s: %s",
-                     rc == CURLE_OPERATION_TIMEDOUT ? "connecting (timeout)" : "connection", c->url,
-                     s->attempt ? " after retries" : "", why);
+                     rc == CURLE_OPERATION_TIMEDOUT ? "connecting (timeout)" : "connection",
+                     c->shown_url, s->attempt ? " after retries" : "", why);
             finish(s, rc == CURLE_OPERATION_TIMEDOUT ? AIEB_REQ_TIMEOUT : AIEB_REQ_CONNECT, msg);
         } else {
             snprintf(msg, sizeof msg,

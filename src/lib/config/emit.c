@@ -3,7 +3,8 @@
  * Every key is written, in schema order, so the output doubles as a complete
  * reference of what a run will use. It loads back to the same configuration:
  * strings that YAML would read as something else are quoted, "${" is written
- * as "$${" so it is not interpolated again, and reals keep a decimal point.
+ * as "$${" so it is not interpolated again, and reals keep a decimal point. The one
+ * exception: a password in a URL (http://user:pass@host) is written as "***".
  */
 #include <ctype.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aieb/log.h"
 #include "config/internal.h"
 
 /* ==== Scalars ==== */
@@ -85,6 +87,16 @@ static int put_string(aieb_buf *out, const char *s, int flow)
 {
     if (!s)
         return aieb_buf_puts(out, "null");
+    if (aieb_url_has_userinfo(s)) { /* a URL's password is not shown (docs/configuration.md) */
+        size_t cap = strlen(s) + 4;
+        char *shown = malloc(cap);
+        if (!shown)
+            return AIEB_ENOMEM;
+        aieb_url_redact(s, shown, cap);
+        int rc = put_quoted(out, shown, 0);
+        free(shown);
+        return rc;
+    }
     if (!flow && plain_ok(s))
         return aieb_buf_puts(out, s);
     return put_quoted(out, s, 0);

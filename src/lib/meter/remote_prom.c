@@ -245,6 +245,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static int prom_query(const aieb_prom_opts *o, const char *query, double t, json_t **data,
                       aieb_err *err)
 {
+    char su[512]; /* the URL as messages show it (no password) */
+    aieb_url_redact(o->url, su, sizeof su);
     *data = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return aieb_errf(err, AIEB_ENOMEM, "prometheus: cannot start libcurl");
@@ -295,9 +297,9 @@ static int prom_query(const aieb_prom_opts *o, const char *query, double t, json
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         rc = cc == CURLE_WRITE_ERROR && body.len >= MAX_BODY_BYTES
-                 ? aieb_errf(err, AIEB_ETOOBIG, "prometheus at %s: answer past %u MiB", o->url,
+                 ? aieb_errf(err, AIEB_ETOOBIG, "prometheus at %s: answer past %u MiB", su,
                              MAX_BODY_BYTES >> 20)
-                 : aieb_errf(err, AIEB_EENV, "prometheus at %s: cannot reach it: %s", o->url,
+                 : aieb_errf(err, AIEB_EENV, "prometheus at %s: cannot reach it: %s", su,
                              curl_easy_strerror(cc));
         goto out;
     }
@@ -310,11 +312,10 @@ static int prom_query(const aieb_prom_opts *o, const char *query, double t, json
         rc = aieb_errf(err, AIEB_EENV,
                        "prometheus at %s: HTTP %ld and not the Prometheus API's JSON (is this "
                        "the Prometheus server's base URL?)",
-                       o->url, status);
+                       su, status);
     } else if (strcmp(st, "success") != 0) {
-        rc = aieb_errf(err, AIEB_EENV, "prometheus at %s: HTTP %ld, %s: %s (query %s)", o->url,
-                       status, str_or(j, "errorType", "error"), str_or(j, "error", "no message"),
-                       query);
+        rc = aieb_errf(err, AIEB_EENV, "prometheus at %s: HTTP %ld, %s: %s (query %s)", su, status,
+                       str_or(j, "errorType", "error"), str_or(j, "error", "no message"), query);
     } else {
         *data = json_incref(json_object_get(j, "data"));
     }
@@ -475,6 +476,8 @@ static int query_range(const aieb_prom_opts *o, const char *metric, const char *
 
 static int fetch_once(const aieb_prom_opts *o, double t0, double t1, aieb_prom **out, aieb_err *err)
 {
+    char su[512]; /* the URL as messages show it (no password) */
+    aieb_url_redact(o->url, su, sizeof su);
     *out = NULL;
     aieb_prom *p = calloc(1, sizeof *p);
     if (!p)
@@ -503,7 +506,7 @@ static int fetch_once(const aieb_prom_opts *o, double t0, double t1, aieb_prom *
             rc = aieb_errf(err, AIEB_ENOTFOUND,
                            "prometheus at %s: no series for %s nor %s during the run (check the "
                            "selector with `aieb probe --remote %s --selector '...'`)",
-                           o->url, s1.data ? s1.data : "?", s2.data ? s2.data : "?", o->url);
+                           su, s1.data ? s1.data : "?", s2.data ? s2.data : "?", su);
             aieb_buf_free(&s1);
             aieb_buf_free(&s2);
         }
@@ -533,7 +536,7 @@ static int fetch_once(const aieb_prom_opts *o, double t0, double t1, aieb_prom *
         json_decref(data);
         if (!rc && p->n == before)
             add_note(p, "prometheus at %s: no series for the CPU metric %s%s; CPU energy not read",
-                     o->url, o->cpu_energy_metric, o->cpu_selector ? o->cpu_selector : "");
+                     su, o->cpu_energy_metric, o->cpu_selector ? o->cpu_selector : "");
     }
     if (rc) {
         aieb_prom_free(p);
@@ -559,6 +562,8 @@ static int reach(const aieb_prom *p, double t1)
 int aieb_prom_fetch(const aieb_prom_opts *o, double t0_s, double t1_s, double wait_s,
                     aieb_prom **out, aieb_err *err)
 {
+    char su[512]; /* the URL as messages show it (no password) */
+    aieb_url_redact(o->url, su, sizeof su);
     *out = NULL;
     aieb_prom *p = NULL;
     int64_t start = aieb_now_ns();
@@ -579,7 +584,7 @@ int aieb_prom_fetch(const aieb_prom_opts *o, double t0_s, double t1_s, double wa
             break;
         if (!said) {
             AIEB_INFO("prometheus at %s: waiting for the scrape after the run's end (every %.3g s)",
-                      o->url, res);
+                      su, res);
             said = 1;
         }
         aieb_sleep_ns(250000000, NULL);

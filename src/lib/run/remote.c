@@ -52,7 +52,9 @@ void runner_remote_fetch(runner *r)
         aieb_err e = {0};
         int rc = aieb_prom_opts_from_json(json_array_get(list, i), &o, &e);
         if (!rc) {
-            AIEB_INFO("reading the run's energy from prometheus at %s", o.url);
+            char shown_url[1024];
+            AIEB_INFO("reading the run's energy from prometheus at %s",
+                      aieb_url_redact(o.url, shown_url, sizeof shown_url));
             rc = aieb_prom_fetch(&o, w0, w1, WAIT_MAX_S, &r->remote[i], &e);
         }
         if (rc) {
@@ -228,7 +230,9 @@ int runner_remote_requests(runner *r, aieb_request_energy *energies)
 static json_t *source_json(const json_t *entry)
 {
     const char *sel = json_string_value(json_object_get(entry, "selector"));
-    return json_pack("{s:s?, s:s}", "url", json_string_value(json_object_get(entry, "url")),
+    const char *url = json_string_value(json_object_get(entry, "url"));
+    char shown[1024];
+    return json_pack("{s:s?, s:s}", "url", url ? aieb_url_redact(url, shown, sizeof shown) : NULL,
                      "selector", sel && *sel ? sel : "{}");
 }
 

@@ -551,6 +551,8 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
         rc = build_requests(r, err);
     if (!rc)
         rc = runner_open_backend(cfg, &r->backend, err);
+    char shown[1024]; /* the endpoint as messages show it: no password */
+    aieb_url_redact(cfg->backend.endpoint, shown, sizeof shown);
     if (!rc && !r->backend->ops->load && cfg->backend.endpoint &&
         json_array_size(cfg->metrics.remote) == 0 &&
         aieb_openai_endpoint_is_local(cfg->backend.endpoint) == 0)
@@ -558,11 +560,11 @@ int aieb_run(const aieb_config *cfg, const aieb_run_opts *opts, aieb_run_outcome
                     "backend.endpoint %s is another machine: the energy measured here is this "
                     "client's, not the server's; measure on the server's machine for the model's "
                     "energy",
-                    cfg->backend.endpoint);
+                    shown);
     if (!rc && r->backend->ops->health) {
         int server = !r->backend->ops->load && cfg->backend.endpoint;
         AIEB_INFO("checking the %s backend%s%s", cfg->backend.type, server ? " at " : "",
-                  server ? cfg->backend.endpoint : "");
+                  server ? shown : "");
         rc = r->backend->ops->health(r->backend, r->opts->stop, err);
     }
     if (!rc)

@@ -504,9 +504,12 @@ static json_t *config_echo(const aieb_config *cfg)
     json_object_set_new(o, "model", json_string(cfg->backend.model));
     int server =
         cfg->backend.kind == AIEB_CFG_BACKEND_VLLM || cfg->backend.kind == AIEB_CFG_BACKEND_OPENAI;
-    json_object_set_new(o, "endpoint",
-                        server && cfg->backend.endpoint ? json_string(cfg->backend.endpoint)
-                                                        : json_null());
+    char shown[1024];
+    json_object_set_new(
+        o, "endpoint",
+        server && cfg->backend.endpoint
+            ? json_string(aieb_url_redact(cfg->backend.endpoint, shown, sizeof shown))
+            : json_null());
     json_object_set_new(o, "dataset", json_string(cfg->scenario.dataset_name));
     json_object_set_new(o, "num_samples", json_integer(cfg->scenario.num_samples));
     json_object_set_new(o, "max_new_tokens",

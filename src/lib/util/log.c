@@ -1,7 +1,9 @@
 /* log.c - leveled logging to stderr. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -61,4 +63,50 @@ void aieb_log(aieb_log_level level, const char *fmt, ...)
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+/* ==== URLs with credentials =============================================== */
+
+/* The user information of s: [*ui, *at) between "scheme://" and the '@' before the
+ * host (RFC 3986: the authority ends at the first '/', '?' or '#'). 0 when none. */
+static int userinfo(const char *s, const char **ui, const char **at)
+{
+    const char *p = strstr(s, "://");
+    if (!p || p == s)
+        return 0;
+    for (const char *q = s; q < p; q++)
+        if (!isalnum((unsigned char)*q) && *q != '+' && *q != '-' && *q != '.')
+            return 0;
+    p += 3;
+    size_t auth = strcspn(p, "/?#");
+    const char *a = NULL;
+    for (size_t i = 0; i < auth; i++)
+        if (p[i] == '@')
+            a = p + i; /* the last '@' of the authority: passwords may hold '@' unescaped */
+    if (!a)
+        return 0;
+    *ui = p;
+    *at = a;
+    return 1;
+}
+
+int aieb_url_has_userinfo(const char *s)
+{
+    const char *ui, *at;
+    return s && userinfo(s, &ui, &at);
+}
+
+const char *aieb_url_redact(const char *url, char *buf, size_t cap)
+{
+    if (!cap)
+        return buf;
+    const char *ui, *at;
+    if (!url || !userinfo(url, &ui, &at)) {
+        snprintf(buf, cap, "%s", url ? url : "");
+        return buf;
+    }
+    const char *colon = memchr(ui, ':', (size_t)(at - ui));
+    const char *keep = colon ? colon + 1 : ui; /* the user name stays, with its ':' */
+    snprintf(buf, cap, "%.*s***%s", (int)(keep - url), url, at);
+    return buf;
 }
