@@ -1,4 +1,4 @@
-/* cmd_rate.c - 'aieb rate --reference TABLE.csv RUN_DIR...': AI Energy Score
+/* cmd_rate.c - 'aieb rate --reference TABLE.csv RUN...': AI Energy Score
  * stars of energy_star runs against a reference table (docs/ratings.md). */
 #include <getopt.h>
 #include <math.h>
@@ -9,17 +9,19 @@
 
 #include "aieb/rate.h"
 #include "aieb/report.h"
+#include "aieb/store.h"
 #include "tool.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: aieb rate --reference TABLE.csv [--task T] [--class A|B|C] [--json]\n"
-                 "                 RUN_DIR...\n\n"
+                 "                 [--db FILE] RUN...\n\n"
                  "Rates runs made with scenario.method energy_star by AI Energy Score's rule: the\n"
                  "reference values of the task (and class) span min..max, split into 5 equal\n"
                  "bins; the lowest-energy bin is 5 stars, the highest 1; values outside the\n"
                  "range count as 5 or 1. The figure rated is the run's GPU energy per 1000\n"
-                 "queries (summary.json energy_star.gpu_wh_per_1000_queries).\n\n"
+                 "queries (summary.json energy_star.gpu_wh_per_1000_queries). A run is a run\n"
+                 "directory, or a run id from 'aieb history' (a unique prefix, or NAME/RUN_ID).\n\n"
                  "Options:\n"
                  "  --reference F  CSV with the columns model, task, class,\n"
                  "                 gpu_wh_per_1000_queries (published leaderboard values or your\n"
@@ -30,11 +32,13 @@ static void usage(FILE *out)
                  "                 the run knows it\n"
                  "  --json         print a JSON array of {run_id, model, task, class,\n"
                  "                 gpu_wh_per_1000_queries, stars, bin_edges}\n"
+                 "  --db FILE      the results store run ids are looked up in (default as in\n"
+                 "                 'aieb history')\n"
                  "  -h, --help     this help\n\n"
                  "Bins depend on the reference set: stars from different tables do not compare.\n\n"
                  "Exit status: 0 every run rated, 1 a run could not be rated (not energy_star,\n"
                  "no GPU energy, no class, no reference range), 2 usage error, unreadable table\n"
-                 "or run directory.\n");
+                 "or run (directory or id).\n");
 }
 
 /* Whether any reference row of task has a class (text generation's do). */
@@ -53,12 +57,13 @@ static const char *stars_text(int s)
 }
 
 /* Rates one run; adds its object to list. Returns 0, 1 (not ratable) or 2. */
-static int rate_one(const char *dir, const aieb_rate_table *t, const char *task,
-                    const char *cls_opt, json_t *list)
+static int rate_one(const char *ref, const char *db, aieb_store **store, const aieb_rate_table *t,
+                    const char *task, const char *cls_opt, json_t *list)
 {
     aieb_run_files f;
     aieb_err err = {0};
-    int rc = aieb_run_files_load(dir, &f, &err);
+    int rc = tool_load_run(ref, db, store, &f, &err);
+    const char *dir = rc ? ref : f.dir;
     if (rc) {
         fprintf(stderr, "aieb: error: %s\n", err.msg);
         return 2;
@@ -125,10 +130,11 @@ int cmd_rate(int argc, char **argv)
         {"task", required_argument, NULL, 't'},
         {"class", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *ref = NULL, *task = "text_generation", *cls = NULL;
+    const char *ref = NULL, *task = "text_generation", *cls = NULL, *db = NULL;
     int json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -145,6 +151,9 @@ int cmd_rate(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'd':
+            db = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -155,7 +164,7 @@ int cmd_rate(int argc, char **argv)
     if (!ref)
         return tool_usage_error("rate", "--reference TABLE.csv is required");
     if (optind >= argc)
-        return tool_usage_error("rate", "give at least one run directory");
+        return tool_usage_error("rate", "give at least one run (directory or run id)");
     if (cls && strcmp(cls, "A") != 0 && strcmp(cls, "B") != 0 && strcmp(cls, "C") != 0)
         return tool_usage_error("rate", "--class must be A, B or C (got \"%s\")", cls);
     if (!*task)
@@ -169,10 +178,12 @@ int cmd_rate(int argc, char **argv)
     }
     json_t *list = json_array();
     int status = 0;
+    aieb_store *store = NULL;
     for (int i = optind; i < argc; i++) {
-        int s = rate_one(argv[i], &t, task, cls, list);
+        int s = rate_one(argv[i], db, &store, &t, task, cls, list);
         status = s > status ? s : status;
     }
+    aieb_store_close(store);
     aieb_rate_table_free(&t);
     if (json) {
         char *text = json_dumps(list, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

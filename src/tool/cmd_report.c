@@ -1,4 +1,4 @@
-/* cmd_report.c - 'aieb report RUN_DIR' re-renders a run's report;
+/* cmd_report.c - 'aieb report RUN' re-renders a run's report;
  * 'aieb report --compare RUN_A RUN_B...' sets runs side by side. */
 #include <getopt.h>
 #include <limits.h>
@@ -14,18 +14,20 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: aieb report RUN_DIR [--format md|json]\n"
+    fprintf(out, "Usage: aieb report RUN [--format md|json] [--db FILE]\n"
                  "       aieb report --compare RUN_A RUN_B... [--format md|json] [--db FILE]\n\n"
                  "Writes a run's report again from the files in its run directory (summary.json,\n"
-                 "requests.jsonl, timeseries.csv), or compares runs.\n\n"
+                 "requests.jsonl, timeseries.csv), or compares runs. A run is a run directory,\n"
+                 "or a run id from 'aieb history' (a unique prefix, or NAME/RUN_ID).\n\n"
                  "Options:\n"
-                 "  --format md    write RUN_DIR/report.md, power.png and power.svg and print\n"
-                 "                 report.md's path (the default)\n"
-                 "  --format json  print the run's headline figures as JSON; write nothing\n"
+                 "  --format md    write report.md, power.png and power.svg in the run's\n"
+                 "                 directory (for a run id: the directory it was recorded from)\n"
+                 "                 and print report.md's path (the default)\n"
+                 "  --format json  print the run's headline figures as JSON (for a run id, from\n"
+                 "                 the results store); write nothing\n"
                  "  --compare      print a Markdown table of the runs' headline figures side by\n"
                  "                 side, each with its ratio to the first run (json: an array of\n"
-                 "                 the runs' headline figures). A run is a run directory, or a\n"
-                 "                 run id from 'aieb history' (a unique prefix, or NAME/RUN_ID)\n"
+                 "                 the runs' headline figures)\n"
                  "  --db FILE      the results store run ids are looked up in (default as in\n"
                  "                 'aieb history': $AIEB_DATABASE, $OUTPUT_DIR/aieb.db,\n"
                  "                 ./results/aieb.db)\n"
@@ -48,52 +50,42 @@ static int print_json(json_t *o)
     return 0;
 }
 
-static int render_one(const char *dir, int json)
+/* One run: its report files written again (md), or its key figures (json). ref is a
+ * run directory or a run id in the results store; for md, a stored run's directory
+ * must still be there. */
+static int render_one(const char *ref, int json, const char *db)
 {
     aieb_err err = {0};
-    if (!json) {
-        int rc = aieb_report_write_all(dir, &err);
-        if (rc)
-            return tool_fail(rc, &err);
-        size_t n = strlen(dir);
-        while (n > 1 && dir[n - 1] == '/')
-            n--;
-        printf("%.*s/report.md\n", (int)n, dir);
-        return 0;
-    }
+    aieb_store *store = NULL;
     aieb_run_files f;
-    int rc = aieb_run_files_load(dir, &f, &err);
+    int rc = tool_load_run(ref, db, &store, &f, &err);
+    aieb_store_close(store);
     if (rc)
         return tool_fail(rc, &err);
-    int status = print_json(aieb_report_key_figures(&f));
-    aieb_run_files_free(&f);
-    return status;
-}
-
-/* A run to compare: a directory when one exists at ref, else a run id in the
- * results store (opened on first use). */
-static int load_ref(const char *ref, const char *db, aieb_store **store, aieb_run_files *out,
-                    aieb_err *err)
-{
-    struct stat sb;
-    if (stat(ref, &sb) == 0)
-        return aieb_run_files_load(ref, out, err);
-    if (!*store) {
-        char path[PATH_MAX];
-        if (db)
-            snprintf(path, sizeof path, "%s", db);
-        else
-            aieb_store_default_path(path, sizeof path);
-        int rc = aieb_store_open(path, 0, store, err);
-        if (rc == AIEB_ENOTFOUND)
-            return aieb_errf(err, rc,
-                             "'%s': no such run directory, and no results database at %s to "
-                             "look it up as a run id in (--db FILE names one)",
-                             ref, path);
-        if (rc)
-            return rc;
+    if (json) {
+        int status = print_json(aieb_report_key_figures(&f));
+        aieb_run_files_free(&f);
+        return status;
     }
-    return aieb_store_load_run(*store, ref, out, err);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", f.dir ? f.dir : ref);
+    aieb_run_files_free(&f);
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        aieb_errf(&err, AIEB_ENOTFOUND,
+                  "run %s was recorded from %s, which is not a directory here; 'aieb report "
+                  "--format json %s' prints its key figures from the results database",
+                  ref, dir, ref);
+        return tool_fail(err.code, &err);
+    }
+    rc = aieb_report_write_all(dir, &err);
+    if (rc)
+        return tool_fail(rc, &err);
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    printf("%.*s/report.md\n", (int)n, dir);
+    return 0;
 }
 
 static int compare(char **dirs, size_t n, int json, const char *db)
@@ -108,7 +100,7 @@ static int compare(char **dirs, size_t n, int json, const char *db)
     size_t loaded = 0;
     aieb_store *store = NULL;
     for (; loaded < n && !rc; loaded++)
-        rc = load_ref(dirs[loaded], db, &store, &runs[loaded], &err);
+        rc = tool_load_run(dirs[loaded], db, &store, &runs[loaded], &err);
     aieb_store_close(store);
     int status = rc ? tool_fail(rc, &err) : 0;
     if (!rc && json) {
@@ -178,10 +170,11 @@ int cmd_report(int argc, char **argv)
         return compare(argv + optind, (size_t)n, json, db);
     }
     if (n < 1)
-        return tool_usage_error("report", "missing RUN_DIR (a directory 'aieb run' wrote)");
+        return tool_usage_error("report",
+                                "missing RUN (a directory 'aieb run' wrote, or a run id)");
     if (n > 1)
         return tool_usage_error("report",
                                 "unexpected argument '%s' (to compare runs, use --compare)",
                                 argv[optind + 1]);
-    return render_one(argv[optind], json);
+    return render_one(argv[optind], json, db);
 }

@@ -30,6 +30,18 @@ int cmd_rate(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 
+struct aieb_store;
+struct aieb_run_files;
+
+/* Loads the run ref names: a directory when one exists at ref, else a run id (or
+ * unique prefix, or NAME/RUN_ID) in the results store db (NULL: the default,
+ * aieb_store_default_path), opened into *store on first use (close it after).
+ * A run from the store has its summary only. Returns 0 or the error of
+ * aieb_run_files_load / aieb_store_load_run (AIEB_ENOTFOUND when neither a
+ * directory nor a database is there). */
+int tool_load_run(const char *ref, const char *db, struct aieb_store **store,
+                  struct aieb_run_files *out, aieb_err *err);
+
 /* Prints "aieb: error: <msg>" to stderr and returns the exit status for code. */
 int tool_fail(int code, const aieb_err *err);
 

@@ -277,6 +277,28 @@ PY
     if expect_status 0 "$AIEB" rate --reference "$T/ref.csv" --class A "$T/rate/25"; then
         expect_grep "^\| run-25 \| test-model \| text_generation \| A \| 25 \| ★★★★☆ 4 \|" "$T/out"
     fi
+    # the run by its id in the results store rates as its directory does
+    rid=$(json_get "$run/summary.json" "d['run_id']")
+    if expect_status 0 "$AIEB" rate --reference "$T/ref.csv" --class A --json "$run"; then
+        cp "$T/out" "$T/rate-dir.json"
+        if expect_status 0 "$AIEB" rate --reference "$T/ref.csv" --class A --json \
+            --db "$T/runs/aieb.db" "$rid"; then
+            python3 - "$T/rate-dir.json" "$T/out" <<'PY' || fail "aieb rate by run id"
+import json, sys
+a, b = (json.load(open(f))[0] for f in sys.argv[1:])
+for k in ("run_id", "model", "gpu_wh_per_1000_queries", "stars", "bin_edges"):
+    assert a[k] == b[k], (k, a[k], b[k])
+PY
+        fi
+    fi
+    if expect_status 0 "$AIEB" report --format json --db "$T/runs/aieb.db" "$rid"; then
+        [ "$(json_get "$T/out" "d['run_id']")" = "$rid" ] || fail "aieb report --format json RUN_ID"
+    fi
+    if expect_status 0 "$AIEB" report --db "$T/runs/aieb.db" "$rid"; then
+        expect_grep "^$run/report.md\$" "$T/out"
+    fi
+    expect_status 2 "$AIEB" rate --reference "$T/ref.csv" --db "$T/runs/aieb.db" no-such-run &&
+        expect_grep "no-such-run" "$T/err"
     # a task without classes ignores --class (edges 3, 4.2, 5.4, ...: 5 is in the
     # second bin); a class with one value has no range
     if expect_status 0 "$AIEB" rate --reference "$T/ref.csv" --task image_classification \

@@ -12,9 +12,9 @@ for fx in gpu cpu; do
 done
 
 # ---- surface and errors -------------------------------------------------------
-expect_status 0 "$AIEB" report --help && expect_grep '^Usage: aieb report RUN_DIR' "$T/out"
+expect_status 0 "$AIEB" report --help && expect_grep '^Usage: aieb report RUN ' "$T/out"
 expect_status 0 "$AIEB" --help && expect_grep '^  report ' "$T/out"
-expect_status 2 "$AIEB" report && expect_grep "missing RUN_DIR" "$T/err"
+expect_status 2 "$AIEB" report && expect_grep "missing RUN " "$T/err"
 expect_status 2 "$AIEB" report "$T/nope" && expect_grep "no such run directory" "$T/err"
 mkdir -p "$T/empty"
 expect_status 2 "$AIEB" report "$T/empty" && expect_grep "no summary.json" "$T/err"
