@@ -217,7 +217,20 @@ static void kernels_match_scalar(void **state)
                         for (int b = 0; b < cols / 32; b++)
                             assert_float_equal(s[t * cols / 32 + b], s2[t * cols / 32 + b], 1e-5);
                     }
-                act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}};
+                /* per 256 for the K-quant types: the same values from both quantizers */
+                int8_t *kq = malloc((size_t)n_tok * cols), *kq2 = malloc((size_t)n_tok * cols);
+                float *kd = malloc((size_t)n_tok * cols / 256 * sizeof *kd + 4);
+                float *kd2 = malloc((size_t)n_tok * cols / 256 * sizeof *kd + 4);
+                int16_t *kb = malloc((size_t)n_tok * cols / 16 * sizeof *kb + 4);
+                int16_t *kb2 = malloc((size_t)n_tok * cols / 16 * sizeof *kb + 4);
+                if (type_is_kquant(types[ti])) {
+                    kernels_scalar.quantize_act_k(x, n_tok * cols, kq, kd, kb);
+                    K->quantize_act_k(x, n_tok * cols, kq2, kd2, kb2);
+                    assert_memory_equal(kq, kq2, (size_t)n_tok * cols);
+                    assert_memory_equal(kd, kd2, (size_t)n_tok * cols / 256 * sizeof *kd);
+                    assert_memory_equal(kb, kb2, (size_t)n_tok * cols / 16 * sizeof *kb);
+                }
+                act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}, .k = {kq, kd, kb}};
                 float y1[5 * 16], y2[5 * 16];
                 int ldy = 16;
                 memset(y1, 0, sizeof y1);
@@ -271,6 +284,12 @@ static void kernels_match_scalar(void **state)
                 free(s2);
                 free(ns);
                 free(ns2);
+                free(kq);
+                free(kq2);
+                free(kd);
+                free(kd2);
+                free(kb);
+                free(kb2);
             }
     }
 }
