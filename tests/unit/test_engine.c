@@ -178,7 +178,7 @@ static void kernels_match_scalar(void **state)
         for (size_t ti = 0; ti < n_types; ti++)
             for (size_t sh = 0; sh < n_shapes; sh++) {
                 int rows = shapes[sh][0], cols = shapes[sh][1],
-                    n_tok = 5; /* a 4-token tile and one more */
+                    n_tok = 9; /* 4- and 8-token tiles and one more */
                 int quant = type_is_quant(types[ti]);
                 uint32_t be = 1, bb = 1;
                 aieb_ggml_type_size(types[ti], &be, &bb);
@@ -231,7 +231,7 @@ static void kernels_match_scalar(void **state)
                     assert_memory_equal(kb, kb2, (size_t)n_tok * cols / 16 * sizeof *kb);
                 }
                 act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}, .k = {kq, kd, kb}};
-                float y1[5 * 16], y2[5 * 16];
+                float y1[9 * 16], y2[9 * 16];
                 int ldy = 16;
                 memset(y1, 0, sizeof y1);
                 memset(y2, 0, sizeof y2);
