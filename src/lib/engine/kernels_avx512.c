@@ -4,7 +4,8 @@
  * vpdpbusd (VNNI: unsigned x signed bytes summed into int32 in one instruction) on
  * one 32-value block at a time: Q4_0's nibbles are already unsigned; Q8_0's weights
  * are made unsigned by adding 128 (xor 0x80), which adds 128 * sum(x) per block,
- * taken back with the activation block's sum. Without VNNI the AVX2 int8 kernels run.
+ * taken back with the activation block's sum. The K-quants use kernels_kquant.inc
+ * built with vpdpwssd and 512-bit registers. Without VNNI the AVX2 int8 kernels run.
  */
 #include <immintrin.h>
 
