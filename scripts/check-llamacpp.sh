@@ -20,8 +20,8 @@
 # the engine's logits for those ids are compared with llama.cpp's (relative error,
 # and whether the most likely token is the same; where it is not, llama.cpp's logits
 # for the two tokens must lie within twice the largest difference: a near-tie). Both sides round activations to
-# 8 bits, each its own way (llama.cpp: one scale per 256 values for K-quants, the
-# engine: one per 32), so they differ by about 1e-2. Not part of `make test`: it
+# 8 bits, each its own way (for K-quants both with one scale per 256 values; the
+# float arithmetic around them differs), so they differ by about 1e-2. Not part of `make test`: it
 # needs a llama.cpp build.
 #
 # Usage: scripts/check-llamacpp.sh [BUILD_DIR] [LLAMA_CPP_BIN_DIR]

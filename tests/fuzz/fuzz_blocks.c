@@ -55,6 +55,11 @@ static double offset_mag(uint32_t type, const uint8_t *row, int i)
 static int8_t xq[TOK * MAX_COLS];
 static float xd[TOK * MAX_COLS / QK], xs[TOK * MAX_COLS / QK], xf[TOK * MAX_COLS];
 static int32_t xn[TOK * MAX_COLS / QK];
+/* the same values per 256 (K-quant weights): one long row, so rows cols apart (cols a
+ * multiple of 256) start on a super-block */
+static int8_t kq[TOK * MAX_COLS];
+static float kd[TOK * MAX_COLS / QK_K];
+static int16_t kb[TOK * MAX_COLS / 16];
 static int ready;
 
 static void setup(void)
@@ -67,6 +72,7 @@ static void setup(void)
     for (int t = 0; t < TOK; t++)
         quantize_act_scalar(xf + t * MAX_COLS, MAX_COLS, xq + t * MAX_COLS, xd + t * MAX_COLS / QK,
                             xs + t * MAX_COLS / QK, xn + t * MAX_COLS / QK);
+    quantize_act_k_scalar(xf, TOK * MAX_COLS, kq, kd, kb);
     ready = 1;
 }
 
@@ -95,7 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int t = 0; t < TOK; t++) {
             double m = 0;
             for (int i = 0; i < cols; i++) {
-                double xv = fabs((double)xq[t * cols + i] * xd[(t * cols + i) / QK]);
+                double xv = type_is_kquant(type)
+                                ? fabs((double)kq[t * cols + i] * kd[(t * cols + i) / QK_K])
+                                : fabs((double)xq[t * cols + i] * xd[(t * cols + i) / QK]);
                 m += (fabs((double)deq[i]) + 2 * offset_mag(type, w + rb * r, i)) * xv;
                 /* the VNNI Q8_0 / Q4_0 kernels sum (q + 128) x and (q) x in integers and
                  * take 128 / 8 x sum(x) back per 8 lanes: their float rounding scales
@@ -111,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     /* activation rows are cols apart, as the engine lays them out */
-    act a = {.f = xf, .ldf = cols, .q = {xq, xd, xs, xn}};
+    act a = {.f = xf, .ldf = cols, .q = {xq, xd, xs, xn}, .k = {kq, kd, kb}};
     float want[TOK * ROWS], got[TOK * ROWS];
     kernels_scalar.mm[kt_index(type)](&(wmat){type, ROWS, cols, rb, w}, 0, ROWS, &a, TOK, want,
                                       ROWS);

@@ -38,6 +38,8 @@ GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 1, 2, 8, 30
 GGML_Q4_1, GGML_Q5_0, GGML_Q5_1, GGML_IQ4_NL = 3, 6, 7, 20
 GGML_Q2_K, GGML_Q3_K, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K, GGML_IQ4_XS = 10, 11, 12, 13, 14, 23
 
+K_TYPES = (GGML_Q2_K, GGML_Q3_K, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K, GGML_IQ4_XS)
+
 # (values per block, bytes per block) of the block structs in ggml-common.h
 BLOCKS = {GGML_F32: (1, 4), GGML_F16: (1, 2), GGML_BF16: (1, 2), GGML_Q8_0: (32, 34),
           GGML_Q4_0: (32, 18), GGML_Q4_1: (32, 20), GGML_Q5_0: (32, 22), GGML_Q5_1: (32, 24),
@@ -244,10 +246,11 @@ def read_gguf(path):
     return meta, tensors, types
 
 
-def act_q8(h):
-    """Rows rounded as int8 per 32 values with scale max|x| / 127 (ties to even): what
-    the engine multiplies block-quantized weights with (Q8_0's own layout)."""
-    b = h.reshape(h.shape[0], -1, 32)
+def act_q8(h, block=32):
+    """Rows rounded as int8 per `block` values with scale max|x| / 127 (ties to even):
+    what the engine multiplies block-quantized weights with: per 32 (Q8_0's own layout)
+    for the blocks of 32, per 256 for the K-quant super-blocks."""
+    b = h.reshape(h.shape[0], -1, block)
     amax = np.max(np.abs(b), axis=-1, keepdims=True)
     d = amax / 127
     q = np.rint(np.divide(b, d, out=np.zeros_like(b), where=d > 0))
@@ -304,7 +307,10 @@ def forward(meta, t, ids, rope_style="auto", types=None, q8=False, ffn_order="ga
         return v
 
     def mm(h, name):  # h @ W^T, h rounded like the engine's activations if asked
-        if q8 and types.get(name, GGML_F32) not in (GGML_F32, GGML_F16, GGML_BF16):
+        ty = types.get(name, GGML_F32) if q8 else GGML_F32
+        if ty in K_TYPES:
+            h = act_q8(h, 256)
+        elif ty not in (GGML_F32, GGML_F16, GGML_BF16):
             h = act_q8(h)
         return h @ t[name].T
 
@@ -357,7 +363,7 @@ def main():
                     help="force a rotation style (tests use it to show the check can fail)")
     ap.add_argument("--act-q8", action="store_true",
                     help="round the inputs of block-quantized products to int8 per 32 values "
-                         "as the engine does, so that only the weights' decoding is compared")
+                         "(per 256 for K-quant weights) as the engine does, so that only the weights' decoding is compared")
     ap.add_argument("--ffn-order", choices=["gate-up", "up-gate"], default="gate-up",
                     help="halves of a fused ffn_up (the wrong order is a control)")
     a = ap.parse_args()

@@ -178,7 +178,7 @@ static void kernels_match_scalar(void **state)
         for (size_t ti = 0; ti < n_types; ti++)
             for (size_t sh = 0; sh < n_shapes; sh++) {
                 int rows = shapes[sh][0], cols = shapes[sh][1],
-                    n_tok = 5; /* a 4-token tile and one more */
+                    n_tok = 9; /* 4- and 8-token tiles and one more */
                 int quant = type_is_quant(types[ti]);
                 uint32_t be = 1, bb = 1;
                 aieb_ggml_type_size(types[ti], &be, &bb);
@@ -217,8 +217,21 @@ static void kernels_match_scalar(void **state)
                         for (int b = 0; b < cols / 32; b++)
                             assert_float_equal(s[t * cols / 32 + b], s2[t * cols / 32 + b], 1e-5);
                     }
-                act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}};
-                float y1[5 * 16], y2[5 * 16];
+                /* per 256 for the K-quant types: the same values from both quantizers */
+                int8_t *kq = malloc((size_t)n_tok * cols), *kq2 = malloc((size_t)n_tok * cols);
+                float *kd = malloc((size_t)n_tok * cols / 256 * sizeof *kd + 4);
+                float *kd2 = malloc((size_t)n_tok * cols / 256 * sizeof *kd + 4);
+                int16_t *kb = malloc((size_t)n_tok * cols / 16 * sizeof *kb + 4);
+                int16_t *kb2 = malloc((size_t)n_tok * cols / 16 * sizeof *kb + 4);
+                if (type_is_kquant(types[ti])) {
+                    kernels_scalar.quantize_act_k(x, n_tok * cols, kq, kd, kb);
+                    K->quantize_act_k(x, n_tok * cols, kq2, kd2, kb2);
+                    assert_memory_equal(kq, kq2, (size_t)n_tok * cols);
+                    assert_memory_equal(kd, kd2, (size_t)n_tok * cols / 256 * sizeof *kd);
+                    assert_memory_equal(kb, kb2, (size_t)n_tok * cols / 16 * sizeof *kb);
+                }
+                act a = {.f = x, .ldf = cols, .q = {q, d, s, ns}, .k = {kq, kd, kb}};
+                float y1[9 * 16], y2[9 * 16];
                 int ldy = 16;
                 memset(y1, 0, sizeof y1);
                 memset(y2, 0, sizeof y2);
@@ -271,6 +284,12 @@ static void kernels_match_scalar(void **state)
                 free(s2);
                 free(ns);
                 free(ns2);
+                free(kq);
+                free(kq2);
+                free(kd);
+                free(kd2);
+                free(kb);
+                free(kb2);
             }
     }
 }

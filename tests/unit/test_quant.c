@@ -228,7 +228,11 @@ static void random_blocks(void **state)
     for (int t = 0; t < TOK; t++)
         quantize_act_scalar(xf + t * COLS, COLS, xq + t * COLS, xd + t * COLS / QK,
                             xs + t * COLS / QK, xn + t * COLS / QK);
-    act a = {.f = xf, .ldf = COLS, .q = {xq, xd, xs, xn}};
+    static int8_t kq[TOK * COLS];
+    static float kd[TOK * COLS / QK_K];
+    static int16_t kb[TOK * COLS / 16];
+    quantize_act_k_scalar(xf, TOK * COLS, kq, kd, kb); /* rows COLS apart, 3 super-blocks */
+    act a = {.f = xf, .ldf = COLS, .q = {xq, xd, xs, xn}, .k = {kq, kd, kb}};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t be, bb;
         aieb_ggml_type_size(types[ti], &be, &bb);
@@ -262,7 +266,9 @@ static void random_blocks(void **state)
             for (int t = 0; t < TOK; t++) {
                 double s = 0, mag = 0;
                 for (int i = 0; i < COLS; i++) {
-                    double xv = (double)xq[t * COLS + i] * xd[t * COLS / QK + i / QK];
+                    double xv = type_is_kquant(types[ti])
+                                    ? (double)kq[t * COLS + i] * kd[(t * COLS + i) / QK_K]
+                                    : (double)xq[t * COLS + i] * xd[t * COLS / QK + i / QK];
                     s += wf[i] * xv;
                     mag += fabs(wf[i] * xv);
                 }
@@ -281,13 +287,51 @@ static void random_blocks(void **state)
     }
 }
 
+/* Activations per 256: ties round to even, the largest magnitude maps to +-127, sums
+ * per 16 are the sums of the int8 values, a zero block has scale 0; the AVX2
+ * quantizer writes the same bytes. */
+static void act_k_rounding(void **state)
+{
+    enum { N = 2 * QK_K };
+    static float x[N];
+    static int8_t q[N], q2[N];
+    float d[2], d2[2];
+    int16_t bs[N / 16], bs2[N / 16];
+    for (int i = 0; i < QK_K; i++) /* amax 127: the scale is 1, x * 127 / 127 = x */
+        x[i] = (float)((i % 9) - 4) + ((i % 3) ? 0.5f : 0.0f);
+    x[100] = -127.0f;
+    memset(x + QK_K, 0, QK_K * sizeof *x); /* the second super-block is all zeros */
+    quantize_act_k_scalar(x, N, q, d, bs);
+    assert_true(d[0] == 1.0f && d[1] == 0.0f);
+    assert_int_equal(q[100], -127);
+    for (int i = 0; i < QK_K; i++)
+        assert_int_equal(q[i], round_even(x[i]));
+    assert_int_equal(round_even(2.5f), 2); /* ties to even */
+    assert_int_equal(round_even(-3.5f), -4);
+    for (int k = 0; k < N / 16; k++) {
+        int sum = 0;
+        for (int j = 0; j < 16; j++)
+            sum += q[16 * k + j];
+        assert_int_equal(bs[k], sum);
+    }
+    for (int i = QK_K; i < N; i++)
+        assert_int_equal(q[i], 0);
+    cpu_features f;
+    cpu_detect(&f);
+    if (!f.avx2_fma_f16c)
+        return;
+    kernels_avx2.quantize_act_k(x, N, q2, d2, bs2);
+    assert_memory_equal(q, q2, sizeof q);
+    assert_memory_equal(d, d2, sizeof d);
+    assert_memory_equal(bs, bs2, sizeof bs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(small_blocks),
-        cmocka_unit_test(k_blocks),
-        cmocka_unit_test(round_trip),
-        cmocka_unit_test(random_blocks),
+        cmocka_unit_test(small_blocks),   cmocka_unit_test(k_blocks),
+        cmocka_unit_test(round_trip),     cmocka_unit_test(random_blocks),
+        cmocka_unit_test(act_k_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

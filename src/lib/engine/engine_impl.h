@@ -37,6 +37,7 @@ struct aieb_engine {
     float *hb, *hb2;            /* (B, n_ff) gate and up */
     float *logits;              /* (n_vocab) at the last processed position */
     act_q8 xq;                  /* (B, max(n_embd, q_dim, n_ff)) quantized matmul input */
+    act_k xk;                   /* the same per 256, for K-quant weights */
     float *att;                 /* (n_threads, n_ctx) attention scores */
     float *tile;                /* (n_threads, TILE_ROWS * max cols) float copy of weight rows */
     float *key_cache;           /* (n_layers, n_ctx, kv_dim) */

@@ -86,6 +86,9 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
     e->xq.d = alloc_floats(B * widest / QK + 16);
     e->xq.s = alloc_floats(B * widest / QK + 16);
     e->xq.nsum = (int32_t *)alloc_floats(B * widest / QK + 16);
+    e->xk.q = (int8_t *)alloc_floats(B * widest / 4 + 16);
+    e->xk.d = alloc_floats(B * widest / QK_K + 16);
+    e->xk.bsum = (int16_t *)alloc_floats(B * widest / 32 + 16);
     e->att = alloc_floats((size_t)e->n_threads * e->n_ctx);
     e->tile = alloc_floats((size_t)e->n_threads * TILE_ROWS * widest);
     e->rope_cos = alloc_floats((size_t)e->n_ctx * half);
@@ -94,8 +97,8 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
     e->key_cache = big_zeroed(e->kv_bytes);
     e->value_cache = big_zeroed(e->kv_bytes);
     if (!e->x || !e->xn || !e->q || !e->att_out || !e->tmp || !e->hb || !e->hb2 || !e->logits ||
-        !e->xq.q || !e->xq.d || !e->xq.s || !e->xq.nsum || !e->att || !e->tile || !e->rope_cos ||
-        !e->rope_sin || !e->key_cache || !e->value_cache)
+        !e->xq.q || !e->xq.d || !e->xq.s || !e->xq.nsum || !e->xk.q || !e->xk.d || !e->xk.bsum ||
+        !e->att || !e->tile || !e->rope_cos || !e->rope_sin || !e->key_cache || !e->value_cache)
         return aieb_errf(err, AIEB_ENOMEM,
                          "engine: out of memory for activations and a %d-position KV cache "
                          "(%.0f MiB); lower the context length",
@@ -130,6 +133,9 @@ void forward_free(aieb_engine *e)
     free(e->xq.d);
     free(e->xq.s);
     free(e->xq.nsum);
+    free(e->xk.q);
+    free(e->xk.d);
+    free(e->xk.bsum);
     free(e->att);
     free(e->tile);
     free(e->rope_cos);
@@ -158,13 +164,28 @@ static void rmsnorm_rows(const float *x, const float *w, float *out, int n, int 
     }
 }
 
-/* Quantizes token rows [t0, t1) of src (n wide) into e->xq for a matrix of that width. */
-static void quantize_rows(aieb_engine *e, const float *src, int n, int t0, int t1)
+/* The activation forms products with w read: ACT_Q32 (e->xq), ACT_K256 (e->xk), or
+ * none (float weights read the float rows). */
+enum { ACT_Q32 = 1, ACT_K256 = 2 };
+
+static int act_forms(const wmat *w)
 {
-    for (int t = t0; t < t1; t++)
-        e->k->quantize_act(src + (size_t)t * n, n, e->xq.q + (size_t)t * n,
-                           e->xq.d + (size_t)t * (n / QK), e->xq.s + (size_t)t * (n / QK),
-                           e->xq.nsum + (size_t)t * (n / QK));
+    return type_is_kquant(w->type) ? ACT_K256 : type_is_quant(w->type) ? ACT_Q32 : 0;
+}
+
+/* Quantizes token rows [t0, t1) of src (n wide) into the forms named (a file mixes
+ * types per tensor, so one input may feed both kinds of product). */
+static void quantize_rows(aieb_engine *e, const float *src, int n, int t0, int t1, int forms)
+{
+    for (int t = t0; t < t1; t++) {
+        const float *x = src + (size_t)t * n;
+        if (forms & ACT_Q32)
+            e->k->quantize_act(x, n, e->xq.q + (size_t)t * n, e->xq.d + (size_t)t * (n / QK),
+                               e->xq.s + (size_t)t * (n / QK), e->xq.nsum + (size_t)t * (n / QK));
+        if (forms & ACT_K256)
+            e->k->quantize_act_k(x, n, e->xk.q + (size_t)t * n, e->xk.d + (size_t)t * (n / QK_K),
+                                 e->xk.bsum + (size_t)t * (n / 16));
+    }
 }
 
 /* Rows [r0, r1) of y = W x for n_tok tokens; x is float rows (ld = W's cols), already
@@ -196,7 +217,7 @@ static void matmul(aieb_engine *e, int ith, const wmat *w, int r0, int r1, const
         }
         return;
     }
-    act a = {.f = x, .ldf = cols, .q = e->xq};
+    act a = {.f = x, .ldf = cols, .q = e->xq, .k = e->xk};
     e->k->mm[kt](w, r0, r1, &a, n_tok, y, ldy);
 }
 
@@ -338,9 +359,10 @@ static void forward_job(void *arg, int ith, int nth)
     for (int l = 0; l < hp->n_layers; l++) {
         const layer_w *L = &m->layers[l];
         rmsnorm_rows(e->x, L->attn_norm, e->xn, D, t0, t1, hp->norm_eps);
-        /* a file mixes types per tensor: quantize when any reader of xn wants it */
-        if (type_is_quant(L->wq.type) || type_is_quant(L->wk.type) || type_is_quant(L->wv.type))
-            quantize_rows(e, e->xn, D, t0, t1);
+        /* a file mixes types per tensor: quantize into what the readers of xn want */
+        int forms = act_forms(&L->wq) | act_forms(&L->wk) | act_forms(&L->wv);
+        if (forms)
+            quantize_rows(e, e->xn, D, t0, t1, forms);
         pool_barrier(e->pool);
 
         qkv_step(j, l, ith, nth);
@@ -349,16 +371,17 @@ static void forward_job(void *arg, int ith, int nth)
         attention_step(j, l, ith, nth);
         pool_barrier(e->pool);
 
-        if (type_is_quant(L->wo.type)) {
-            quantize_rows(e, e->att_out, qd, t0, t1);
+        if (act_forms(&L->wo)) {
+            quantize_rows(e, e->att_out, qd, t0, t1, act_forms(&L->wo));
             pool_barrier(e->pool);
         }
         residual_matmul(j, &L->wo, e->att_out, ith, nth);
         pool_barrier(e->pool);
 
         rmsnorm_rows(e->x, L->ffn_norm, e->xn, D, t0, t1, hp->norm_eps);
-        if (type_is_quant(L->w_gate.type) || type_is_quant(L->w_up.type))
-            quantize_rows(e, e->xn, D, t0, t1);
+        forms = act_forms(&L->w_gate) | act_forms(&L->w_up);
+        if (forms)
+            quantize_rows(e, e->xn, D, t0, t1, forms);
         pool_barrier(e->pool);
 
         int r0, r1;
@@ -372,8 +395,8 @@ static void forward_job(void *arg, int ith, int nth)
         }
         pool_barrier(e->pool);
 
-        if (type_is_quant(L->w_down.type)) {
-            quantize_rows(e, e->hb, ff, t0, t1);
+        if (act_forms(&L->w_down)) {
+            quantize_rows(e, e->hb, ff, t0, t1, act_forms(&L->w_down));
             pool_barrier(e->pool);
         }
         residual_matmul(j, &L->w_down, e->hb, ith, nth);
@@ -384,8 +407,8 @@ static void forward_job(void *arg, int ith, int nth)
         return;
     if (ith == 0) {
         rmsnorm_rows(e->x + (size_t)(B - 1) * D, m->output_norm, e->xn, D, 0, 1, hp->norm_eps);
-        if (type_is_quant(m->output.type))
-            quantize_rows(e, e->xn, D, 0, 1);
+        if (act_forms(&m->output))
+            quantize_rows(e, e->xn, D, 0, 1, act_forms(&m->output));
     }
     pool_barrier(e->pool);
     int r0, r1;

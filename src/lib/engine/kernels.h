@@ -15,11 +15,13 @@
 #include "engine/quant.h"
 
 /* Activations a matrix product reads: float rows for F32/F16/BF16 weights, int8 blocks
- * of 32 (quantized from the same rows) for every quantized weight type. */
+ * of 32 for the quantized types with blocks of 32, int8 super-blocks of 256 for the
+ * K-quant types (both quantized from the same rows, each only where a reader needs it). */
 typedef struct act {
     const float *f; /* (n_tok, ldf) */
     int ldf;
     act_q8 q; /* rows of n values, n = the weight's cols */
+    act_k k;  /* the same, per 256 */
 } act;
 
 /* y[t*ldy + r] = dot(row r of w, activation row t), for r in [r0, r1), t < n_tok. */
@@ -49,6 +51,8 @@ typedef struct kernels {
     mm_fn mm[KT_COUNT];
     /* quantizes n floats (multiple of 32) into int8 blocks (see quant.h act_q8) */
     void (*quantize_act)(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
+    /* quantizes n floats (multiple of 256) into int8 super-blocks (quant.h act_k) */
+    void (*quantize_act_k)(const float *x, int n, int8_t *q, float *d, int16_t *bsum);
     /* sum a[i]*b[i] */
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] += a * x[i] */
@@ -101,11 +105,18 @@ static inline int kt_index(uint32_t type)
     }
 }
 
-/* Whether products with this weight type read int8 activations (act.q). */
+/* Whether products with this weight type read int8 activations (act.q or act.k). */
 static inline int type_is_quant(uint32_t type)
 {
     int k = kt_index(type);
     return k >= KT_Q8_0;
+}
+
+/* Whether they read them per super-block of 256 (act.k) rather than per 32 (act.q). */
+static inline int type_is_kquant(uint32_t type)
+{
+    int k = kt_index(type);
+    return k >= KT_Q2_K;
 }
 
 /* CPU features as cpuid/xgetbv report them (the OS must save the registers). */

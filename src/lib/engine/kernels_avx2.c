@@ -159,6 +159,38 @@ TARGET void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float 
     }
 }
 
+/* per 256 values (act_k): the same rounding as above, sums per 16 from the int32 lanes */
+TARGET void avx2_quantize_act_k(const float *x, int n, int8_t *q, float *d, int16_t *bsum)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < n / QK_K; b++, x += QK_K, q += QK_K, bsum += QK_K / 16) {
+        __m256 m = _mm256_setzero_ps();
+        for (int i = 0; i < QK_K; i += 8)
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        __m256 idv = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0);
+        d[b] = amax / 127.0f;
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), idv));
+            __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), idv));
+            __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 16), idv));
+            __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 24), idv));
+            /* lanes of i0 + i1 sum to values j..j+15, of i2 + i3 to the next 16 */
+            __m256i h = _mm256_hadd_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+            h = _mm256_hadd_epi32(h, h);
+            __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            bsum[j / 16] = (int16_t)_mm_cvtsi128_si32(s2);
+            bsum[j / 16 + 1] = (int16_t)_mm_extract_epi32(s2, 1);
+            __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+            p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + j), p8);
+        }
+    }
+}
+
 TARGET float avx2_dot(const float *a, const float *b, int n)
 {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -244,6 +276,7 @@ const kernels kernels_avx2 = {
     .name = "avx2",
     .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
+    .quantize_act_k = avx2_quantize_act_k,
     .dot = avx2_dot,
     .axpy = avx2_axpy,
     .scores = avx2_scores,

@@ -4,7 +4,8 @@
  * vpdpbusd (VNNI: unsigned x signed bytes summed into int32 in one instruction) on
  * one 32-value block at a time: Q4_0's nibbles are already unsigned; Q8_0's weights
  * are made unsigned by adding 128 (xor 0x80), which adds 128 * sum(x) per block,
- * taken back with the activation block's sum. Without VNNI the AVX2 int8 kernels run.
+ * taken back with the activation block's sum. The K-quants use kernels_kquant.inc
+ * built with vpdpwssd and 512-bit registers. Without VNNI the AVX2 int8 kernels run.
  */
 #include <immintrin.h>
 
@@ -132,6 +133,16 @@ TARGET_VNNI static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int
     vnni_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
 }
 
+/* ==== K-quant super-blocks with VNNI ===================================== */
+
+/* kernels_kquant.inc again, with vpdpwssd for the scaled pair sums */
+#define BLK_TARGET  TARGET_VNNI
+#define BLK_NAME(x) vnni_##x
+#define KQ_TILE     8
+#define KQ_VNNI     1
+#define KQ_LINKAGE  static
+#include "engine/kernels_kquant.inc"
+
 /* ==== attention =========================================================== */
 
 TARGET static float dot(const float *a, const float *b, int n)
@@ -204,6 +215,7 @@ const kernels kernels_avx512 = {
     .name = "avx512",
     .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
+    .quantize_act_k = avx2_quantize_act_k,
     .dot = dot,
     .axpy = axpy,
     .scores = scores,
@@ -213,8 +225,10 @@ const kernels kernels_avx512 = {
 
 const kernels kernels_avx512_vnni = {
     .name = "avx512-vnni",
-    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_BLOCKS},
+    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_SMALL, vnni_mm_q2_k, vnni_mm_q3_k,
+           vnni_mm_q4_k, vnni_mm_q5_k, vnni_mm_q6_k, vnni_mm_iq4_xs},
     .quantize_act = avx2_quantize_act,
+    .quantize_act_k = avx2_quantize_act_k,
     .dot = dot,
     .axpy = axpy,
     .scores = scores,

@@ -149,7 +149,7 @@ static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int n_tok, floa
     }
 }
 
-/* Every other block type: each weight block converted to float by the format's
+/* The other blocks of 32: each weight block converted to float by the format's
  * definition (dequantize_row), then multiplied with the int8 activations. Slow, and
  * independent of the SIMD kernels' integer decomposition, which it checks. */
 static void mm_blocks(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
@@ -175,6 +175,30 @@ static void mm_blocks(const wmat *w, int r0, int r1, const act *x, int n_tok, fl
                     s += sg * xd[g];
                 }
                 y[(size_t)t * ldy + r] += s;
+            }
+        }
+    }
+}
+
+/* The K-quant super-blocks, the same way against the activations per 256 (act_k):
+ * each super-block's dot product with the int8 values, times their one scale. */
+static void mm_kblocks(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy)
+{
+    int nsb = w->cols / QK_K;
+    size_t bb = w->row_bytes / (size_t)nsb;
+    float wf[QK_K];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+        for (int t = 0; t < n_tok; t++)
+            y[(size_t)t * ldy + r] = 0;
+        for (int b = 0; b < nsb; b++) {
+            dequantize_row(w->type, row + (size_t)b * bb, wf, QK_K);
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *xq = x->k.q + (size_t)t * w->cols + (size_t)b * QK_K;
+                float s = 0;
+                for (int j = 0; j < QK_K; j++)
+                    s += wf[j] * (float)xq[j];
+                y[(size_t)t * ldy + r] += s * x->k.d[(size_t)t * nsb + b];
             }
         }
     }
@@ -216,8 +240,9 @@ static void to_f32(uint32_t type, const void *src, float *dst, int n)
 const kernels kernels_scalar = {
     .name = "scalar",
     .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, mm_blocks, mm_blocks, mm_blocks, mm_blocks,
-           mm_blocks, mm_blocks, mm_blocks, mm_blocks, mm_blocks, mm_blocks},
+           mm_kblocks, mm_kblocks, mm_kblocks, mm_kblocks, mm_kblocks, mm_kblocks},
     .quantize_act = quantize_act_scalar,
+    .quantize_act_k = quantize_act_k_scalar,
     .dot = dot,
     .axpy = axpy,
     .scores = scores,

@@ -18,10 +18,12 @@ void avx2_mm_q4_k(const wmat *w, int r0, int r1, const act *x, int n_tok, float 
 void avx2_mm_q5_k(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
 void avx2_mm_q6_k(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
 void avx2_mm_iq4_xs(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy);
-#define AVX2_MM_BLOCKS                                                                             \
-    avx2_mm_q4_1, avx2_mm_q5_0, avx2_mm_q5_1, avx2_mm_iq4_nl, avx2_mm_q2_k, avx2_mm_q3_k,          \
-        avx2_mm_q4_k, avx2_mm_q5_k, avx2_mm_q6_k, avx2_mm_iq4_xs
+#define AVX2_MM_SMALL avx2_mm_q4_1, avx2_mm_q5_0, avx2_mm_q5_1, avx2_mm_iq4_nl
+#define AVX2_MM_K                                                                                  \
+    avx2_mm_q2_k, avx2_mm_q3_k, avx2_mm_q4_k, avx2_mm_q5_k, avx2_mm_q6_k, avx2_mm_iq4_xs
+#define AVX2_MM_BLOCKS AVX2_MM_SMALL, AVX2_MM_K
 void avx2_quantize_act(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
+void avx2_quantize_act_k(const float *x, int n, int8_t *q, float *d, int16_t *bsum);
 float avx2_dot(const float *a, const float *b, int n);
 void avx2_axpy(float a, const float *x, float *y, int n);
 void avx2_to_f32(uint32_t type, const void *src, float *dst, int n);

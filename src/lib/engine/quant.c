@@ -593,3 +593,22 @@ void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s, i
         nsum[b] = -sum;
     }
 }
+
+void quantize_act_k_scalar(const float *x, int n, int8_t *q, float *d, int16_t *bsum)
+{
+    for (int b = 0; b < n / QK_K; b++, x += QK_K, q += QK_K) {
+        float amax = 0;
+        for (int j = 0; j < QK_K; j++)
+            amax = fmaxf(amax, fabsf(x[j]));
+        float id = amax != 0 ? 127.0f / amax : 0;
+        d[b] = amax / 127.0f;
+        for (int j = 0; j < QK_K; j += 16) {
+            int sum = 0;
+            for (int k = j; k < j + 16; k++) {
+                q[k] = (int8_t)round_even(x[k] * id);
+                sum += q[k];
+            }
+            bsum[b * 16 + j / 16] = (int16_t)sum;
+        }
+    }
+}

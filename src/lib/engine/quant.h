@@ -23,8 +23,10 @@
  *         bit pairs 0-1, 2-3, 4-5, 6-7 the top two bits of groups 0, 1, 2, 3.
  *   IQ4_XS: fp16 d, 8 sub-blocks of 32 with 6-bit scales ls (value d * (ls - 32) *
  *         kvalues[q]), nibble pairs per sub-block.
- * Activations meeting quantized weights are quantized per 32 values too, to int8 with
- * a float scale (act_q8 below), so a block's dot product is integer arithmetic.
+ * Activations meeting quantized weights are quantized to int8 with a float scale, so
+ * a block's dot product is integer arithmetic: per 32 values for the blocks of 32
+ * (act_q8 below), per 256 for the super-blocks (act_k), whose products then sum a
+ * whole super-block in integers and convert it to float once.
  */
 #ifndef AIEB_ENGINE_QUANT_H
 #define AIEB_ENGINE_QUANT_H
@@ -159,6 +161,15 @@ typedef struct act_q8 {
     int32_t *nsum; /* (n_tok, n/32) */
 } act_q8;
 
+/* Rows of activations quantized per super-block of 256 (for Q2_K..Q6_K, IQ4_XS): row
+ * t's values are q[t*n + i] * d[t*n/256 + i/256]; bsum holds the sum of q over each
+ * 16 values (|sum| <= 16 * 127), which the weights' offsets and mins multiply. */
+typedef struct act_k {
+    int8_t *q;     /* (n_tok, n) */
+    float *d;      /* (n_tok, n/256) */
+    int16_t *bsum; /* (n_tok, n/16) */
+} act_k;
+
 /* IEEE half <-> float, round to nearest even; exact for every half value. */
 static inline float fp16_to_f32(uint16_t h)
 {
@@ -213,5 +224,9 @@ void quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
 /* Quantizes n floats (a multiple of 32) to int8 blocks: q, d, s, nsum as in act_q8. */
 void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s, int32_t *nsum);
+
+/* Quantizes n floats (a multiple of 256) as act_k: d = max|x| / 127 per 256 and
+ * q = x * 127 / max|x| rounded to even, the per-32 quantizer's rule on a wider block. */
+void quantize_act_k_scalar(const float *x, int n, int8_t *q, float *d, int16_t *bsum);
 
 #endif
