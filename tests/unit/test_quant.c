@@ -287,6 +287,63 @@ static void random_blocks(void **state)
     }
 }
 
+/* Float weights (F32, F16, BF16), every kernel set against the scalar one on shapes
+ * that reach each edge of the blocked products: columns not a multiple of 16 (masked
+ * tails), row ranges not a multiple of 4 and not starting at 0, every token count
+ * from 1 to 13 (blocks of 6 and each remainder), padded activation and output rows. */
+static void float_blocks(void **state)
+{
+    cpu_features f;
+    cpu_detect(&f);
+    const kernels *sets[] = {f.avx2_fma_f16c ? &kernels_avx2 : NULL,
+                             f.avx512 ? &kernels_avx512 : NULL,
+                             f.avx512_vnni ? &kernels_avx512_vnni : NULL};
+    const uint32_t types[] = {AIEB_GGML_F32, AIEB_GGML_F16, AIEB_GGML_BF16};
+    const int cols_list[] = {16, 37, 300};
+    enum { ROWS = 11, TOK = 13, LDF = 304, LDY = 13 };
+    static uint8_t wbuf[ROWS * 300 * 4];
+    static float xf[TOK * LDF], want[TOK * LDY], got[TOK * LDY];
+    for (int i = 0; i < TOK * LDF; i++)
+        xf[i] = uniform();
+    act a = {.f = xf, .ldf = LDF};
+    for (size_t ti = 0; ti < 3; ti++) {
+        for (size_t ci = 0; ci < 3; ci++) {
+            int cols = cols_list[ci];
+            int es = types[ti] == AIEB_GGML_F32 ? 4 : 2;
+            size_t rb = (size_t)cols * es;
+            for (int i = 0; i < ROWS * cols; i++) {
+                float v = uniform();
+                uint16_t h = types[ti] == AIEB_GGML_F16 ? f32_to_fp16(v) : f32_to_bf16(v);
+                if (es == 4)
+                    memcpy(wbuf + 4 * i, &v, 4);
+                else
+                    memcpy(wbuf + 2 * i, &h, 2);
+            }
+            wmat w = {types[ti], ROWS, cols, rb, wbuf};
+            for (int nt = 1; nt <= TOK; nt++) {
+                memset(want, 0, sizeof want);
+                kernels_scalar.mm[kt_index(types[ti])](&w, 1, ROWS, &a, nt, want, LDY);
+                for (size_t si = 0; si < 3; si++) {
+                    if (!sets[si])
+                        continue;
+                    memset(got, 0, sizeof got);
+                    sets[si]->mm[kt_index(types[ti])](&w, 1, ROWS, &a, nt, got, LDY);
+                    for (int i = 0; i < TOK * LDY; i++) {
+                        int inside = i / LDY < nt && i % LDY >= 1 && i % LDY < ROWS;
+                        if (!inside && got[i] != 0.0f)
+                            fail_msg("%s %s: wrote y[%d] outside the rows", sets[si]->name,
+                                     aieb_ggml_type_name(types[ti]), i);
+                        if (fabsf(got[i] - want[i]) > 1e-5f * (float)cols)
+                            fail_msg("%s %s cols %d tokens %d: y[%d] %g vs scalar %g",
+                                     sets[si]->name, aieb_ggml_type_name(types[ti]), cols, nt, i,
+                                     got[i], want[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Activations per 256: ties round to even, the largest magnitude maps to +-127, sums
  * per 16 are the sums of the int8 values, a zero block has scale 0; the AVX2
  * quantizer writes the same bytes. */
@@ -331,7 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(small_blocks),   cmocka_unit_test(k_blocks),
         cmocka_unit_test(round_trip),     cmocka_unit_test(random_blocks),
-        cmocka_unit_test(act_k_rounding),
+        cmocka_unit_test(act_k_rounding), cmocka_unit_test(float_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

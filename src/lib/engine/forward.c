@@ -198,7 +198,8 @@ static void matmul(aieb_engine *e, int ith, const wmat *w, int r0, int r1, const
     int kt = kt_index(w->type);
     int cols = w->cols;
     sgemm_fn sgemm = e->blas.sgemm;
-    if (sgemm && n_tok >= BLAS_MIN_BATCH && !type_is_quant(w->type)) {
+    if (sgemm && n_tok >= BLAS_MIN_BATCH && !type_is_quant(w->type) &&
+        !(e->k->no_blas & (1u << kt))) {
         if (w->type == AIEB_GGML_F32) {
             sgemm(BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, n_tok, r1 - r0, cols, 1.0f, x, cols,
                   (const float *)(const void *)(w->data + (size_t)r0 * w->row_bytes), cols, 0.0f,

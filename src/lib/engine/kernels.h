@@ -64,6 +64,9 @@ typedef struct kernels {
     void (*mix)(const float *w, const float *v, size_t stride, int n, int hd, float *out);
     /* converts one row of a weight type to float (for embeddings and tiles) */
     void (*to_f32)(uint32_t type, const void *src, float *dst, int n);
+    /* bit kt set: mm[kt] computes several tokens faster than OpenBLAS sgemm, so the
+     * forward pass calls it even when the library is loaded */
+    unsigned no_blas;
 } kernels;
 
 /* Index of a weight type in kernels.mm, or -1 for types the forward pass lacks. */

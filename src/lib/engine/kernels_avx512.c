@@ -100,6 +100,136 @@ TARGET static inline float dot1_f(const uint8_t *w0, int n, const float *x, int 
 
 #include "engine/kernels_float.inc"
 
+/* Several tokens at once (prefill): a block of 4 rows x nt <= 6 tokens held in 24
+ * accumulators; each step of 16 values converts the 4 weight vectors once and uses
+ * them for all nt tokens (24 FMAs for 4 weight and 6 activation loads). A block of
+ * about 64 KiB of weight rows stays in cache while every token passes over it. The
+ * last partial vector of a row is read with masked loads. */
+TARGET static inline __attribute__((always_inline)) __m512 load16_mask(const uint8_t *p, int kind,
+                                                                       __mmask16 m)
+{
+    if (kind == KT_F32)
+        return _mm512_maskz_loadu_ps(m, p);
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    if (kind == KT_F16)
+        return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+#define GEMM_NT 6
+
+/* the float types whose products beat OpenBLAS sgemm here (measured in docs/engine.md) */
+#define NO_BLAS (1u << KT_F32 | 1u << KT_F16 | 1u << KT_BF16)
+
+TARGET static inline __attribute__((always_inline)) void gemm4(const uint8_t *w0, size_t rb, int n,
+                                                               const float *x, int ldx, float *y,
+                                                               int ldy, int kind, int nt)
+{
+    int es = kind == KT_F32 ? 4 : 2;
+    __m512 acc[4][GEMM_NT];
+    for (int r = 0; r < 4; r++)
+        for (int t = 0; t < nt; t++)
+            acc[r][t] = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint8_t *p = w0 + (size_t)i * es;
+        __m512 wv[4];
+        for (int r = 0; r < 4; r++)
+            wv[r] = load16(p + r * rb, kind);
+        for (int t = 0; t < nt; t++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)t * ldx + i);
+            for (int r = 0; r < 4; r++)
+                acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+        }
+    }
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        const uint8_t *p = w0 + (size_t)i * es;
+        __m512 wv[4];
+        for (int r = 0; r < 4; r++)
+            wv[r] = load16_mask(p + r * rb, kind, m);
+        for (int t = 0; t < nt; t++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + (size_t)t * ldx + i);
+            for (int r = 0; r < 4; r++)
+                acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < 4; r++)
+            y[(size_t)t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+TARGET static inline __attribute__((always_inline)) void
+mm_float_gemm(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy, int kind)
+{
+    size_t rb = w->row_bytes;
+    int n = w->cols, ldx = x->ldf;
+    int rbk = block_rows(rb);
+    for (int b0 = r0; b0 < r1; b0 += rbk) {
+        int b1 = b0 + rbk < r1 ? b0 + rbk : r1;
+        for (int t = 0; t < n_tok; t += GEMM_NT) {
+            int nt = n_tok - t < GEMM_NT ? n_tok - t : GEMM_NT;
+            const float *xt = x->f + (size_t)t * ldx;
+            float *yt = y + (size_t)t * ldy;
+            int r = b0;
+            for (; r + 4 <= b1; r += 4) {
+                const uint8_t *wr = w->data + (size_t)r * rb;
+                switch (nt) {
+                case 6:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 6);
+                    break;
+                case 5:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 5);
+                    break;
+                case 4:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 4);
+                    break;
+                case 3:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 3);
+                    break;
+                case 2:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 2);
+                    break;
+                default:
+                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 1);
+                    break;
+                }
+            }
+            for (; r < b1; r++)
+                for (int k = 0; k < nt; k++)
+                    yt[(size_t)k * ldy + r] =
+                        dot1_f(w->data + (size_t)r * rb, n, xt + (size_t)k * ldx, kind);
+        }
+    }
+}
+
+TARGET static void gemm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                            int ldy)
+{
+    if (n_tok < 2) /* one token: the row-after-row kernel */
+        mm_f32(w, r0, r1, x, n_tok, y, ldy);
+    else
+        mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_F32);
+}
+
+TARGET static void gemm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                            int ldy)
+{
+    if (n_tok < 2) /* one token: the row-after-row kernel */
+        mm_f16(w, r0, r1, x, n_tok, y, ldy);
+    else
+        mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_F16);
+}
+
+TARGET static void gemm_bf16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                             int ldy)
+{
+    if (n_tok < 2) /* one token: the row-after-row kernel */
+        mm_bf16(w, r0, r1, x, n_tok, y, ldy);
+    else
+        mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_BF16);
+}
+
 /* ==== 8-bit blocks with VNNI ============================================== */
 
 /* Q8_0: w + 128 (xor 0x80) is the unsigned operand; the accumulator starts at
@@ -213,7 +343,7 @@ TARGET static void mix(const float *w, const float *v, size_t stride, int n, int
 
 const kernels kernels_avx512 = {
     .name = "avx512",
-    .mm = {mm_f32, mm_f16, mm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
+    .mm = {gemm_f32, gemm_f16, gemm_bf16, avx2_mm_q8_0, avx2_mm_q4_0, AVX2_MM_BLOCKS},
     .quantize_act = avx2_quantize_act,
     .quantize_act_k = avx2_quantize_act_k,
     .dot = dot,
@@ -221,12 +351,13 @@ const kernels kernels_avx512 = {
     .scores = scores,
     .mix = mix,
     .to_f32 = avx2_to_f32,
+    .no_blas = NO_BLAS,
 };
 
 const kernels kernels_avx512_vnni = {
     .name = "avx512-vnni",
-    .mm = {mm_f32, mm_f16, mm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_SMALL, vnni_mm_q2_k, vnni_mm_q3_k,
-           vnni_mm_q4_k, vnni_mm_q5_k, vnni_mm_q6_k, vnni_mm_iq4_xs},
+    .mm = {gemm_f32, gemm_f16, gemm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_SMALL, vnni_mm_q2_k,
+           vnni_mm_q3_k, vnni_mm_q4_k, vnni_mm_q5_k, vnni_mm_q6_k, vnni_mm_iq4_xs},
     .quantize_act = avx2_quantize_act,
     .quantize_act_k = avx2_quantize_act_k,
     .dot = dot,
@@ -234,4 +365,5 @@ const kernels kernels_avx512_vnni = {
     .scores = scores,
     .mix = mix,
     .to_f32 = avx2_to_f32,
+    .no_blas = NO_BLAS,
 };
