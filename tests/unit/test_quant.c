@@ -344,6 +344,65 @@ static void float_blocks(void **state)
     }
 }
 
+/* Blocks of 32 in prefill: the VNNI table packs 16 rows to a register (kernels_pack.inc)
+ * from 4 tokens on. Random bytes (every bit pattern, finite fp16 scales) on 53 rows, a
+ * row range starting at 3 (two groups of 16, then one, then 2 rows left to the other
+ * products), every token count from 1 to 13 (passes of 6 and each remainder) and a
+ * padded output; every kernel set against the scalar one, nothing written outside. */
+static void packed_blocks(void **state)
+{
+    cpu_features f;
+    cpu_detect(&f);
+    const kernels *sets[] = {f.avx2_fma_f16c ? &kernels_avx2 : NULL,
+                             f.avx512 ? &kernels_avx512 : NULL,
+                             f.avx512_vnni ? &kernels_avx512_vnni : NULL};
+    const uint32_t types[] = {AIEB_GGML_Q8_0, AIEB_GGML_Q4_0, AIEB_GGML_Q4_1,
+                              AIEB_GGML_Q5_0, AIEB_GGML_Q5_1, AIEB_GGML_IQ4_NL};
+    enum { COLS = 96, ROWS = 53, R0 = 3, TOK = 13, LDY = 57 };
+    static uint8_t wbuf[ROWS * COLS * 2];
+    static int8_t xq[TOK * COLS];
+    static float xd[TOK * COLS / QK], xs[TOK * COLS / QK], xf[TOK * COLS];
+    static int32_t xn[TOK * COLS / QK];
+    static float want[TOK * LDY], got[TOK * LDY];
+    for (int i = 0; i < TOK * COLS; i++)
+        xf[i] = uniform();
+    for (int t = 0; t < TOK; t++)
+        quantize_act_scalar(xf + t * COLS, COLS, xq + t * COLS, xd + t * COLS / QK,
+                            xs + t * COLS / QK, xn + t * COLS / QK);
+    act a = {.f = xf, .ldf = COLS, .q = {xq, xd, xs, xn}};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        uint32_t be, bb;
+        aieb_ggml_type_size(types[ti], &be, &bb);
+        size_t rb = row_bytes(types[ti], COLS);
+        for (size_t i = 0; i < rb * ROWS; i++)
+            wbuf[i] = (uint8_t)(uniform() * 128 + 128);
+        int two = types[ti] == AIEB_GGML_Q4_1 || types[ti] == AIEB_GGML_Q5_1; /* d, m */
+        for (size_t blk = 0; blk < rb * ROWS / bb; blk++)
+            for (int k = 0; k <= two; k++)
+                put_half(wbuf + blk * bb + 2 * k, uniform() * 0.01f);
+        wmat w = {types[ti], ROWS, COLS, rb, wbuf};
+        for (int nt = 1; nt <= TOK; nt++) {
+            memset(want, 0, sizeof want);
+            kernels_scalar.mm[kt_index(types[ti])](&w, R0, ROWS, &a, nt, want, LDY);
+            for (size_t si = 0; si < 3; si++) {
+                if (!sets[si])
+                    continue;
+                memset(got, 0, sizeof got);
+                sets[si]->mm[kt_index(types[ti])](&w, R0, ROWS, &a, nt, got, LDY);
+                for (int i = 0; i < TOK * LDY; i++) {
+                    int inside = i / LDY < nt && i % LDY >= R0 && i % LDY < ROWS;
+                    if (!inside && got[i] != 0.0f)
+                        fail_msg("%s %s: wrote y[%d] outside the rows", sets[si]->name,
+                                 aieb_ggml_type_name(types[ti]), i);
+                    if (fabsf(got[i] - want[i]) > 1e-4f * (1 + fabsf(want[i])))
+                        fail_msg("%s %s tokens %d: y[%d] %g vs scalar %g", sets[si]->name,
+                                 aieb_ggml_type_name(types[ti]), nt, i, got[i], want[i]);
+                }
+            }
+        }
+    }
+}
+
 /* Activations per 256: ties round to even, the largest magnitude maps to +-127, sums
  * per 16 are the sums of the int8 values, a zero block has scale 0; the AVX2
  * quantizer writes the same bytes. */
@@ -389,6 +448,7 @@ int main(void)
         cmocka_unit_test(small_blocks),   cmocka_unit_test(k_blocks),
         cmocka_unit_test(round_trip),     cmocka_unit_test(random_blocks),
         cmocka_unit_test(act_k_rounding), cmocka_unit_test(float_blocks),
+        cmocka_unit_test(packed_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
  * built with vpdpwssd and 512-bit registers. Without VNNI the AVX2 int8 kernels run.
  */
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/kernels.h"
 #include "engine/kernels_simd.h"
@@ -263,6 +265,24 @@ TARGET_VNNI static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int
     vnni_q_mm_quant(w, r0, r1, x, n_tok, y, ldy, 1);
 }
 
+/* ==== blocks of 32, rows packed 16 to a register (prefill) ================ */
+
+#include "engine/kernels_pack.inc"
+
+#define PK_MM(name, kt, fallback)                                                                  \
+    TARGET_VNNI static void pk_mm_##name(const wmat *w, int r0, int r1, const act *x, int n_tok,   \
+                                         float *y, int ldy)                                        \
+    {                                                                                              \
+        pk_mm(kt, w, r0, r1, x, n_tok, y, ldy, fallback);                                          \
+    }
+PK_MM(q8_0, KT_Q8_0, mm_q8_0)
+PK_MM(q4_0, KT_Q4_0, mm_q4_0)
+PK_MM(q4_1, KT_Q4_1, avx2_mm_q4_1)
+PK_MM(q5_0, KT_Q5_0, avx2_mm_q5_0)
+PK_MM(q5_1, KT_Q5_1, avx2_mm_q5_1)
+PK_MM(iq4_nl, KT_IQ4_NL, avx2_mm_iq4_nl)
+#undef PK_MM
+
 /* ==== K-quant super-blocks with VNNI ===================================== */
 
 /* kernels_kquant.inc again, with vpdpwssd for the scaled pair sums */
@@ -356,8 +376,9 @@ const kernels kernels_avx512 = {
 
 const kernels kernels_avx512_vnni = {
     .name = "avx512-vnni",
-    .mm = {gemm_f32, gemm_f16, gemm_bf16, mm_q8_0, mm_q4_0, AVX2_MM_SMALL, vnni_mm_q2_k,
-           vnni_mm_q3_k, vnni_mm_q4_k, vnni_mm_q5_k, vnni_mm_q6_k, vnni_mm_iq4_xs},
+    .mm = {gemm_f32, gemm_f16, gemm_bf16, pk_mm_q8_0, pk_mm_q4_0, pk_mm_q4_1, pk_mm_q5_0,
+           pk_mm_q5_1, pk_mm_iq4_nl, vnni_mm_q2_k, vnni_mm_q3_k, vnni_mm_q4_k, vnni_mm_q5_k,
+           vnni_mm_q6_k, vnni_mm_iq4_xs},
     .quantize_act = avx2_quantize_act,
     .quantize_act_k = avx2_quantize_act_k,
     .dot = dot,
