@@ -289,8 +289,10 @@ static void random_blocks(void **state)
 
 /* Float weights (F32, F16, BF16), every kernel set against the scalar one on shapes
  * that reach each edge of the blocked products: columns not a multiple of 16 (masked
- * tails), row ranges not a multiple of 4 and not starting at 0, every token count
- * from 1 to 13 (blocks of 6 and each remainder), padded activation and output rows. */
+ * tails) or of 32 (the packed transpose's tail), row ranges not a multiple of 4 and not
+ * starting at 0 (for the packed products: two groups of 16 rows, one, and a row left
+ * over), every token count from 1 to 26 (blocks of 6, passes of 12, each remainder,
+ * and below the 8 tokens where packing starts), padded activation and output rows. */
 static void float_blocks(void **state)
 {
     cpu_features f;
@@ -300,7 +302,7 @@ static void float_blocks(void **state)
                              f.avx512_vnni ? &kernels_avx512_vnni : NULL};
     const uint32_t types[] = {AIEB_GGML_F32, AIEB_GGML_F16, AIEB_GGML_BF16};
     const int cols_list[] = {16, 37, 300};
-    enum { ROWS = 11, TOK = 13, LDF = 304, LDY = 13 };
+    enum { ROWS = 50, TOK = 26, LDF = 304, LDY = 53 };
     static uint8_t wbuf[ROWS * 300 * 4];
     static float xf[TOK * LDF], want[TOK * LDY], got[TOK * LDY];
     for (int i = 0; i < TOK * LDF; i++)

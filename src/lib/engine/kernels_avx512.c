@@ -205,6 +205,9 @@ mm_float_gemm(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, 
     }
 }
 
+/* products over rows packed 16 to a register (the tables below use them) */
+#include "engine/kernels_pack.inc"
+
 TARGET static void gemm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                             int ldy)
 {
@@ -217,19 +220,21 @@ TARGET static void gemm_f32(const wmat *w, int r0, int r1, const act *x, int n_t
 TARGET static void gemm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                             int ldy)
 {
+    int done;
     if (n_tok < 2) /* one token: the row-after-row kernel */
         mm_f16(w, r0, r1, x, n_tok, y, ldy);
-    else
-        mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_F16);
+    else if (!fpk_mm(w, r0, r1, x, n_tok, y, ldy, KT_F16, &done) || done < r1)
+        mm_float_gemm(w, done, r1, x, n_tok, y, ldy, KT_F16);
 }
 
 TARGET static void gemm_bf16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                              int ldy)
 {
+    int done;
     if (n_tok < 2) /* one token: the row-after-row kernel */
         mm_bf16(w, r0, r1, x, n_tok, y, ldy);
-    else
-        mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_BF16);
+    else if (!fpk_mm(w, r0, r1, x, n_tok, y, ldy, KT_BF16, &done) || done < r1)
+        mm_float_gemm(w, done, r1, x, n_tok, y, ldy, KT_BF16);
 }
 
 /* ==== 8-bit blocks with VNNI ============================================== */
@@ -266,8 +271,6 @@ TARGET_VNNI static void mm_q4_0(const wmat *w, int r0, int r1, const act *x, int
 }
 
 /* ==== blocks of 32, rows packed 16 to a register (prefill) ================ */
-
-#include "engine/kernels_pack.inc"
 
 #define PK_MM(name, kt, fallback)                                                                  \
     TARGET_VNNI static void pk_mm_##name(const wmat *w, int r0, int r1, const act *x, int n_tok,   \
