@@ -29,19 +29,20 @@ struct aieb_engine {
     aieb_chat_template chat; /* from tokenizer.chat_template */
 
     /* activations, allocated once for max_batch tokens */
-    float *x;                   /* (B, n_embd) residual stream */
-    float *xn;                  /* (B, max(n_embd, q_dim)) normed input of the next matmul */
-    float *q;                   /* (B, q_dim) */
-    float *att_out;             /* (B, q_dim) */
-    float *tmp;                 /* (B, n_embd) matmul output before the residual add */
-    float *hb, *hb2;            /* (B, n_ff) gate and up */
-    float *logits;              /* (n_vocab) at the last processed position */
-    act_q8 xq;                  /* (B, max(n_embd, q_dim, n_ff)) quantized matmul input */
-    act_k xk;                   /* the same per 256, for K-quant weights */
-    float *att;                 /* (n_threads, n_ctx) attention scores */
-    float *tile;                /* (n_threads, TILE_ROWS * max cols) float copy of weight rows */
-    float *key_cache;           /* (n_layers, n_ctx, kv_dim) */
-    float *value_cache;         /* (n_layers, n_ctx, kv_dim) */
+    float *x;           /* (B, n_embd) residual stream */
+    float *xn;          /* (B, max(n_embd, q_dim)) normed input of the next matmul */
+    float *q;           /* (B, q_dim) */
+    float *att_out;     /* (B, q_dim) */
+    float *tmp;         /* (B, n_embd) matmul output before the residual add */
+    float *hb, *hb2;    /* (B, n_ff) gate and up */
+    float *logits;      /* (n_vocab) at the last processed position */
+    act_q8 xq;          /* (B, max(n_embd, q_dim, n_ff)) quantized matmul input */
+    act_k xk;           /* the same per 256, for K-quant weights */
+    float *att;         /* (n_threads, n_ctx) attention scores */
+    float *tile;        /* (n_threads, TILE_ROWS * max cols) float copy of weight rows */
+    size_t tile_floats; /* per thread: TILE_ROWS * max cols (also the packed products' scratch) */
+    float *key_cache;   /* (n_layers, n_ctx, kv_dim) */
+    float *value_cache; /* (n_layers, n_ctx, kv_dim) */
     float *rope_cos, *rope_sin; /* (n_ctx, n_rot/2) */
     size_t kv_bytes;
 };

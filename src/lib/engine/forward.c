@@ -90,7 +90,8 @@ int forward_alloc(aieb_engine *e, aieb_err *err)
     e->xk.d = alloc_floats(B * widest / QK_K + 16);
     e->xk.bsum = (int16_t *)alloc_floats(B * widest / 32 + 16);
     e->att = alloc_floats((size_t)e->n_threads * e->n_ctx);
-    e->tile = alloc_floats((size_t)e->n_threads * TILE_ROWS * widest);
+    e->tile_floats = TILE_ROWS * widest;
+    e->tile = alloc_floats((size_t)e->n_threads * e->tile_floats);
     e->rope_cos = alloc_floats((size_t)e->n_ctx * half);
     e->rope_sin = alloc_floats((size_t)e->n_ctx * half);
     e->kv_bytes = (size_t)hp->n_layers * e->n_ctx * kvd * sizeof(float);
@@ -207,7 +208,7 @@ static void matmul(aieb_engine *e, int ith, const wmat *w, int r0, int r1, const
             return;
         }
         /* F16/BF16: convert a tile of rows to float once, use it for every token */
-        float *tile = e->tile + (size_t)ith * TILE_ROWS * cols;
+        float *tile = e->tile + (size_t)ith * e->tile_floats;
         for (int r = r0; r < r1; r += TILE_ROWS) {
             int nr = r1 - r < TILE_ROWS ? r1 - r : TILE_ROWS;
             for (int i = 0; i < nr; i++)
@@ -218,7 +219,12 @@ static void matmul(aieb_engine *e, int ith, const wmat *w, int r0, int r1, const
         }
         return;
     }
-    act a = {.f = x, .ldf = cols, .q = e->xq, .k = e->xk};
+    act a = {.f = x,
+             .ldf = cols,
+             .q = e->xq,
+             .k = e->xk,
+             .scratch = e->tile + (size_t)ith * e->tile_floats,
+             .scratch_bytes = e->tile_floats * sizeof(float)};
     e->k->mm[kt](w, r0, r1, &a, n_tok, y, ldy);
 }
 

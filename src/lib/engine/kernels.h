@@ -22,6 +22,10 @@ typedef struct act {
     int ldf;
     act_q8 q; /* rows of n values, n = the weight's cols */
     act_k k;  /* the same, per 256 */
+    /* the calling thread's own memory for packed weight rows (64-byte aligned; NULL
+     * or too small: the products that pack allocate their own) */
+    void *scratch;
+    size_t scratch_bytes;
 } act;
 
 /* y[t*ldy + r] = dot(row r of w, activation row t), for r in [r0, r1), t < n_tok. */
