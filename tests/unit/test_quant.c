@@ -205,16 +205,47 @@ static void round_trip(void **state)
     }
 }
 
+/* The SIMD kernel sets this CPU runs (NULL where it lacks the instructions). */
+static void simd_sets(const kernels *sets[3])
+{
+    cpu_features f;
+    cpu_detect(&f);
+    sets[0] = f.avx2_fma_f16c ? &kernels_avx2 : NULL;
+    sets[1] = f.avx512 ? &kernels_avx512 : NULL;
+    sets[2] = f.avx512_vnni ? &kernels_avx512_vnni : NULL;
+}
+
+/* TOK rows of COLS random activations, quantized per 32 as the forward pass does */
+static void random_act_q8(int tok, int cols, float *xf, int8_t *xq, float *xd, float *xs,
+                          int32_t *xn)
+{
+    for (int i = 0; i < tok * cols; i++)
+        xf[i] = uniform();
+    for (int t = 0; t < tok; t++)
+        quantize_act_scalar(xf + t * cols, cols, xq + t * cols, xd + t * cols / QK,
+                            xs + t * cols / QK, xn + t * cols / QK);
+}
+
+/* rows x cols of type as random bytes (every bit pattern; the caller makes the fp16
+ * fields finite); returns the row's bytes, *bb the block's */
+static size_t random_rows(uint32_t type, int rows, int cols, uint8_t *wbuf, size_t *bb)
+{
+    uint32_t be, b;
+    aieb_ggml_type_size(type, &be, &b);
+    size_t rb = row_bytes(type, cols);
+    for (size_t i = 0; i < rb * (size_t)rows; i++)
+        wbuf[i] = (uint8_t)(uniform() * 128 + 128);
+    *bb = b;
+    return rb;
+}
+
 /* Random bytes as blocks (any scales, every bit pattern; fp16 scales kept finite), all
  * kernel sets against the scalar one: the SIMD unpacking is checked on values a
  * quantizer never writes (negative Q6_K scales, Q3_K scales below 32, ...). */
 static void random_blocks(void **state)
 {
-    cpu_features f;
-    cpu_detect(&f);
-    const kernels *sets[] = {f.avx2_fma_f16c ? &kernels_avx2 : NULL,
-                             f.avx512 ? &kernels_avx512 : NULL,
-                             f.avx512_vnni ? &kernels_avx512_vnni : NULL};
+    const kernels *sets[3];
+    simd_sets(sets);
     const uint32_t types[] = {AIEB_GGML_Q4_1, AIEB_GGML_Q5_0,  AIEB_GGML_Q5_1, AIEB_GGML_IQ4_NL,
                               AIEB_GGML_Q2_K, AIEB_GGML_Q3_K,  AIEB_GGML_Q4_K, AIEB_GGML_Q5_K,
                               AIEB_GGML_Q6_K, AIEB_GGML_IQ4_XS};
@@ -223,22 +254,14 @@ static void random_blocks(void **state)
     static int8_t xq[TOK * COLS];
     static float xd[TOK * COLS / QK], xs[TOK * COLS / QK], xf[TOK * COLS];
     static int32_t xn[TOK * COLS / QK];
-    for (int i = 0; i < TOK * COLS; i++)
-        xf[i] = uniform();
-    for (int t = 0; t < TOK; t++)
-        quantize_act_scalar(xf + t * COLS, COLS, xq + t * COLS, xd + t * COLS / QK,
-                            xs + t * COLS / QK, xn + t * COLS / QK);
+    random_act_q8(TOK, COLS, xf, xq, xd, xs, xn);
     static int8_t kq[TOK * COLS];
     static float kd[TOK * COLS / QK_K];
     static int16_t kb[TOK * COLS / 16];
     quantize_act_k_scalar(xf, TOK * COLS, kq, kd, kb); /* rows COLS apart, 3 super-blocks */
     act a = {.f = xf, .ldf = COLS, .q = {xq, xd, xs, xn}, .k = {kq, kd, kb}};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        uint32_t be, bb;
-        aieb_ggml_type_size(types[ti], &be, &bb);
-        size_t rb = row_bytes(types[ti], COLS);
-        for (size_t i = 0; i < rb * ROWS; i++)
-            wbuf[i] = (uint8_t)(uniform() * 128 + 128);
+        size_t bb, rb = random_rows(types[ti], ROWS, COLS, wbuf, &bb);
         /* every fp16 field to a small finite value: the offsets of d / m / dmin */
         for (size_t blk = 0; blk < rb * ROWS / bb; blk++) {
             uint8_t *p = wbuf + blk * bb;
@@ -295,11 +318,8 @@ static void random_blocks(void **state)
  * and below the 8 tokens where packing starts), padded activation and output rows. */
 static void float_blocks(void **state)
 {
-    cpu_features f;
-    cpu_detect(&f);
-    const kernels *sets[] = {f.avx2_fma_f16c ? &kernels_avx2 : NULL,
-                             f.avx512 ? &kernels_avx512 : NULL,
-                             f.avx512_vnni ? &kernels_avx512_vnni : NULL};
+    const kernels *sets[3];
+    simd_sets(sets);
     const uint32_t types[] = {AIEB_GGML_F32, AIEB_GGML_F16, AIEB_GGML_BF16};
     const int cols_list[] = {16, 37, 300};
     enum { ROWS = 50, TOK = 26, LDF = 304, LDY = 53 };
@@ -353,11 +373,8 @@ static void float_blocks(void **state)
  * padded output; every kernel set against the scalar one, nothing written outside. */
 static void packed_blocks(void **state)
 {
-    cpu_features f;
-    cpu_detect(&f);
-    const kernels *sets[] = {f.avx2_fma_f16c ? &kernels_avx2 : NULL,
-                             f.avx512 ? &kernels_avx512 : NULL,
-                             f.avx512_vnni ? &kernels_avx512_vnni : NULL};
+    const kernels *sets[3];
+    simd_sets(sets);
     const uint32_t types[] = {AIEB_GGML_Q8_0, AIEB_GGML_Q4_0, AIEB_GGML_Q4_1,
                               AIEB_GGML_Q5_0, AIEB_GGML_Q5_1, AIEB_GGML_IQ4_NL};
     enum { COLS = 96, ROWS = 53, R0 = 3, TOK = 13, LDY = 57 };
@@ -366,18 +383,10 @@ static void packed_blocks(void **state)
     static float xd[TOK * COLS / QK], xs[TOK * COLS / QK], xf[TOK * COLS];
     static int32_t xn[TOK * COLS / QK];
     static float want[TOK * LDY], got[TOK * LDY];
-    for (int i = 0; i < TOK * COLS; i++)
-        xf[i] = uniform();
-    for (int t = 0; t < TOK; t++)
-        quantize_act_scalar(xf + t * COLS, COLS, xq + t * COLS, xd + t * COLS / QK,
-                            xs + t * COLS / QK, xn + t * COLS / QK);
+    random_act_q8(TOK, COLS, xf, xq, xd, xs, xn);
     act a = {.f = xf, .ldf = COLS, .q = {xq, xd, xs, xn}};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        uint32_t be, bb;
-        aieb_ggml_type_size(types[ti], &be, &bb);
-        size_t rb = row_bytes(types[ti], COLS);
-        for (size_t i = 0; i < rb * ROWS; i++)
-            wbuf[i] = (uint8_t)(uniform() * 128 + 128);
+        size_t bb, rb = random_rows(types[ti], ROWS, COLS, wbuf, &bb);
         int two = types[ti] == AIEB_GGML_Q4_1 || types[ti] == AIEB_GGML_Q5_1; /* d, m */
         for (size_t blk = 0; blk < rb * ROWS / bb; blk++)
             for (int k = 0; k <= two; k++)

@@ -176,26 +176,19 @@ mm_float_gemm(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, 
             int r = b0;
             for (; r + 4 <= b1; r += 4) {
                 const uint8_t *wr = w->data + (size_t)r * rb;
-                switch (nt) {
-                case 6:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 6);
-                    break;
-                case 5:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 5);
-                    break;
-                case 4:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 4);
-                    break;
-                case 3:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 3);
-                    break;
-                case 2:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 2);
-                    break;
-                default:
-                    gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, 1);
-                    break;
+#define GEMM_CASE(N)                                                                               \
+    case N:                                                                                        \
+        gemm4(wr, rb, n, xt, ldx, yt + r, ldy, kind, N);                                           \
+        break;
+                switch (nt) { /* the token count as a constant: its accumulators in registers */
+                    GEMM_CASE(6)
+                    GEMM_CASE(5)
+                    GEMM_CASE(4)
+                    GEMM_CASE(3)
+                    GEMM_CASE(2)
+                    GEMM_CASE(1)
                 }
+#undef GEMM_CASE
             }
             for (; r < b1; r++)
                 for (int k = 0; k < nt; k++)
@@ -217,24 +210,28 @@ TARGET static void gemm_f32(const wmat *w, int r0, int r1, const act *x, int n_t
         mm_float_gemm(w, r0, r1, x, n_tok, y, ldy, KT_F32);
 }
 
-TARGET static void gemm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
-                            int ldy)
+/* F16 / BF16: several tokens over packed rows; the rows packing leaves (and 2 to 7
+ * tokens) in 4 x 6 blocks */
+TARGET static inline __attribute__((always_inline)) void
+gemm_half(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, int ldy, int kind)
 {
     int done;
     if (n_tok < 2) /* one token: the row-after-row kernel */
-        mm_f16(w, r0, r1, x, n_tok, y, ldy);
-    else if (!fpk_mm(w, r0, r1, x, n_tok, y, ldy, KT_F16, &done) || done < r1)
-        mm_float_gemm(w, done, r1, x, n_tok, y, ldy, KT_F16);
+        (kind == KT_F16 ? mm_f16 : mm_bf16)(w, r0, r1, x, n_tok, y, ldy);
+    else if (!fpk_mm(w, r0, r1, x, n_tok, y, ldy, kind, &done) || done < r1)
+        mm_float_gemm(w, done, r1, x, n_tok, y, ldy, kind);
+}
+
+TARGET static void gemm_f16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
+                            int ldy)
+{
+    gemm_half(w, r0, r1, x, n_tok, y, ldy, KT_F16);
 }
 
 TARGET static void gemm_bf16(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
                              int ldy)
 {
-    int done;
-    if (n_tok < 2) /* one token: the row-after-row kernel */
-        mm_bf16(w, r0, r1, x, n_tok, y, ldy);
-    else if (!fpk_mm(w, r0, r1, x, n_tok, y, ldy, KT_BF16, &done) || done < r1)
-        mm_float_gemm(w, done, r1, x, n_tok, y, ldy, KT_BF16);
+    gemm_half(w, r0, r1, x, n_tok, y, ldy, KT_BF16);
 }
 
 /* ==== 8-bit blocks with VNNI ============================================== */
