@@ -18,7 +18,9 @@
 #include "engine/kernels.h"
 #include "engine/quant.h"
 
-enum { MAX_COLS = 1024, ROWS = 3, TOK = 5 };
+/* 19 rows x 5 tokens: the prefill products that pack 16 rows to a register
+ * (kernels_pack.inc, from 4 tokens) take one group and leave 3 rows to the others */
+enum { MAX_COLS = 1024, ROWS = 19, TOK = 5 };
 
 static const uint32_t types[] = {AIEB_GGML_Q8_0, AIEB_GGML_Q4_0, AIEB_GGML_Q4_1,
                                  AIEB_GGML_Q5_0, AIEB_GGML_Q5_1, AIEB_GGML_IQ4_NL,
