@@ -198,7 +198,18 @@ mm_float_gemm(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y, 
     }
 }
 
-/* products over rows packed 16 to a register (the tables below use them) */
+/* ==== K-quant super-blocks with VNNI ===================================== */
+
+/* kernels_kquant.inc again, with vpdpwssd for the scaled pair sums */
+#define BLK_TARGET  TARGET_VNNI
+#define BLK_NAME(x) vnni_##x
+#define KQ_TILE     8
+#define KQ_VNNI     1
+#define KQ_LINKAGE  static
+#include "engine/kernels_kquant.inc"
+
+/* products over rows packed 16 to a register (the tables below use them; the blocks of
+ * 32 unpack with kernels_kquant.inc's helpers) */
 #include "engine/kernels_pack.inc"
 
 TARGET static void gemm_f32(const wmat *w, int r0, int r1, const act *x, int n_tok, float *y,
@@ -282,16 +293,6 @@ PK_MM(q5_0, KT_Q5_0, avx2_mm_q5_0)
 PK_MM(q5_1, KT_Q5_1, avx2_mm_q5_1)
 PK_MM(iq4_nl, KT_IQ4_NL, avx2_mm_iq4_nl)
 #undef PK_MM
-
-/* ==== K-quant super-blocks with VNNI ===================================== */
-
-/* kernels_kquant.inc again, with vpdpwssd for the scaled pair sums */
-#define BLK_TARGET  TARGET_VNNI
-#define BLK_NAME(x) vnni_##x
-#define KQ_TILE     8
-#define KQ_VNNI     1
-#define KQ_LINKAGE  static
-#include "engine/kernels_kquant.inc"
 
 /* ==== attention =========================================================== */
 
